@@ -1,0 +1,32 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Built-in lowering packs are dynamic libraries named libJ2OPack<Name>.so; the host finds them next
+// to its executable. Each links PluginKit statically and nothing of the host.
+let packs = ["Lax", "Control"]
+
+let package = Package(
+    name: "jax2onnx",
+    products: [
+        .executable(name: "jax2onnx", targets: ["jax2onnx"]),
+        .library(name: "Host", targets: ["Host"]),
+    ] + packs.map { .library(name: "J2OPack\($0)", type: .dynamic, targets: ["\($0)Pack"]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        // The stable C ABI: the only thing a pack needs to compile against.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        .target(
+            name: "Host",
+            dependencies: ["PluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/Host"),
+        .executableTarget(
+            name: "jax2onnx",
+            dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/jax2onnx"),
+        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "SDK/PluginKit/Sources/PluginKit"),
+        .testTarget(name: "HostTests", dependencies: ["Host"], path: "Tests/HostTests"),
+    ] + packs.map { .target(name: "\($0)Pack", dependencies: ["PluginKit"], path: "Plugins/\($0)") }
+)

@@ -1,0 +1,14 @@
+import PluginKit
+
+/// The built-in pack for jax.lax: elementwise math, comparisons and logic, shapes and layout,
+/// reductions, and dot_general.
+let laxPack = Pack(
+    name: "Lax", version: "0.1.0",
+    description: "jax.lax elementwise, shape, reduction and dot_general lowerings",
+    lowerings: elementwiseLowerings() + mathLowerings() + shapeLowerings() + reductionLowerings() + [
+        Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
+                 note: "MatMul (never Einsum); preferred_element_type via Cast", lower: lowerDotGeneral),
+    ])
+
+@_cdecl("jax2onnx_pack")
+public func jax2onnxPack() -> UnsafeRawPointer { laxPack.descriptor }

@@ -1,0 +1,171 @@
+import PluginABI
+
+/// An attribute value for `GraphBuilder.node`.
+public enum Attr {
+    case int(Int64)
+    case float(Float)
+    case string(String)
+    case ints([Int64])
+    case floats([Float])
+    case tensor(Value)
+
+    public static func ints(_ v: [Int]) -> Attr { .ints(v.map(Int64.init)) }
+}
+
+/// Emits ONNX through the host API. Every lowering gets one; its helpers read like the ONNX they
+/// emit and skip no-op nodes (identity transposes, same-type casts, reshapes to the same shape).
+public final class GraphBuilder {
+    public let ctx: OpaquePointer
+    public let api: UnsafePointer<j2o_host_api>
+    public let opset: Int
+
+    init(ctx: OpaquePointer, api: UnsafePointer<j2o_host_api>) {
+        self.ctx = ctx; self.api = api
+        opset = Int(api.pointee.opset(ctx))
+    }
+
+    // MARK: nodes
+
+    /// One node of the default ONNX domain; `nil` inputs are omitted optional inputs.
+    public func node(_ op: String, _ inputs: [Value?], outputs: Int = 1,
+                     attributes: KeyValuePairs<String, Attr> = [:]) throws -> [Value] {
+        let ids = inputs.map { $0?.id ?? 0 }
+        let n = ids.withUnsafeBufferPointer { api.pointee.node(ctx, op, nil, $0.baseAddress, Int32($0.count), Int32(outputs)) }
+        guard n != 0 else { throw LoweringError.invalid("the host refused node \(op)") }
+        for (name, a) in attributes {
+            switch a {
+            case let .int(v): api.pointee.attr_int(ctx, n, name, v)
+            case let .float(v): api.pointee.attr_float(ctx, n, name, v)
+            case let .string(s): api.pointee.attr_string(ctx, n, name, s, s.utf8.count)
+            case let .ints(v): v.withUnsafeBufferPointer { api.pointee.attr_ints(ctx, n, name, $0.baseAddress, $0.count) }
+            case let .floats(v): v.withUnsafeBufferPointer { api.pointee.attr_floats(ctx, n, name, $0.baseAddress, $0.count) }
+            case let .tensor(t): api.pointee.attr_tensor(ctx, n, name, t.id)
+            }
+        }
+        return (0..<Int32(outputs)).map { Value(id: api.pointee.node_output(ctx, n, $0), shape: nil, graph: self) }
+    }
+
+    /// A single-output node, optionally with the shape the caller knows it has.
+    public func op(_ op: String, _ inputs: Value?..., attributes: KeyValuePairs<String, Attr> = [:],
+                   shape: [Dim]? = nil) throws -> Value {
+        try node(op, inputs, outputs: 1, attributes: attributes)[0].with(shape: shape)
+    }
+
+    public func op(_ op: String, _ inputs: [Value?], attributes: KeyValuePairs<String, Attr> = [:],
+                   shape: [Dim]? = nil) throws -> Value {
+        try node(op, inputs, outputs: 1, attributes: attributes)[0].with(shape: shape)
+    }
+
+    // MARK: constants
+
+    public func constant(_ dtype: DType, shape: [Int64], bytes: UnsafeRawBufferPointer) throws -> Value {
+        let v = shape.withUnsafeBufferPointer {
+            api.pointee.constant(ctx, dtype.rawValue, Int32(shape.count), $0.baseAddress, bytes.baseAddress, bytes.count)
+        }
+        guard v != 0 else { throw LoweringError.invalid("the host refused a \(dtype) constant of shape \(shape)") }
+        return Value(id: v, shape: shape.map { .known($0) }, graph: self)
+    }
+
+    public func constant<T>(_ values: [T], dtype: DType, shape: [Int64]? = nil) throws -> Value {
+        try values.withUnsafeBytes { try constant(dtype, shape: shape ?? [Int64(values.count)], bytes: $0) }
+    }
+
+    public func int64s(_ v: [Int64]) throws -> Value { try constant(v, dtype: .i64) }
+    public func int64s(_ v: [Int]) throws -> Value { try int64s(v.map(Int64.init)) }
+
+    /// A scalar of the given element type (a rank-0 tensor).
+    public func scalar(_ x: Double, _ dtype: DType) throws -> Value {
+        switch dtype {
+        case .f32: return try constant([Float(x)], dtype: dtype, shape: [])
+        case .f64: return try constant([x], dtype: dtype, shape: [])
+        case .f16: return try constant([Float16(Float(x)).bitPattern], dtype: dtype, shape: [])
+        case .bf16: return try constant([bfloat16(Float(x))], dtype: dtype, shape: [])
+        case .i8: return try constant([Int8(x)], dtype: dtype, shape: [])
+        case .i16: return try constant([Int16(x)], dtype: dtype, shape: [])
+        case .i32: return try constant([Int32(x)], dtype: dtype, shape: [])
+        case .i64: return try constant([Int64(x)], dtype: dtype, shape: [])
+        case .u8: return try constant([UInt8(x)], dtype: dtype, shape: [])
+        case .u16: return try constant([UInt16(x)], dtype: dtype, shape: [])
+        case .u32: return try constant([UInt32(x)], dtype: dtype, shape: [])
+        case .u64: return try constant([UInt64(x)], dtype: dtype, shape: [])
+        case .bool: return try constant([UInt8(x != 0 ? 1 : 0)], dtype: dtype, shape: [])
+        default: throw LoweringError.unsupported("no scalar constant of type \(dtype)")
+        }
+    }
+
+    func bfloat16(_ f: Float) -> UInt16 {
+        if f.isNaN { return 0x7FC0 }
+        let b = f.bitPattern
+        return UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
+    }
+
+    // MARK: shapes
+
+    /// A dimension as an int64[1] tensor: a constant, or computed at runtime for symbolic dims.
+    public func dimTensor(_ d: Dim) throws -> Value {
+        switch d {
+        case let .known(n): return try int64s([n])
+        case let .symbolic(s):
+            let v = api.pointee.dim_value(ctx, s, s.utf8.count)
+            guard v != 0 else { throw LoweringError.invalid("cannot evaluate dimension '\(s)'") }
+            return Value(id: v, shape: [1], graph: self)
+        }
+    }
+
+    /// A shape as an int64[n] tensor (a constant when every dim is known).
+    public func shapeTensor(_ dims: [Dim]) throws -> Value {
+        if let known = dims.map(\.value) as? [Int64] { return try int64s(known) }
+        let parts = try dims.map { try dimTensor($0) }
+        return try op("Concat", parts.map { Optional($0) }, attributes: ["axis": .int(0)], shape: [.known(Int64(dims.count))])
+    }
+
+    public func reshape(_ x: Value, _ dims: [Dim]) throws -> Value {
+        if let s = x.shape, s == dims { return x }
+        let allowZero = dims.contains(.known(0))
+        return try op("Reshape", x, try shapeTensor(dims), attributes: allowZero ? ["allowzero": .int(1)] : [:], shape: dims)
+    }
+
+    public func transpose(_ x: Value, _ perm: [Int]) throws -> Value {
+        if perm == Array(0..<perm.count) { return x }
+        return try op("Transpose", x, attributes: ["perm": .ints(perm)], shape: x.shape.map { s in perm.map { s[$0] } })
+    }
+
+    public func cast(_ x: Value, to dtype: DType) throws -> Value {
+        if x.dtype == dtype { return x }
+        return try op("Cast", x, attributes: ["to": .int(Int64(dtype.rawValue))], shape: x.shape)
+    }
+
+    public func unsqueeze(_ x: Value, _ axes: [Int]) throws -> Value {
+        if axes.isEmpty { return x }
+        var shape = x.shape
+        if var s = shape { for a in axes.sorted() { s.insert(1, at: a) }; shape = s }
+        return try op("Unsqueeze", x, try int64s(axes), shape: shape)
+    }
+
+    public func squeeze(_ x: Value, _ axes: [Int]) throws -> Value {
+        if axes.isEmpty { return x }
+        let shape = x.shape.map { s in s.enumerated().filter { !axes.contains($0.offset) }.map(\.element) }
+        return try op("Squeeze", x, try int64s(axes), shape: shape)
+    }
+
+    /// Broadcasts to `dims` (numpy rules); vanishes when the shape already matches.
+    public func expand(_ x: Value, _ dims: [Dim]) throws -> Value {
+        if let s = x.shape, s == dims { return x }
+        return try op("Expand", x, try shapeTensor(dims), shape: dims)
+    }
+
+    // MARK: nested programs
+
+    /// Lowers a nested program (a jaxpr param) in place; its equations go through dispatch.
+    public func inline(_ program: Param, _ inputs: [Value], outputs: Int) throws -> [Value] {
+        var outs = [j2o_value](repeating: 0, count: outputs)
+        let ids = inputs.map(\.id)
+        let status = ids.withUnsafeBufferPointer { i in
+            outs.withUnsafeMutableBufferPointer { o in
+                api.pointee.inline_program(ctx, program.raw, i.baseAddress, Int32(i.count), o.baseAddress, Int32(outputs))
+            }
+        }
+        guard status == J2O_OK else { throw LoweringError.invalid("the nested program failed to lower") }
+        return outs.map { Value(id: $0, shape: nil, graph: self) }
+    }
+}

@@ -1,0 +1,96 @@
+import PluginABI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One equation parameter, decoded by kind from the bundle's tagged JSON. Instances are handed to
+/// packs as opaque `j2o_param` pointers, so they are classes that live as long as the bundle, and
+/// their text is kept as NUL-terminated C strings that stay put.
+public final class ParamNode {
+    public let kind: j2o_param_kind
+    public private(set) var int: Int64 = 0
+    public private(set) var double: Double = 0
+    public private(set) var dtype: DType = .undefined
+    public private(set) var text: CText?
+    public private(set) var typeName: CText?
+    public private(set) var items: [ParamNode] = []
+    public private(set) var fieldNames: [CText] = []
+    public private(set) var jaxpr: Jaxpr?
+    public private(set) var closedJaxpr: ClosedJaxpr?
+    /// For ARRAY params: the bundle tensor index.
+    public private(set) var tensor: Int = -1
+
+    init(kind: j2o_param_kind) { self.kind = kind }
+
+    static let none = ParamNode(kind: J2O_PARAM_NONE)
+
+    static func bool(_ b: Bool) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_BOOL); p.int = b ? 1 : 0; return p }
+    static func int(_ v: Int64) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_INT); p.int = v; p.double = Double(v); return p }
+    static func float(_ v: Double) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_FLOAT); p.double = v; return p }
+    static func string(_ s: String) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_STRING); p.text = CText(s); return p }
+    static func list(_ items: [ParamNode]) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_LIST); p.items = items; return p }
+    static func dtype(_ name: String) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_DTYPE); p.dtype = DType(bundleName: name); p.text = CText(name); return p
+    }
+    static func dim(_ expr: String) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_DIM); p.text = CText(expr); p.int = -1; return p }
+    static func enumMember(type: String, name: String, value: Int64) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_ENUM); p.typeName = CText(type); p.text = CText(name); p.int = value; return p
+    }
+    static func fields(kind: j2o_param_kind, type: String?, _ fields: [(String, ParamNode)]) -> ParamNode {
+        let p = ParamNode(kind: kind)
+        p.typeName = type.map(CText.init)
+        p.fieldNames = fields.map { CText($0.0) }
+        p.items = fields.map(\.1)
+        return p
+    }
+    static func program(_ j: Jaxpr) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_JAXPR); p.jaxpr = j; return p }
+    static func program(_ c: ClosedJaxpr) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_CLOSED_JAXPR); p.closedJaxpr = c; return p }
+    static func array(tensor: Int, dtype: DType) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_ARRAY); p.tensor = tensor; p.dtype = dtype; return p
+    }
+    static func scalar(dtype: String, int: Int64?, double: Double) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_SCALAR); p.dtype = DType(bundleName: dtype)
+        p.int = int ?? Int64(exactly: double.rounded(.towardZero)) ?? 0; p.double = double; return p
+    }
+    static func opaque(type: String, repr: String) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_OPAQUE); p.typeName = CText(type); p.text = CText(repr); return p
+    }
+
+    /// A record or dict field by name.
+    public func field(_ name: String) -> ParamNode? {
+        guard kind == J2O_PARAM_RECORD || kind == J2O_PARAM_DICT else { return nil }
+        for (i, f) in fieldNames.enumerated() where f.string == name { return items[i] }
+        return nil
+    }
+
+    /// Nested programs anywhere inside this param (lists and records included).
+    public func forEachProgram(_ body: (Jaxpr) -> Void) {
+        if let j = jaxpr { body(j) }
+        if let c = closedJaxpr { body(c.jaxpr) }
+        for item in items { item.forEachProgram(body) }
+    }
+
+    var opaquePointer: j2o_param { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    static func from(_ p: j2o_param?) -> ParamNode? {
+        guard let p else { return nil }
+        return Unmanaged<ParamNode>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+}
+
+/// An immutable NUL-terminated copy of a string, for handing `const char *` across the ABI.
+public final class CText {
+    public let pointer: UnsafeMutablePointer<CChar>
+    public let count: Int
+    public let string: String
+
+    public init(_ s: String) {
+        string = s
+        let utf8 = Array(s.utf8)
+        count = utf8.count
+        pointer = .allocate(capacity: utf8.count + 1)
+        for (k, byte) in utf8.enumerated() { pointer[k] = CChar(bitPattern: byte) }
+        pointer[utf8.count] = 0
+    }
+
+    deinit { pointer.deallocate() }
+}

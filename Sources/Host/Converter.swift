@@ -1,0 +1,68 @@
+import Foundation
+
+/// Bundle in, ONNX out: the whole conversion as the CLI and the tests run it.
+public struct ConvertOptions {
+    public var opset: Int = 23
+    public var optimize = true
+    public var web = false
+    public var externalThreshold = 1 << 20
+    public var inputNames: [String]?
+    public var outputNames: [String]?
+    public init() {}
+}
+
+public struct ConversionReport {
+    public var equations = 0
+    public var histogramBefore: [String: Int] = [:]
+    public var histogramAfter: [String: Int] = [:]
+    public var nodes = 0
+    public var initializers = 0
+    public var initializerBytes = 0
+    public var seconds: [String: Double] = [:]
+}
+
+public enum Converter {
+    public static let supportedOpsets = 17...OpSchemas.maxOpset
+
+    public static func convert(bundlePath: String, outputPath: String, registry: Registry,
+                               options: ConvertOptions) throws -> ConversionReport {
+        var report = ConversionReport()
+        var clock = Date()
+        func lap(_ name: String) { report.seconds[name] = Date().timeIntervalSince(clock); clock = Date() }
+
+        guard supportedOpsets.contains(options.opset) else {
+            throw HostError.usage("opset \(options.opset) is not supported; choose one of \(supportedOpsets.lowerBound)...\(supportedOpsets.upperBound)")
+        }
+        let bundle = try BundleReader.read(path: bundlePath)
+        lap("read")
+        let missing = Preflight.unclaimed(bundle.program.jaxpr, registry: registry, opset: options.opset)
+        guard missing.isEmpty else { throw HostError.conversion(Preflight.report(missing, opset: options.opset)) }
+        bundle.program.jaxpr.forEachEquation { _ in report.equations += 1 }
+
+        let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
+        let graph = try lowerer.run(inputNames: options.inputNames, outputNames: options.outputNames)
+        lap("lower")
+        report.histogramBefore = histogram(graph)
+        if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
+        try Verifier.verify(graph, opset: options.opset)
+        report.histogramAfter = histogram(graph)
+        lap("optimize")
+
+        var w = WriteOptions(opset: options.opset)
+        w.web = options.web
+        w.externalThreshold = options.externalThreshold
+        w.modelName = bundle.name
+        try ONNXWriter.write(graph, to: outputPath, options: w)
+        lap("write")
+        report.nodes = graph.nodes.count
+        report.initializers = graph.initializers.count
+        report.initializerBytes = graph.initializers.reduce(0) { $0 + $1.tensor.bytes.count }
+        return report
+    }
+
+    static func histogram(_ g: Graph) -> [String: Int] {
+        var h: [String: Int] = [:]
+        for n in g.nodes { h[n.op, default: 0] += 1 }
+        return h
+    }
+}

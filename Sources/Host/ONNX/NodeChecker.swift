@@ -1,0 +1,95 @@
+/// Checks one emitted node against its ONNX schema at the target opset (the op exists, arity,
+/// attribute names, element-type constraints) and infers the element types of its outputs.
+/// This is ONNX knowledge only; what a JAX primitive means stays in the packs.
+enum NodeChecker {
+    /// Ops whose output element type comes from an attribute or a second input rather than from a
+    /// type constraint bound by the inputs.
+    static func attributeDrivenType(_ node: Node, _ g: Graph) -> DType? {
+        switch node.op {
+        case "Cast":
+            if case let .int(to)? = node.attribute("to") { return DType(rawValue: Int32(to)) }
+        case "CastLike":
+            if node.inputs.count > 1 { return g.values[Int(node.inputs[1])].dtype }
+        case "Constant", "ConstantOfShape":
+            if case let .tensor(t)? = node.attribute("value") { return t.dtype }
+            return node.op == "ConstantOfShape" ? .f32 : nil
+        case "EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli":
+            if case let .int(d)? = node.attribute("dtype") { return DType(rawValue: Int32(d)) }
+            return node.inputs.first.map { g.values[Int($0)].dtype }
+        case "RandomNormal", "RandomUniform", "Multinomial":
+            if case let .int(d)? = node.attribute("dtype") { return DType(rawValue: Int32(d)) }
+            return node.op == "Multinomial" ? .i32 : .f32
+        default: break
+        }
+        return nil
+    }
+
+    /// Returns a problem description, or nil when the node is sound. Sets output dtypes.
+    static func check(_ g: Graph, node index: Int, opset: Int) -> String? {
+        let node = g.nodes[index]
+        guard let schema = OpSchemas.schema(node.op, opset: opset) else {
+            if let first = OpSchemas.introduced(node.op) {
+                return "emitted \(node.op), which does not exist at opset \(opset) (it starts at opset \(first) or was removed)"
+            }
+            return "emitted '\(node.op)', which is not an ONNX operator"
+        }
+        let inRange = schema.inputRange, outRange = schema.outputRange
+        // Trailing omitted optional inputs do not count.
+        var actualInputs = node.inputs.count
+        while actualInputs > 0, node.inputs[actualInputs - 1] == 0 { actualInputs -= 1 }
+        guard inRange.contains(actualInputs) else {
+            return "\(node.op)-\(schema.since) takes \(describe(inRange)) inputs, got \(actualInputs)"
+        }
+        guard outRange.contains(node.outputs.count) else {
+            return "\(node.op)-\(schema.since) has \(describe(outRange)) outputs, got \(node.outputs.count)"
+        }
+        for a in node.attributes where !schema.attributes.contains(Substring(a.name)) {
+            return "\(node.op)-\(schema.since) has no attribute '\(a.name)'"
+        }
+        for r in schema.requiredAttributes where !node.attributes.contains(where: { $0.name == r }) {
+            return "\(node.op)-\(schema.since) needs attribute '\(r)'"
+        }
+        var bound: [Substring: DType] = [:]
+        for (i, v) in node.inputs.enumerated() {
+            guard let formal = OpSchema.formal(schema.inputs, at: i) else { continue }
+            if v == 0 {
+                if formal.arity == .single { return "\(node.op) input \(i) ('\(formal.name)') is required" }
+                continue
+            }
+            guard Int(v) < g.values.count else { return "\(node.op) input \(i) refers to an unknown value" }
+            let info = g.values[Int(v)]
+            if info.producer >= index { return "\(node.op) input \(i) is used before it is produced" }
+            let dt = info.dtype
+            guard dt != .undefined else { continue }
+            if let fixed = formal.fixed {
+                if fixed != dt { return "\(node.op) input \(i) ('\(formal.name)') must be \(fixed), got \(dt)" }
+                continue
+            }
+            guard let c = formal.constraint else { continue }
+            if let allowed = schema.constraints[c] ?? nil, !allowed.contains(dt.rawValue) {
+                return "\(node.op)-\(schema.since) does not accept \(dt) for input \(i) ('\(formal.name)')"
+            }
+            if formal.arity == .heterogeneous { continue }
+            if let prior = bound[c], prior != dt {
+                return "\(node.op) inputs disagree on type \(c): \(prior) and \(dt) (input \(i))"
+            }
+            bound[c] = dt
+        }
+        let special = attributeDrivenType(node, g)
+        for (i, out) in node.outputs.enumerated() {
+            var dt: DType = .undefined
+            if let formal = OpSchema.formal(schema.outputs, at: i) {
+                if let fixed = formal.fixed { dt = fixed } else if let c = formal.constraint, let b = bound[c] { dt = b }
+            }
+            if dt == .undefined, i == 0, let s = special { dt = s }
+            if g.values[Int(out)].dtype == .undefined { g.setType(out, dtype: dt) }
+        }
+        return nil
+    }
+
+    static func describe(_ r: ClosedRange<Int>) -> String {
+        if r.lowerBound == r.upperBound { return "\(r.lowerBound)" }
+        if r.upperBound >= Int.max / 4 { return "at least \(r.lowerBound)" }
+        return "\(r.lowerBound) to \(r.upperBound)"
+    }
+}

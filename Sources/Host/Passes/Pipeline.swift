@@ -1,0 +1,14 @@
+/// The graph passes run after lowering, in order. Each pass is its own file, linear in graph size
+/// and deterministic; `--no-optimize` runs none of them.
+public protocol GraphPass {
+    var name: String { get }
+    func run(_ g: Graph, opset: Int)
+}
+
+public enum Pipeline {
+    public static func standard() -> [GraphPass] { [DeadCode()] }
+
+    public static func run(_ passes: [GraphPass], on g: Graph, opset: Int) {
+        for p in passes { p.run(g, opset: opset) }
+    }
+}

@@ -1,0 +1,227 @@
+/*
+ * jax2onnx_plugin.h - the stable C ABI between the jax2onnx host and its lowering packs.
+ *
+ * A lowering pack is a shared library that exports one function, J2O_ENTRY_SYMBOL, returning a
+ * pointer to a constant pack descriptor. The descriptor lists the pack's claims as data: which JAX
+ * primitive it lowers, at what priority, for which ONNX opsets, which ONNX ops it may emit, and the
+ * function that does the lowering. The host calls that function once per equation, handing it a
+ * table of host functions (j2o_host_api) through which the pack reads the equation and emits ONNX.
+ *
+ * Rules that keep this ABI stable (see docs/packs.md):
+ *  - Structs only grow at the end. Each starts with a version and its size, and a reader touches a
+ *    field only when the writer's size covers it. A pack checks api->struct_size before using a
+ *    host function newer than J2O_HOST_API_MIN_SIZE.
+ *  - The major version changes only when something is removed or changes meaning; the host refuses
+ *    a pack of another major version. Minor versions add at the end and stay loadable.
+ *  - Only plain C types cross: integers, doubles, `const char *` (with an explicit length where the
+ *    text may be long), and opaque handles. The host owns all memory it hands out, valid until the
+ *    lowering function returns unless stated otherwise; the pack owns its descriptor, which must
+ *    stay valid for the life of the process (packs are never unloaded).
+ *  - Lowering functions are called from one thread at a time.
+ */
+#ifndef JAX2ONNX_PLUGIN_H
+#define JAX2ONNX_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define J2O_ABI_MAJOR 1
+#define J2O_ABI_MINOR 0
+/* What a pack writes into j2o_pack_descriptor.abi_version. */
+#define J2O_ABI_VERSION ((J2O_ABI_MAJOR << 16) | J2O_ABI_MINOR)
+#define J2O_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+#define J2O_ABI_VERSION_MINOR_OF(v) ((uint32_t)(v)&0xffffu)
+
+/* The one symbol a pack exports: `const j2o_pack_descriptor *jax2onnx_pack(void);` */
+#define J2O_ENTRY_SYMBOL "jax2onnx_pack"
+
+/* Result of a lowering function. */
+typedef int32_t j2o_status;
+#define J2O_OK 0
+/* The pack does not handle this equation (a dtype, a parameter, an opset it does not cover); the
+ * host discards what the pack emitted and tries the next claimant. */
+#define J2O_DECLINE 1
+/* The equation is invalid for this pack; the message set with api->error is reported. */
+#define J2O_ERROR 2
+
+/* Element types, numbered as ONNX TensorProto.DataType so packs need no translation. */
+typedef int32_t j2o_dtype;
+#define J2O_DTYPE_UNDEFINED 0
+#define J2O_DTYPE_FLOAT 1
+#define J2O_DTYPE_UINT8 2
+#define J2O_DTYPE_INT8 3
+#define J2O_DTYPE_UINT16 4
+#define J2O_DTYPE_INT16 5
+#define J2O_DTYPE_INT32 6
+#define J2O_DTYPE_INT64 7
+#define J2O_DTYPE_STRING 8
+#define J2O_DTYPE_BOOL 9
+#define J2O_DTYPE_FLOAT16 10
+#define J2O_DTYPE_DOUBLE 11
+#define J2O_DTYPE_UINT32 12
+#define J2O_DTYPE_UINT64 13
+#define J2O_DTYPE_COMPLEX64 14
+#define J2O_DTYPE_COMPLEX128 15
+#define J2O_DTYPE_BFLOAT16 16
+#define J2O_DTYPE_FLOAT8E4M3FN 17
+#define J2O_DTYPE_FLOAT8E4M3FNUZ 18
+#define J2O_DTYPE_FLOAT8E5M2 19
+#define J2O_DTYPE_FLOAT8E5M2FNUZ 20
+/* A JAX value with no ONNX element type (PRNG keys, tokens). */
+#define J2O_DTYPE_OPAQUE 1000
+
+/* A dimension that is a symbolic expression rather than a number (see value_dim). */
+#define J2O_DIM_SYMBOLIC (-1)
+/* A dimension (or rank) the host does not know. */
+#define J2O_DIM_UNKNOWN (-2)
+
+/* Kinds of equation parameters, mirroring the bundle's param encoding (docs/bundle-format.md). */
+typedef int32_t j2o_param_kind;
+#define J2O_PARAM_NONE 0
+#define J2O_PARAM_BOOL 1
+#define J2O_PARAM_INT 2
+#define J2O_PARAM_FLOAT 3
+#define J2O_PARAM_STRING 4
+#define J2O_PARAM_LIST 5         /* tuple or list: param_count, param_item */
+#define J2O_PARAM_DTYPE 6        /* param_dtype; param_string gives JAX's name */
+#define J2O_PARAM_DIM 7          /* symbolic dimension: param_string gives the expression */
+#define J2O_PARAM_ENUM 8         /* param_type_name, param_string (member name), param_int (value) */
+#define J2O_PARAM_RECORD 9       /* NamedTuple/dataclass: param_type_name, param_field, param_count */
+#define J2O_PARAM_DICT 10        /* param_field, param_count, param_field_name */
+#define J2O_PARAM_JAXPR 11       /* a nested program: see inline_program */
+#define J2O_PARAM_CLOSED_JAXPR 12
+#define J2O_PARAM_ARRAY 13       /* a constant array: param_array gives it as a value */
+#define J2O_PARAM_SCALAR 14      /* a typed scalar: param_dtype, param_int / param_float */
+#define J2O_PARAM_OPAQUE 15      /* not encodable (callables, shardings): param_type_name, param_string */
+
+/* One equation being lowered. Opaque; valid only during the lowering call. */
+typedef struct j2o_ctx j2o_ctx;
+/* A parameter node. Opaque; owned by the host, valid for the life of the conversion. */
+typedef struct j2o_param_node j2o_param_node;
+typedef const j2o_param_node *j2o_param;
+/* An ONNX value (tensor) in the graph being built; 0 means "none" (an omitted optional input). */
+typedef uint32_t j2o_value;
+/* A node emitted by the pack; 0 means failure (the host has recorded an error). */
+typedef uint32_t j2o_node;
+
+typedef struct j2o_host_api j2o_host_api;
+
+/* Lowers one equation. `claim_data` is the claim's own user_data. */
+typedef j2o_status (*j2o_lower_fn)(j2o_ctx *ctx, const j2o_host_api *api, const void *claim_data);
+
+/* One primitive a pack lowers. */
+typedef struct j2o_claim {
+    const char *primitive;      /* JAX primitive name, e.g. "dot_general" */
+    int32_t priority;           /* the highest priority wins; built-in packs use 0 */
+    int32_t min_opset;          /* first ONNX opset this lowering serves (inclusive) */
+    int32_t max_opset;          /* last ONNX opset it serves (inclusive); 0 = no upper bound */
+    const char *const *onnx_ops;/* NULL-terminated list of the ONNX ops it may emit */
+    j2o_lower_fn lower;
+    const void *user_data;      /* passed back to lower() */
+    const char *note;           /* optional one line for the coverage page (dtypes, limits); may be NULL */
+} j2o_claim;
+
+typedef struct j2o_pack_descriptor {
+    uint32_t abi_version;       /* J2O_ABI_VERSION the pack was compiled against */
+    uint32_t struct_size;       /* sizeof(j2o_pack_descriptor) as the pack knows it */
+    const char *name;           /* short pack name, e.g. "Lax" */
+    const char *version;        /* the pack's own version, e.g. "0.1.0" */
+    const char *description;    /* one line; may be NULL */
+    uint32_t claim_size;        /* sizeof(j2o_claim) as the pack knows it */
+    uint32_t claim_count;
+    const j2o_claim *claims;
+} j2o_pack_descriptor;
+
+/* The capabilities the host hands to a pack. Function pointers are never NULL within struct_size. */
+struct j2o_host_api {
+    uint32_t api_version;       /* J2O_ABI_VERSION of the host */
+    uint32_t struct_size;       /* sizeof(j2o_host_api) as the host knows it */
+
+    /* ---- the equation ---- */
+    const char *(*primitive)(const j2o_ctx *ctx, size_t *len);
+    int32_t (*opset)(const j2o_ctx *ctx);                 /* the target ONNX opset */
+    int32_t (*input_count)(const j2o_ctx *ctx);
+    int32_t (*output_count)(const j2o_ctx *ctx);
+    /* The value of input i. Literals and constants come back as constant values. */
+    j2o_value (*input)(j2o_ctx *ctx, int32_t index);
+    /* 0 when JAX drops output i (nothing needs to be bound to it), 1 otherwise. */
+    int32_t (*output_used)(const j2o_ctx *ctx, int32_t index);
+    /* The JAX type of output i: element type, rank, and each dimension (see value_dim). */
+    j2o_dtype (*output_dtype)(const j2o_ctx *ctx, int32_t index);
+    int32_t (*output_rank)(const j2o_ctx *ctx, int32_t index);
+    int64_t (*output_dim)(const j2o_ctx *ctx, int32_t index, int32_t axis, const char **symbol, size_t *symbol_len);
+
+    /* ---- values ---- */
+    j2o_dtype (*value_dtype)(const j2o_ctx *ctx, j2o_value value);   /* J2O_DTYPE_UNDEFINED if unknown */
+    int32_t (*value_rank)(const j2o_ctx *ctx, j2o_value value);      /* J2O_DIM_UNKNOWN if unknown */
+    /* A dimension: its size, or J2O_DIM_SYMBOLIC with *symbol set to the expression text (e.g.
+     * "2*B"), or J2O_DIM_UNKNOWN. symbol/symbol_len may be NULL when the caller does not need it. */
+    int64_t (*value_dim)(const j2o_ctx *ctx, j2o_value value, int32_t axis, const char **symbol, size_t *symbol_len);
+    /* 1 and the raw little-endian bytes when the value is known at conversion time, else 0. */
+    int32_t (*constant_data)(const j2o_ctx *ctx, j2o_value value, const void **data, size_t *nbytes);
+
+    /* ---- parameters ---- */
+    j2o_param (*param)(const j2o_ctx *ctx, const char *name);        /* NULL when absent */
+    j2o_param_kind (*param_kind)(j2o_param p);
+    int64_t (*param_int)(j2o_param p);        /* INT, BOOL, ENUM value, SCALAR, static DIM */
+    double (*param_float)(j2o_param p);       /* FLOAT, INT, SCALAR */
+    const char *(*param_string)(j2o_param p, size_t *len); /* STRING, DTYPE, DIM, ENUM name, OPAQUE repr */
+    j2o_dtype (*param_dtype)(j2o_param p);    /* DTYPE, SCALAR, ARRAY */
+    int32_t (*param_count)(j2o_param p);      /* LIST items, RECORD/DICT fields */
+    j2o_param (*param_item)(j2o_param p, int32_t index);
+    j2o_param (*param_field)(j2o_param p, const char *name);
+    const char *(*param_field_name)(j2o_param p, int32_t index, size_t *len);
+    const char *(*param_type_name)(j2o_param p, size_t *len); /* RECORD, ENUM, OPAQUE */
+    j2o_value (*param_array)(j2o_ctx *ctx, j2o_param p);     /* ARRAY as a constant value */
+
+    /* ---- emitting ONNX ---- */
+    /* A constant tensor; the host copies `data` (raw little-endian, C order). */
+    j2o_value (*constant)(j2o_ctx *ctx, j2o_dtype dtype, int32_t rank, const int64_t *dims, const void *data, size_t nbytes);
+    /* A node of the default ONNX domain (domain NULL or ""). Inputs may be 0 for omitted optional
+     * inputs. The host checks the op exists at the target opset when the lowering returns. */
+    j2o_node (*node)(j2o_ctx *ctx, const char *op_type, const char *domain, const j2o_value *inputs,
+                     int32_t input_count, int32_t output_count);
+    j2o_value (*node_output)(j2o_ctx *ctx, j2o_node node, int32_t index);
+    void (*attr_int)(j2o_ctx *ctx, j2o_node node, const char *name, int64_t value);
+    void (*attr_float)(j2o_ctx *ctx, j2o_node node, const char *name, float value);
+    void (*attr_string)(j2o_ctx *ctx, j2o_node node, const char *name, const char *value, size_t len);
+    void (*attr_ints)(j2o_ctx *ctx, j2o_node node, const char *name, const int64_t *values, size_t count);
+    void (*attr_floats)(j2o_ctx *ctx, j2o_node node, const char *name, const float *values, size_t count);
+    /* A tensor attribute holding a constant value made with constant(). */
+    void (*attr_tensor)(j2o_ctx *ctx, j2o_node node, const char *name, j2o_value constant_value);
+    /* Binds equation output i to a value; each used output exactly once. */
+    j2o_status (*bind_output)(j2o_ctx *ctx, int32_t index, j2o_value value);
+
+    /* ---- shapes ---- */
+    /* A 1-D int64 tensor of one element holding the runtime value of a dimension expression
+     * ("B", "2*B", "B*T + 1", ...). Computed once per graph from the graph input that introduced
+     * each symbol and reused. */
+    j2o_value (*dim_value)(j2o_ctx *ctx, const char *expr, size_t len);
+
+    /* ---- nested programs ---- */
+    /* Lowers a JAXPR or CLOSED_JAXPR param in place, as if its equations stood here: `inputs` bind
+     * the program's constvars (open jaxprs only) and then its invars; `outputs` receive its results.
+     * Its equations are dispatched to whichever packs claim them. */
+    j2o_status (*inline_program)(j2o_ctx *ctx, j2o_param program, const j2o_value *inputs, int32_t input_count,
+                                 j2o_value *outputs, int32_t output_count);
+
+    /* ---- errors ---- */
+    /* Records why the lowering failed and returns J2O_ERROR; the host adds pack, primitive,
+     * equation and source line. */
+    j2o_status (*error)(j2o_ctx *ctx, const char *message, size_t len);
+    /* Records why this pack passes on the equation and returns J2O_DECLINE. */
+    j2o_status (*decline)(j2o_ctx *ctx, const char *message, size_t len);
+};
+
+/* Every host of ABI 1.x provides at least this much of j2o_host_api. */
+#define J2O_HOST_API_MIN_SIZE (offsetof(struct j2o_host_api, decline) + sizeof(void *))
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* JAX2ONNX_PLUGIN_H */

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import Host
+
+/// Options every command that loads packs shares.
+struct PackOptions: ParsableArguments {
+    @Option(name: .customLong("plugins"), help: ArgumentHelp(
+        "A folder of lowering packs (*.so) or one pack file; repeatable. Searched before $JAX2ONNX_PLUGIN_PATH and the built-in packs, so a pack here wins ties.",
+        valueName: "dir"))
+    var plugins: [String] = []
+
+    func registry() throws -> Registry { try Registry.load(SearchPath(plugins: plugins)) }
+}
+
+struct Jax2ONNX: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jax2onnx",
+        abstract: "Convert traced JAX programs (JAXPR bundles) to ONNX through plugin lowering packs.",
+        discussion: """
+        Exit codes: 0 success; 1 the model could not be converted (unsupported primitives, a pack \
+        error, verification); 2 usage or I/O error (missing file, malformed bundle, broken pack).
+        """,
+        version: "jax2onnx-swift \(jax2onnxVersion)",
+        subcommands: [Convert.self, Inspect.self, Plugins.self, CoverageCommand.self])
+
+    @Flag(name: .customLong("coverage"), help: "List every primitive the loaded packs claim, and who wins each.")
+    var coverage = false
+
+    @Option(help: "Coverage output format: table, json or markdown.")
+    var format: String = "table"
+
+    @OptionGroup var packs: PackOptions
+
+    func run() throws {
+        guard coverage else { throw CleanExit.helpRequest(self) }
+        try CoverageCommand.print(packs: packs, format: format)
+    }
+}
+
+struct CoverageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "coverage", abstract: "Same as --coverage.")
+    @Option(help: "table, json or markdown.") var format: String = "table"
+    @OptionGroup var packs: PackOptions
+
+    func run() throws { try CoverageCommand.print(packs: packs, format: format) }
+
+    static func print(packs: PackOptions, format: String) throws {
+        guard let f = Coverage.Format(rawValue: format) else {
+            throw HostError.usage("unknown --format '\(format)'; use table, json or markdown")
+        }
+        Swift.print(Coverage.render(try packs.registry(), format: f), terminator: "")
+    }
+}
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Convert a JAXPR bundle to an ONNX model.")
+
+    @Argument(help: ArgumentHelp("The bundle written by the Python tracer.", valueName: "IN.jaxpr")) var input: String
+    @Option(name: .shortAndLong, help: ArgumentHelp("The ONNX model to write.", valueName: "OUT.onnx")) var output: String
+    @Option(help: "Target ONNX opset.") var opset: Int = 23
+    @OptionGroup var packs: PackOptions
+    @Flag(help: "Keep initializers of 1 MiB or more in OUT.onnx.data beside the model (the default).")
+    var externalData = false
+    @Flag(help: "Write one self-contained file (no .onnx.data sidecar); limited to 2 GiB.") var web = false
+    @Option(parsing: .upToNextOption, help: "Names for the model inputs, in order.") var inputNames: [String] = []
+    @Option(parsing: .upToNextOption, help: "Names for the model outputs, in order.") var outputNames: [String] = []
+    @Flag(help: "Skip the graph optimizer.") var noOptimize = false
+    @Flag(help: "Print the ONNX op histogram before and after optimization, and timings.") var report = false
+
+    func validate() throws {
+        if web && externalData { throw ValidationError("--web and --external-data exclude each other") }
+    }
+
+    func run() throws {
+        var o = ConvertOptions()
+        o.opset = opset
+        o.optimize = !noOptimize
+        o.web = web
+        o.inputNames = inputNames.isEmpty ? nil : inputNames
+        o.outputNames = outputNames.isEmpty ? nil : outputNames
+        guard FileManager.default.fileExists(atPath: input) else { throw HostError.io("input bundle '\(input)' does not exist") }
+        let registry = try packs.registry()
+        let r = try Converter.convert(bundlePath: input, outputPath: output, registry: registry, options: o)
+        if report { printReport(r) }
+    }
+
+    func printReport(_ r: ConversionReport) {
+        var err = StandardError()
+        print("\(r.equations) equations -> \(r.nodes) nodes, \(r.initializers) initializers (\(r.initializerBytes) bytes)", to: &err)
+        let ops = Set(r.histogramBefore.keys).union(r.histogramAfter.keys).sorted()
+        print("op".padding(toLength: 24, withPad: " ", startingAt: 0) + "  before  after", to: &err)
+        for op in ops {
+            let b = r.histogramBefore[op] ?? 0, a = r.histogramAfter[op] ?? 0
+            print(op.padding(toLength: 24, withPad: " ", startingAt: 0) + "  " + String(b).padding(toLength: 6, withPad: " ", startingAt: 0) + "  \(a)", to: &err)
+        }
+        let t = ["read", "lower", "optimize", "write"].map { "\($0) \(String(format: "%.1f", (r.seconds[$0] ?? 0) * 1000)) ms" }
+        print("time: " + t.joined(separator: ", "), to: &err)
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the primitives a bundle uses, who claims each, and what is missing where.")
+    @Argument(help: ArgumentHelp("The bundle to inspect.", valueName: "IN.jaxpr")) var input: String
+    @Option(help: "Target ONNX opset.") var opset: Int = 23
+    @OptionGroup var packs: PackOptions
+
+    func run() throws {
+        let bundle = try BundleReader.read(path: input)
+        let registry = try packs.registry()
+        var counts: [String: Int] = [:]
+        var order: [String] = []
+        var total = 0
+        bundle.program.jaxpr.forEachEquation { e in
+            if counts[e.primitive] == nil { order.append(e.primitive) }
+            counts[e.primitive, default: 0] += 1
+            total += 1
+        }
+        let j = bundle.program.jaxpr
+        print("\(input): \(total) equations, \(order.count) primitives, \(j.invars.count) inputs, \(j.outvars.count) outputs, \(bundle.tensors.count) constants")
+        let width = max(9, order.map(\.count).max() ?? 0)
+        for p in order.sorted() {
+            let claims = registry.candidates(p, opset: opset)
+            let who = claims.first.map { c in
+                c.pack.label + (claims.count > 1 ? " (shadows \(claims.dropFirst().map(\.pack.label).joined(separator: ", ")))" : "")
+            } ?? "MISSING"
+            print("  " + p.padding(toLength: width, withPad: " ", startingAt: 0) + "  x\(counts[p]!)".padding(toLength: 7, withPad: " ", startingAt: 0) + "  " + who)
+        }
+        let missing = Preflight.unclaimed(j, registry: registry, opset: opset)
+        if !missing.isEmpty {
+            print(Preflight.report(missing, opset: opset).joined(separator: "\n"))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Plugins: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the loaded packs: name, version, ABI, path, and shadowed claims.")
+    @OptionGroup var packs: PackOptions
+
+    func run() throws {
+        let r = try packs.registry()
+        if r.packs.isEmpty { print("no packs found (searched --plugins, $\(SearchPath.environmentVariable), and next to the executable)") }
+        for p in r.packs {
+            print("\(p.label)  ABI \(p.abiText)  \(p.claims.count) claims  \(p.path)")
+            if let d = p.description { print("    \(d)") }
+            for c in p.claims {
+                let all = r.allClaims(c.primitive)
+                if let winner = all.first, winner.pack !== p, winner.serves(opset: c.minOpset) {
+                    print("    shadowed: \(c.primitive) (by \(winner.pack.label))")
+                }
+            }
+        }
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
+
+// Usage errors exit 2 (not ArgumentParser's 64) and host errors with their own codes, as one
+// "error:" message on stderr and never a stack trace.
+do {
+    var command = try Jax2ONNX.parseAsRoot()
+    try command.run()
+} catch let e as HostError {
+    var err = StandardError()
+    print("error: \(e)", to: &err)
+    exit(e.exitCode)
+} catch let e as ExitCode {
+    exit(e.rawValue)
+} catch {
+    let code = Jax2ONNX.exitCode(for: error)
+    if code == .success { Jax2ONNX.exit(withError: error) }
+    var err = StandardError()
+    print(Jax2ONNX.fullMessage(for: error), to: &err)
+    exit(2)
+}
