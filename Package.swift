@@ -27,6 +27,6 @@ let package = Package(
             dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/jax2onnx"),
         .target(name: "PluginKit", dependencies: ["PluginABI"], path: "SDK/PluginKit/Sources/PluginKit"),
-        .testTarget(name: "HostTests", dependencies: ["Host"], path: "Tests/HostTests"),
+        .testTarget(name: "HostTests", dependencies: ["Host"], path: "Tests/HostTests", exclude: ["Fixtures"]),
     ] + packs.map { .target(name: "\($0)Pack", dependencies: ["PluginKit"], path: "Plugins/\($0)") }
 )
