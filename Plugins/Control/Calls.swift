@@ -6,7 +6,7 @@ import PluginKit
 let callPrimitives: [(prim: String, program: String)] = [
     ("pjit", "jaxpr"), ("jit", "jaxpr"), ("closed_call", "call_jaxpr"), ("core_call", "call_jaxpr"),
     ("custom_jvp_call", "call_jaxpr"), ("custom_vjp_call", "call_jaxpr"), ("custom_vjp_call_jaxpr", "fun_jaxpr"),
-    ("checkpoint", "jaxpr"), ("remat", "jaxpr"),
+    ("checkpoint", "jaxpr"), ("remat", "jaxpr"), ("remat2", "jaxpr"),
 ]
 
 func callLowerings() -> [Lowering] {

@@ -7,7 +7,7 @@ func shapeLowerings() -> [Lowering] {
             [try eqn.input(0).cast(to: eqn.output(0).dtype)]
         },
         Lowering("copy", emits: []) { eqn, _ in [eqn.input(0)] },
-        Lowering("copy_p", emits: []) { eqn, _ in [eqn.input(0)] },
+        Lowering("stop_gradient", emits: []) { eqn, _ in [eqn.input(0)] },
         Lowering("reshape", emits: ["Reshape", "Transpose"]) { eqn, g in
             var x = eqn.input(0)
             if let p = eqn.param("dimensions"), !p.isNone, let perm = p.ints { x = try x.transpose(perm) }
@@ -20,9 +20,6 @@ func shapeLowerings() -> [Lowering] {
             let x = eqn.input(0)
             let axes = try eqn.ints("dimensions").map { $0 < 0 ? $0 + (x.rank ?? 0) : $0 }
             return [try x.squeeze(axes)]
-        },
-        Lowering("expand_dims", emits: ["Unsqueeze"]) { eqn, g in
-            [try eqn.input(0).unsqueeze(try eqn.ints("dimensions"))]
         },
         Lowering("broadcast_in_dim", emits: ["Unsqueeze", "Expand"]) { eqn, g in
             let x = eqn.input(0)

@@ -40,7 +40,15 @@ enum HostAPI {
         ctx.graph.setAttribute(node: n, Attribute(name: String(cString: name), value: value))
     }
 
-    static var table = j2o_host_api(
+    /// One immutable table for the process. Packs re-enter the host (inline_program) while a
+    /// lowering call holds the pointer, so it must not be a Swift `var` accessed inout.
+    static let table: UnsafePointer<j2o_host_api> = {
+        let p = UnsafeMutablePointer<j2o_host_api>.allocate(capacity: 1)
+        p.initialize(to: functions)
+        return UnsafePointer(p)
+    }()
+
+    private static let functions = j2o_host_api(
         api_version: UInt32(J2O_ABI_MAJOR) << 16 | UInt32(J2O_ABI_MINOR),
         struct_size: UInt32(MemoryLayout<j2o_host_api>.size),
         primitive: { c, len in

@@ -145,9 +145,7 @@ public final class Lowerer {
             let mark = graph.mark()
             let ctx = LoweringContext(lowerer: self, equation: eqn, claim: claim, mark: mark)
             let status = withExtendedLifetime(ctx) {
-                withUnsafePointer(to: &HostAPI.table) { api in
-                    claim.lower(OpaquePointer(Unmanaged.passUnretained(ctx).toOpaque()), api, claim.userData)
-                }
+                claim.lower(OpaquePointer(Unmanaged.passUnretained(ctx).toOpaque()), HostAPI.table, claim.userData)
             }
             if let nested = nestedFailure {
                 nestedFailure = nil

@@ -1,0 +1,13 @@
+"""jax2onnx for Swift, Python side: trace JAX programs into bundles and convert them to ONNX with
+the Swift CLI."""
+
+__version__ = "0.1.0"
+
+from .bundle import read_bundle, save_bundle
+from .compare import allclose
+from .convert import CLINotFoundError, ConversionError, find_cli, to_onnx
+
+__all__ = [
+    "save_bundle", "read_bundle", "to_onnx", "allclose", "ConversionError", "CLINotFoundError",
+    "find_cli", "__version__",
+]

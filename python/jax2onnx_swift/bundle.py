@@ -1,0 +1,196 @@
+"""Writing and reading JAXPR bundle files (docs/bundle-format.md, version 1)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import struct
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+import jax
+
+from .dtypes import numpy_dtype
+from .inputs import abstract_args
+from .jaxpr_json import ProgramEncoder
+from .tensors import ALIGN, TensorTable, align
+
+MAGIC = b"J2OBNDL\0"
+VERSION = 1
+HEADER = struct.Struct("<8sIIQQQQ16x")  # magic, version, flags, json off/len, data off/len
+assert HEADER.size == 64
+
+_PRODUCER_VERSION = "0.1.0"  # kept equal to jax2onnx_swift.__version__ (no import cycle)
+
+
+def save_bundle(fn: Callable, inputs, path, *, input_names=None, output_names=None,
+                name: str | None = None) -> str:
+    """Traces fn on inputs with jax.make_jaxpr and writes the bundle to path; returns path.
+
+    inputs: one entry per positional argument of fn, each a concrete array, a
+    jax.ShapeDtypeStruct (symbolic shapes allowed), a shape tuple such as ("B", 30) meaning
+    float32, or a pytree of those. Pytree outputs are flattened in JAX's leaf order.
+    """
+    args = abstract_args(inputs)
+    closed, out_shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+    if input_names is None:
+        input_names = _default_input_names(closed)
+    if output_names is None:
+        output_names = _default_output_names(out_shape)
+    return write_program(closed, path, input_names=input_names, output_names=output_names,
+                         name=name if name is not None else _default_name(fn))
+
+
+def write_program(closed, path, *, input_names=None, output_names=None, name=None) -> str:
+    """Writes an already traced ClosedJaxpr as a bundle (save_bundle's second half)."""
+    tensors = TensorTable()
+    program = ProgramEncoder(tensors).closed_jaxpr(closed)
+    n_in, n_out = len(closed.jaxpr.invars), len(closed.jaxpr.outvars)
+    doc: dict[str, Any] = {
+        "format": "jax2onnx-bundle",
+        "version": VERSION,
+        "producer": {"name": "jax2onnx_swift", "version": _PRODUCER_VERSION, "jax": jax.__version__},
+    }
+    if name:
+        doc["name"] = str(name)
+    doc["tensors"] = tensors.entries
+    doc["program"] = program
+    if input_names is not None:
+        doc["input_names"] = _check_names(input_names, n_in, "input_names")
+    if output_names is not None:
+        doc["output_names"] = _check_names(output_names, n_out, "output_names")
+
+    blob = json.dumps(doc, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode("utf-8")
+    json_offset = HEADER.size
+    data_offset = align(json_offset + len(blob))
+    header = HEADER.pack(MAGIC, VERSION, 0, json_offset, len(blob), data_offset, tensors.data_length)
+
+    path = os.fspath(path)
+    # Written in place, like np.save: renaming a temp file over an existing bundle makes ext4
+    # flush the new data synchronously (auto_da_alloc), which tripled the write time.
+    try:
+        with open(path, "wb") as f:
+            f.write(header)
+            f.write(blob)
+            f.write(b"\0" * (data_offset - json_offset - len(blob)))
+            tensors.write_data(f)
+    except BaseException:
+        try:  # never leave a half-written bundle behind
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _check_names(names, count: int, what: str) -> list[str]:
+    names = [str(n) for n in names]
+    if len(names) != count:
+        raise ValueError(f"{what} has {len(names)} names for {count} program {what.split('_')[0]}s")
+    return names
+
+
+def _sanitize(path: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.]+", "_", path).strip("_")
+
+
+def _unique_or_none(names):
+    if not names or any(not n for n in names) or len(set(names)) != len(names):
+        return None
+    return names
+
+
+def _default_input_names(closed):
+    """Argument names from JAX's debug info ("x", "params['w']" -> "params_w"), when unique."""
+    info = getattr(closed.jaxpr, "debug_info", None)
+    arg_names = getattr(info, "arg_names", None)
+    if not arg_names or len(arg_names) != len(closed.jaxpr.invars):
+        return None
+    return _unique_or_none([_sanitize(str(n)) for n in arg_names])
+
+
+def _default_output_names(out_shape):
+    """Names from the output pytree's paths ({"logits": ...} -> "logits"); None for a bare array,
+    where the host's default is as good."""
+    leaves_with_paths, _ = jax.tree_util.tree_flatten_with_path(out_shape)
+    if len(leaves_with_paths) == 1 and not leaves_with_paths[0][0]:
+        return None
+    names = []
+    for keypath, _leaf in leaves_with_paths:
+        n = _sanitize(jax.tree_util.keystr(keypath))
+        names.append(f"output_{n}" if not n or n[0].isdigit() else n)
+    return _unique_or_none(names)
+
+
+def _default_name(fn) -> str | None:
+    """The function's name, or the class name for callable objects (an nnx/Equinox module)."""
+    if isinstance(fn, functools.partial):
+        return _default_name(fn.func)
+    name = getattr(fn, "__name__", None)
+    if isinstance(name, str):
+        return None if name == "<lambda>" else name
+    return type(fn).__name__
+
+
+class BundleContents(NamedTuple):
+    """What read_bundle returns: doc is the JSON document, tensor(k) the k-th constant as a numpy
+    array (a read-only view), header the fixed header's fields."""
+    doc: dict
+    tensor: Callable[[int], np.ndarray]
+    header: dict
+
+
+class BundleError(ValueError):
+    pass
+
+
+def read_bundle(path) -> BundleContents:
+    """Reads and validates a bundle: header, section bounds, tensor alignment and sizes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    size = len(data)
+    if size < HEADER.size:
+        raise BundleError(f"{path}: {size} bytes, shorter than the {HEADER.size}-byte header")
+    magic, version, flags, json_off, json_len, data_off, data_len = HEADER.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise BundleError(f"{path}: bad magic {magic!r}")
+    if version != VERSION:
+        raise BundleError(f"{path}: unsupported bundle version {version}")
+    if data[48:64] != b"\0" * 16:
+        raise BundleError(f"{path}: reserved header bytes are not zero")
+    if json_off < HEADER.size or json_off + json_len > size:
+        raise BundleError(f"{path}: JSON section [{json_off}, +{json_len}) outside the {size}-byte file")
+    if data_off % ALIGN or data_off + data_len > size or data_off < json_off + json_len:
+        raise BundleError(f"{path}: data section [{data_off}, +{data_len}) is misaligned or "
+                          f"outside the {size}-byte file (truncated?)")
+    doc = json.loads(data[json_off:json_off + json_len].decode("utf-8"))
+    if doc.get("format") != "jax2onnx-bundle" or doc.get("version") != VERSION:
+        raise BundleError(f"{path}: JSON format/version is not jax2onnx-bundle v{VERSION}")
+    entries = doc.get("tensors", [])
+    for k, t in enumerate(entries):
+        off, nbytes = t["offset"], t["nbytes"]
+        if off % ALIGN or off < 0 or off + nbytes > data_len:
+            raise BundleError(f"{path}: tensors[{k}] at [{off}, +{nbytes}) is misaligned or outside "
+                              f"the {data_len}-byte data section")
+        try:
+            itemsize = numpy_dtype(t["dtype"]).itemsize
+        except ValueError:
+            continue
+        if int(np.prod(t["shape"], dtype=np.int64)) * itemsize != nbytes:
+            raise BundleError(f"{path}: tensors[{k}] nbytes {nbytes} does not match "
+                              f"{t['dtype']}{t['shape']}")
+    buf = memoryview(data)
+
+    def tensor(k: int) -> np.ndarray:
+        t = entries[k]
+        dt = numpy_dtype(t["dtype"]).newbyteorder("<")
+        start = data_off + t["offset"]
+        arr = np.frombuffer(buf[start:start + t["nbytes"]], dtype=dt)
+        return arr.reshape(t["shape"])
+
+    header = {"magic": magic, "version": version, "flags": flags, "json_offset": json_off,
+              "json_length": json_len, "data_offset": data_off, "data_length": data_len}
+    return BundleContents(doc, tensor, header)

@@ -1,0 +1,103 @@
+"""The few JAX internals the tracer touches, each behind a guard so that a JAX release that moves
+them degrades the bundle (no source locations, say) instead of breaking the export."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jax
+
+try:  # public home since 0.4.3x
+    from jax.extend import core as _xcore
+except ImportError:  # pragma: no cover - older JAX
+    _xcore = None
+from jax._src import core as _core
+
+ClosedJaxpr = getattr(_xcore, "ClosedJaxpr", None) or _core.ClosedJaxpr
+Jaxpr = getattr(_xcore, "Jaxpr", None) or _core.Jaxpr
+Literal = getattr(_xcore, "Literal", None) or _core.Literal
+DropVar = getattr(_xcore, "DropVar", None) or getattr(_core, "DropVar", None)
+Tracer = getattr(_core, "Tracer", ())
+
+try:
+    from jax.export import is_symbolic_dim as _is_symbolic_dim
+except ImportError:  # pragma: no cover
+    _is_symbolic_dim = getattr(_core, "is_symbolic_dim", lambda d: False)
+
+try:
+    from jax._src import source_info_util as _siu
+except ImportError:  # pragma: no cover
+    _siu = None
+
+
+def is_symbolic_dim(d) -> bool:
+    if isinstance(d, (int, np.integer, str, bool)) or d is None:
+        return False
+    try:
+        return bool(_is_symbolic_dim(d))
+    except Exception:
+        return False
+
+
+def is_literal(a) -> bool:
+    return isinstance(a, Literal)
+
+
+def is_dropvar(v) -> bool:
+    return DropVar is not None and isinstance(v, DropVar)
+
+
+def is_closed_jaxpr(v) -> bool:
+    return isinstance(v, ClosedJaxpr)
+
+
+def is_jaxpr(v) -> bool:
+    return isinstance(v, Jaxpr)
+
+
+def is_concrete_array(v) -> bool:
+    if isinstance(v, np.ndarray):
+        return True
+    return isinstance(v, jax.Array) and not isinstance(v, Tracer)
+
+
+def user_source(eqn) -> dict | None:
+    """{"file", "line", "fn"} of the innermost frame outside JAX that created eqn, or None."""
+    if _siu is None:
+        return None
+    si = getattr(eqn, "source_info", None)
+    if si is None:
+        return None
+    frame = None
+    # user_frame took a SourceInfo up to ~0.5 and takes a traceback since; try both.
+    for arg in (getattr(si, "traceback", None), si):
+        try:
+            frame = _siu.user_frame(arg)
+            break
+        except Exception:
+            continue
+    if frame is None:
+        return None
+    try:
+        out = {"file": str(frame.file_name), "line": int(frame.start_line)}
+    except Exception:
+        return None
+    fn = getattr(frame, "function_name", None)
+    if fn:
+        out["fn"] = str(fn)
+    return out
+
+
+def name_stack(eqn) -> str:
+    try:
+        return str(eqn.source_info.name_stack)
+    except Exception:
+        return ""
+
+
+def symbolic_scope_of(shape):
+    """The SymbolicScope of the first symbolic dim in shape, or None."""
+    for d in shape:
+        if is_symbolic_dim(d):
+            return getattr(d, "scope", None)
+    return None

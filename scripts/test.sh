@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: the ABI header's strict compile, the Swift build and
+# tests, then the Python tests and the numeric suite (JAX vs ONNX Runtime) in a project venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== ABI header"
+scripts/check-header.sh
+
+echo "== Swift build and tests"
+swift build
+status=0
+swift test > .build/swift-test.log 2>&1 || status=$?
+grep -E "error:|Test Suite 'All tests'|Executed .* tests" .build/swift-test.log | tail -n 12
+if [ "$status" -ne 0 ]; then tail -n 60 .build/swift-test.log; echo "swift test failed ($status)"; exit "$status"; fi
+
+echo "== Python environment"
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e "./python[test]"
+
+echo "== Python tests and numeric suite"
+export JAX2ONNX_CLI="$PWD/.build/debug/jax2onnx" J2O_REQUIRE_CLI=1 JAX_PLATFORMS=cpu
+.venv/bin/python -m pytest -q python/tests Tests/numeric
