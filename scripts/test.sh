@@ -14,6 +14,12 @@ swift test > .build/swift-test.log 2>&1 || status=$?
 grep -E "error:|Test Suite 'All tests'|Executed .* tests" .build/swift-test.log | tail -n 12
 if [ "$status" -ne 0 ]; then tail -n 60 .build/swift-test.log; echo "swift test failed ($status)"; exit "$status"; fi
 
+echo "== docs/coverage.md is current"
+if ! .build/debug/jax2onnx --coverage --format markdown | diff -u docs/coverage.md - ; then
+  echo "docs/coverage.md is stale: regenerate with .build/debug/jax2onnx --coverage --format markdown > docs/coverage.md"
+  exit 1
+fi
+
 echo "== Python environment"
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
@@ -21,4 +27,4 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 
 echo "== Python tests and numeric suite"
 export JAX2ONNX_CLI="$PWD/.build/debug/jax2onnx" J2O_REQUIRE_CLI=1 JAX_PLATFORMS=cpu
-.venv/bin/python -m pytest -q python/tests Tests/numeric
+.venv/bin/python -m pytest -q --rootdir . python/tests Tests/numeric

@@ -4,7 +4,7 @@ import PluginKit
 /// rules, rematerialization): for inference they are the program itself, inlined. The value is
 /// the name of the param that holds the program.
 let callPrimitives: [(prim: String, program: String)] = [
-    ("pjit", "jaxpr"), ("jit", "jaxpr"), ("closed_call", "call_jaxpr"), ("core_call", "call_jaxpr"),
+    ("pjit", "jaxpr"), ("jit", "jaxpr"),
     ("custom_jvp_call", "call_jaxpr"), ("custom_vjp_call", "call_jaxpr"), ("custom_vjp_call_jaxpr", "fun_jaxpr"),
     ("checkpoint", "jaxpr"), ("remat", "jaxpr"), ("remat2", "jaxpr"),
 ]

@@ -149,6 +149,18 @@ CASES: list[Case] = [
     case("sqrt_f32", jnp.sqrt, [pos(*S)], ["sqrt"]),
     case("rsqrt_f32", lax.rsqrt, [pos(*S)], ["rsqrt"]),
     case("erf_f32", lax.erf, [f32(*S)], ["erf"]),
+    case("tan_f32", jnp.tan, [uniform(*S, lo=-1.4, hi=1.4)], ["tan"]),
+    case("asin_f32", jnp.arcsin, [uniform(*S, lo=-0.99, hi=0.99)], ["asin"]),
+    case("acos_f32", jnp.arccos, [uniform(*S, lo=-0.99, hi=0.99)], ["acos"]),
+    case("atan_f32", jnp.arctan, [f32(*S)], ["atan"]),
+    case("sinh_f32", jnp.sinh, [f32(*S)], ["sinh"]),
+    case("cosh_f32", jnp.cosh, [f32(*S)], ["cosh"]),
+    case("asinh_f32", jnp.arcsinh, [f32(*S)], ["asinh"]),
+    case("acosh_f32", jnp.arccosh, [uniform(*S, lo=1.01, hi=5.0)], ["acosh"]),
+    case("atanh_f32", jnp.arctanh, [uniform(*S, lo=-0.95, hi=0.95)], ["atanh"]),
+    case("floor_f32", jnp.floor, [f32(*S)], ["floor"]),
+    case("ceil_f32", jnp.ceil, [f32(*S)], ["ceil"]),
+    case("clamp_f32", lambda lo, x, hi: lax.clamp(lo, x, hi), [uniform(lo=-1.0, hi=-0.5), f32(*S), uniform(lo=0.5, hi=1.0)], ["clamp"]),
     # -- comparisons ------------------------------------------------------------------------
     *[case(f"{name}_{dt}", fn, [gen(*S), gen(*S)], [name], EXACT)
       for name, fn in [("eq", jnp.equal), ("ne", jnp.not_equal), ("lt", jnp.less),
