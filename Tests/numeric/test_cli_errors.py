@@ -14,14 +14,13 @@ from jax import lax
 
 from jax2onnx_swift import ConversionError, save_bundle, to_onnx
 
+from jax2onnx_swift.testing import marker_line
+
 THIS_FILE = str(Path(__file__).resolve())
 
 
 def line_of(marker: str) -> int:
-    lines = Path(THIS_FILE).read_text().splitlines()
-    hits = [k + 1 for k, text in enumerate(lines) if text.rstrip().endswith(f"# {marker}")]
-    assert len(hits) == 1, marker
-    return hits[0]
+    return marker_line(THIS_FILE, marker)
 
 
 def unsupported(x):

@@ -30,15 +30,13 @@ from jax2onnx_swift.bundle import BundleError, write_program
 from jax2onnx_swift.jaxpr_json import ProgramEncoder
 from jax2onnx_swift.tensors import TensorTable
 
+from jax2onnx_swift.testing import marker_line
+
 THIS_FILE = str(Path(__file__).resolve())
 
 
 def line_of(marker: str) -> int:
-    """Line number in this file of the (unique) line containing marker as a comment."""
-    lines = Path(THIS_FILE).read_text().splitlines()
-    hits = [k + 1 for k, text in enumerate(lines) if text.rstrip().endswith(f"# {marker}")]
-    assert len(hits) == 1, marker
-    return hits[0]
+    return marker_line(THIS_FILE, marker)
 
 
 # -- walking the JSON -----------------------------------------------------------------------
