@@ -1,5 +1,6 @@
-"""Every case of cases.py through the Swift CLI: the ONNX model must pass the full checker and
-match JAX in onnxruntime at the case's tolerances, with and without the graph optimizer."""
+"""Every case of the table through the Swift CLI: the ONNX model must pass the full checker and
+match JAX in onnxruntime at the case's tolerances, with and without the graph optimizer, at the
+default opset and at the lowest one we support (where lowerings pick different ops)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import onnx
 
 from cases import CASES, REQUIRED, missing_primitives
 from jax2onnx_swift import allclose, to_onnx
+from jax2onnx_swift.convert import ConversionError
 
 
 
@@ -24,12 +26,22 @@ def test_table_covers_everything():
     assert len({c.id for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
+# (opset, optimize): every case runs in each configuration.
+CONFIGS = [(23, True), (23, False), (17, True)]
+
+
+@pytest.mark.parametrize("opset,optimize", CONFIGS, ids=[f"op{o}-{'opt' if p else 'noopt'}" for o, p in CONFIGS])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case_matches_jax(case, optimize, cli, tmp_path):
+def test_case_matches_jax(case, opset, optimize, cli, tmp_path):
     inputs = case.make_inputs()
     path = tmp_path / f"{case.id}.onnx"
-    to_onnx(case.fn, inputs, path, optimize=optimize, cli=cli)
+    if opset < case.min_opset:
+        with pytest.raises(ConversionError) as failed:
+            to_onnx(case.fn, inputs, path, opset=opset, optimize=optimize, cli=cli)
+        assert any(p.split("|")[0] in str(failed.value) for p in case.prims), str(failed.value)
+        assert not path.exists()
+        return
+    to_onnx(case.fn, inputs, path, opset=opset, optimize=optimize, cli=cli)
     onnx.checker.check_model(str(path), full_check=True)
     ok, message = allclose(case.fn, path, inputs, rtol=case.rtol, atol=case.atol)
-    assert ok, f"{case.id} ({'optimized' if optimize else 'unoptimized'}): {message}"
+    assert ok, f"{case.id} (opset {opset}, {'optimized' if optimize else 'unoptimized'}): {message}"
