@@ -1,0 +1,10 @@
+import PluginKit
+
+/// The built-in pack for counter-based random numbers (threefry) and PRNG key plumbing.
+let randomPack = Pack(
+    name: "Random", version: "0.1.0",
+    description: "counter-based random numbers (threefry) and PRNG key plumbing",
+    lowerings: [])
+
+@_cdecl("jax2onnx_pack")
+public func jax2onnxPack() -> UnsafeRawPointer { randomPack.descriptor }
