@@ -66,15 +66,17 @@ class Case:
     atol: float = 1e-5
     # Below this opset ONNX lacks what the case needs: conversion must fail with a clear error.
     min_opset: int = 17
+    # Trace and run JAX with 64-bit types on (f64, i64, u64 cases); the default is JAX's 32-bit mode.
+    x64: bool = False
 
     def make_inputs(self) -> list[np.ndarray]:
         rng = np.random.default_rng(zlib.crc32(self.id.encode()))
         return [gen(rng) for gen in self.inputs]
 
 
-def case(id, fn, inputs, prims, tol=None, min_opset=17):
+def case(id, fn, inputs, prims, tol=None, min_opset=17, x64=False):
     tol = tol or F32_TOL
-    return Case(id, fn, tuple(inputs), tuple(prims), **tol, min_opset=min_opset)
+    return Case(id, fn, tuple(inputs), tuple(prims), **tol, min_opset=min_opset, x64=x64)
 
 
 def jaxpr_primitives(closed) -> set[str]:
@@ -102,5 +104,6 @@ def jaxpr_primitives(closed) -> set[str]:
 
 def missing_primitives(c: Case) -> list[str]:
     """The declared primitives (an entry may list alternatives as "a|b") that c's jaxpr lacks."""
-    found = jaxpr_primitives(jax.make_jaxpr(c.fn)(*c.make_inputs()))
+    with jax.enable_x64(c.x64):
+        found = jaxpr_primitives(jax.make_jaxpr(c.fn)(*c.make_inputs()))
     return [p for p in c.prims if not any(alt in found for alt in p.split("|"))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+import jax
 import onnx
 
 from cases import CASES, REQUIRED, missing_primitives
@@ -33,6 +34,11 @@ CONFIGS = [(23, True), (23, False), (17, True)]
 @pytest.mark.parametrize("opset,optimize", CONFIGS, ids=[f"op{o}-{'opt' if p else 'noopt'}" for o, p in CONFIGS])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case_matches_jax(case, opset, optimize, cli, tmp_path):
+    with jax.enable_x64(case.x64):
+        _check(case, opset, optimize, cli, tmp_path)
+
+
+def _check(case, opset, optimize, cli, tmp_path):
     inputs = case.make_inputs()
     path = tmp_path / f"{case.id}.onnx"
     if opset < case.min_opset:
