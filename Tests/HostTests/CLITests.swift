@@ -62,7 +62,7 @@ final class CLITests: XCTestCase {
         let pack = try Fixture.buildPack("abi2.so", in: dir, defines: ["ABI_VERSION_VALUE=0x00020000"])
         let r = try Fixture.run(Fixture.cli, ["--coverage", "--plugins", dir])
         XCTAssertEqual(r.status, 2)
-        XCTAssertEqual(r.stderr, "error: cannot load pack '\(pack)': pack ABI version 2.0 is not supported: got 2, this host supports 1.0..1.0\n")
+        XCTAssertEqual(r.stderr, "error: cannot load pack '\(pack)': pack ABI version 2.0 is not supported: got 2, this host supports 1.0..1.1\n")
     }
 
     func testAUserPackOverridesAndDeclinesFallBack() throws {
@@ -75,6 +75,19 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(cov.stdout.contains("shadowed: Lax@0.1.0"), cov.stdout)
         // The user's pack wins the claim, declines, and the built-in lowering takes over.
         let r = try Fixture.run(Fixture.cli, ["convert", dir + "/m.jaxpr", "-o", dir + "/m.onnx", "--plugins", packs])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let model = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: dir + "/m.onnx")))
+        XCTAssertEqual(model.graph.node[0].metadataProps.first { $0.key == "jax2onnx.pack" }?.value, "Lax@0.1.0")
+    }
+
+    func testAClaimIsSkippedForDtypesItDoesNotTake() throws {
+        let dir = try Fixture.tempDir()
+        try Fixture.writeBundle(Fixture.unaryProgram(["sin"]), to: dir + "/m.jaxpr")
+        try Fixture.buildPack("f64only.so", in: dir, defines: ["PACK_NAME=\"F64\"", "PRIORITY=10", "ONLY_F64"])
+        let cov = try Fixture.run(Fixture.cli, ["--coverage", "--format", "json", "--plugins", dir + "/f64only.so"])
+        XCTAssertTrue(cov.stdout.contains("\"pack\":\"F64@1.0.0\",\"priority\":10,\"min_opset\":17,\"max_opset\":null,\"onnx_ops\":[\"Sin\"],\"dtypes\":[\"f64\"]"), cov.stdout)
+        // The program's sin is f32: the f64-only claim is passed over without being called.
+        let r = try Fixture.run(Fixture.cli, ["convert", dir + "/m.jaxpr", "-o", dir + "/m.onnx", "--plugins", dir + "/f64only.so"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let model = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: dir + "/m.onnx")))
         XCTAssertEqual(model.graph.node[0].metadataProps.first { $0.key == "jax2onnx.pack" }?.value, "Lax@0.1.0")

@@ -53,7 +53,7 @@ final class LoaderTests: XCTestCase {
         let dir = try Fixture.tempDir()
         let path = try Fixture.buildPack("abi2.so", in: dir, defines: ["ABI_VERSION_VALUE=0x00020000"])
         let e = loadError(path)
-        XCTAssertTrue(e.contains("got 2, this host supports 1.0..1.0"), e)
+        XCTAssertTrue(e.contains("got 2, this host supports 1.0..1.1"), e)
         XCTAssertTrue(e.contains(path), e)
         XCTAssertFalse(e.contains("\n"), e)
     }
@@ -92,7 +92,7 @@ final class LoaderTests: XCTestCase {
 
     func testBuiltinPacksLoad() throws {
         let r = try Registry.load(SearchPath(plugins: [], environment: [:]))
-        XCTAssertEqual(Set(r.packs.map(\.name)), ["Lax", "Control"])
+        XCTAssertTrue(Set(r.packs.map(\.name)).isSuperset(of: ["Lax", "Control", "Indexing", "NN", "Random"]))
         XCTAssertFalse(r.candidates("dot_general", opset: 23).isEmpty)
         XCTAssertFalse(r.candidates("pjit", opset: 23).isEmpty)
     }

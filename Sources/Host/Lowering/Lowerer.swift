@@ -141,7 +141,12 @@ public final class Lowerer {
     func lower(_ eqn: Equation) throws {
         let claims = registry.candidates(eqn.primitive, opset: opset)
         var declines: [String] = []
+        let subject = eqn.inputs.first.flatMap(operandDType) ?? eqn.outputs.first?.type.dtype
         for claim in claims {
+            if let dtype = subject, !claim.accepts(dtype) {
+                declines.append("\(claim.pack.label) does not lower \(dtype) (it takes \(claim.dtypes.map(\.description).joined(separator: ", ")))")
+                continue
+            }
             let mark = graph.mark()
             let ctx = LoweringContext(lowerer: self, equation: eqn, claim: claim, mark: mark)
             let status = withExtendedLifetime(ctx) {
@@ -169,6 +174,17 @@ public final class Lowerer {
             throw HostError.conversion(["\(where_(eqn)): no pack lowers '\(eqn.primitive)' at opset \(opset)"])
         }
         throw HostError.conversion(["\(where_(eqn)): every pack declined '\(eqn.primitive)':"] + declines.map { "  " + $0 })
+    }
+
+    /// What a claim's dtype list is matched against (see j2o_claim.dtypes).
+    func operandDType(_ atom: Atom) -> DType? {
+        switch atom {
+        case .literal(let l): return l.type.dtype
+        case .variable(let id):
+            guard let v = env[id] else { return nil }
+            let d = graph.values[Int(v)].dtype
+            return d == .undefined ? nil : d
+        }
     }
 
     func rollback(to mark: Graph.Mark) {

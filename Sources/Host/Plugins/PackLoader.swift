@@ -12,11 +12,14 @@ public struct Claim {
     public let maxOpset: Int?
     public let onnxOps: [String]
     public let note: String?
+    /// The operand dtypes the lowering accepts; empty = any (packs older than ABI 1.1 say nothing).
+    public let dtypes: [DType]
     let lower: j2o_lower_fn
     let userData: UnsafeRawPointer?
     public unowned let pack: LoadedPack
 
     public func serves(opset: Int) -> Bool { opset >= minOpset && (maxOpset.map { opset <= $0 } ?? true) }
+    public func accepts(_ dtype: DType) -> Bool { dtypes.isEmpty || dtypes.contains(dtype) }
     public var opsetRange: String { maxOpset.map { "\(minOpset)-\($0)" } ?? "\(minOpset)+" }
 }
 
@@ -116,12 +119,17 @@ public enum PackLoader {
                 var k = 0
                 while let op = list[k], k < 10_000 { ops.append(String(cString: op)); k += 1 }
             }
+            var dtypes: [DType] = []
+            if let list = field(\.dtypes, Optional<UnsafePointer<Int32>>.self) ?? nil {
+                var k = 0
+                while list[k] != 0, k < 64 { dtypes.append(DType(rawValue: list[k])); k += 1 }
+            }
             let minOpset = Int(field(\.min_opset, Int32.self) ?? 1)
             let maxRaw = Int(field(\.max_opset, Int32.self) ?? 0)
             let claim = Claim(primitive: primitive, priority: field(\.priority, Int32.self) ?? 0,
                               minOpset: max(1, minOpset), maxOpset: maxRaw > 0 ? maxRaw : nil, onnxOps: ops,
                               note: (field(\.note, Optional<UnsafePointer<CChar>>.self) ?? nil).flatMap(validText),
-                              lower: lower, userData: field(\.user_data, Optional<UnsafeRawPointer>.self) ?? nil, pack: pack)
+                              dtypes: dtypes, lower: lower, userData: field(\.user_data, Optional<UnsafeRawPointer>.self) ?? nil, pack: pack)
             if let clash = pack.claims.first(where: { $0.primitive == primitive && rangesOverlap($0, claim) }) {
                 throw fail("claims '\(primitive)' twice for overlapping opsets (\(clash.opsetRange) and \(claim.opsetRange))")
             }

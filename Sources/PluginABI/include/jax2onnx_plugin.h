@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define J2O_ABI_MAJOR 1
-#define J2O_ABI_MINOR 0
+#define J2O_ABI_MINOR 1
 /* What a pack writes into j2o_pack_descriptor.abi_version. */
 #define J2O_ABI_VERSION ((J2O_ABI_MAJOR << 16) | J2O_ABI_MINOR)
 #define J2O_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -123,6 +123,10 @@ typedef struct j2o_claim {
     j2o_lower_fn lower;
     const void *user_data;      /* passed back to lower() */
     const char *note;           /* optional one line for the coverage page (dtypes, limits); may be NULL */
+    /* Since ABI 1.1. The element types (J2O_DTYPE_* codes) the lowering accepts for the equation's
+     * first operand (its first output when it has no operands), 0-terminated; NULL = any. The host
+     * skips the claim for other dtypes as if it had declined, and the coverage page lists them. */
+    const int32_t *dtypes;
 } j2o_claim;
 
 typedef struct j2o_pack_descriptor {

@@ -1,5 +1,6 @@
 /* A configurable C pack for the loader and dispatch tests; built with plain cc -shared.
- * -DPACK_NAME="..." -DPRIORITY=n -DPRIM="..." -DABI_VERSION_VALUE=... -DNO_ENTRY -DDECLINE -DBAD_OP */
+ * -DPACK_NAME="..." -DPRIORITY=n -DPRIM="..." -DABI_VERSION_VALUE=... -DNO_ENTRY -DDECLINE -DBAD_OP
+ * -DONLY_F64 (the claim takes f64 operands only) */
 #include "jax2onnx_plugin.h"
 
 #ifndef PACK_NAME
@@ -35,7 +36,14 @@ static j2o_status lower(j2o_ctx *ctx, const j2o_host_api *api, const void *data)
     return api->bind_output(ctx, 0, api->node_output(ctx, n, 0));
 }
 
-static const j2o_claim claims[] = {{PRIM, PRIORITY, 17, 0, ops, lower, NULL, "test claim"}};
+#ifdef ONLY_F64
+static const int32_t dtypes[] = {J2O_DTYPE_DOUBLE, 0};
+#define DTYPES dtypes
+#else
+#define DTYPES NULL
+#endif
+
+static const j2o_claim claims[] = {{PRIM, PRIORITY, 17, 0, ops, lower, NULL, "test claim", DTYPES}};
 static const j2o_pack_descriptor descriptor = {
     ABI_VERSION_VALUE, sizeof(j2o_pack_descriptor), PACK_NAME, "1.0.0", "a test pack",
     sizeof(j2o_claim), 1, claims};

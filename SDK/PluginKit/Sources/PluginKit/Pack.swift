@@ -14,13 +14,16 @@ public struct Lowering {
     public var minOpset: Int32
     public var maxOpset: Int32
     public var note: String?
+    /// The dtypes of the first operand (first output if none) this lowering takes; empty = any.
+    /// The host skips the claim for others, and the coverage page lists them.
+    public var dtypes: [DType]
     public var lower: LowerFunction
 
     public init(_ primitive: String, emits ops: [String], priority: Int32 = 0, opsets: ClosedRange<Int32>? = nil,
-                minOpset: Int32 = 17, note: String? = nil, lower: @escaping LowerFunction) {
+                minOpset: Int32 = 17, dtypes: [DType] = [], note: String? = nil, lower: @escaping LowerFunction) {
         self.primitive = primitive; self.ops = ops; self.priority = priority
         self.minOpset = opsets?.lowerBound ?? minOpset; self.maxOpset = opsets?.upperBound ?? 0
-        self.note = note; self.lower = lower
+        self.dtypes = dtypes; self.note = note; self.lower = lower
     }
 }
 
@@ -48,10 +51,17 @@ public final class Pack {
             let ops = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: l.ops.count + 1)
             for (k, op) in l.ops.enumerated() { ops[k] = keep(op) }
             ops[l.ops.count] = nil
+            var dtypes: UnsafePointer<Int32>? = nil
+            if !l.dtypes.isEmpty {
+                let list = UnsafeMutablePointer<Int32>.allocate(capacity: l.dtypes.count + 1)
+                for (k, t) in l.dtypes.enumerated() { list[k] = t.rawValue }
+                list[l.dtypes.count] = 0
+                dtypes = UnsafePointer(list)
+            }
             let box = Unmanaged.passRetained(LoweringBox(l.lower)).toOpaque()
             claims[i] = j2o_claim(primitive: keep(l.primitive), priority: l.priority, min_opset: l.minOpset,
                                   max_opset: l.maxOpset, onnx_ops: UnsafePointer(ops), lower: trampoline,
-                                  user_data: UnsafeRawPointer(box), note: l.note.map(keep))
+                                  user_data: UnsafeRawPointer(box), note: l.note.map(keep), dtypes: dtypes)
         }
         let d = UnsafeMutablePointer<j2o_pack_descriptor>.allocate(capacity: 1)
         d.initialize(to: j2o_pack_descriptor(

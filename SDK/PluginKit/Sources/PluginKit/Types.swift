@@ -21,6 +21,13 @@ public struct DType: RawRepresentable, Hashable, CustomStringConvertible {
     public static let bf16 = DType(rawValue: J2O_DTYPE_BFLOAT16)
     public static let opaque = DType(rawValue: J2O_DTYPE_OPAQUE)
 
+    /// Groups for a lowering's `dtypes:` list.
+    public static let floats: [DType] = [.f16, .bf16, .f32, .f64]
+    public static let signedInts: [DType] = [.i8, .i16, .i32, .i64]
+    public static let unsignedInts: [DType] = [.u8, .u16, .u32, .u64]
+    public static let ints: [DType] = signedInts + unsignedInts
+    public static let numbers: [DType] = floats + ints
+
     public var isFloat: Bool { [.f16, .f32, .f64, .bf16].contains(self) }
     public var isSignedInt: Bool { [.i8, .i16, .i32, .i64].contains(self) }
     public var isUnsignedInt: Bool { [.u8, .u16, .u32, .u64].contains(self) }
