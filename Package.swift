@@ -14,19 +14,21 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // The pack SDK (C ABI header + PluginKit) is its own package so third parties can use it alone.
+        .package(path: "SDK"),
     ],
     targets: [
-        // The stable C ABI: the only thing a pack needs to compile against.
-        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // libffi, for typed C lowerings.
+        .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         .target(
             name: "Host",
-            dependencies: ["PluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [.product(name: "PluginABI", package: "SDK"), "CFFI",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/Host"),
         .executableTarget(
             name: "jax2onnx",
             dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/jax2onnx"),
-        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "SDK/PluginKit/Sources/PluginKit"),
         .testTarget(name: "HostTests", dependencies: ["Host"], path: "Tests/HostTests", exclude: ["Fixtures"]),
-    ] + packs.map { .target(name: "\($0)Pack", dependencies: ["PluginKit"], path: "Plugins/\($0)") }
+    ] + packs.map { .target(name: "\($0)Pack", dependencies: [.product(name: "PluginKit", package: "SDK")], path: "Plugins/\($0)") }
 )

@@ -2,7 +2,7 @@
 # The ABI header must compile warning-free as strict C99 and as C++ (packs are written in both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-h=Sources/PluginABI/include/jax2onnx_plugin.h
+h=SDK/PluginABI/include/jax2onnx_plugin.h
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 printf '#include "jax2onnx_plugin.h"\nint main(void) { return (int)sizeof(j2o_host_api) > 0 ? 0 : 1; }\n' > "$tmp/c.c"
 cp "$tmp/c.c" "$tmp/cxx.cpp"

@@ -6,7 +6,7 @@ import XCTest
 enum Fixture {
     static let testsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     static let repoRoot = testsDir.deletingLastPathComponent().deletingLastPathComponent()
-    static let headerDir = repoRoot.appendingPathComponent("Sources/PluginABI/include").path
+    static let headerDir = repoRoot.appendingPathComponent("SDK/PluginABI/include").path
     /// The build folder the tests run from; the CLI and the built-in packs live there too.
     static let buildDir = SearchPath.executableDirectory()!
     static var cli: String { buildDir + "/jax2onnx" }

@@ -216,10 +216,12 @@ enum HostAPI {
         },
         error: { c, msg, len in
             context(c).message = string(msg, len)
+            context(c).reported = J2O_ERROR
             return J2O_ERROR
         },
         decline: { c, msg, len in
             context(c).message = string(msg, len)
+            context(c).reported = J2O_DECLINE
             return J2O_DECLINE
         }
     )

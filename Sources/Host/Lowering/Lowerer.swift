@@ -150,7 +150,7 @@ public final class Lowerer {
             let mark = graph.mark()
             let ctx = LoweringContext(lowerer: self, equation: eqn, claim: claim, mark: mark)
             let status = withExtendedLifetime(ctx) {
-                claim.lower(OpaquePointer(Unmanaged.passUnretained(ctx).toOpaque()), HostAPI.table, claim.userData)
+                claim.invoke(ctx)
             }
             if let nested = nestedFailure {
                 nestedFailure = nil

@@ -11,6 +11,8 @@ final class LoweringContext {
     let origin: Int32
     var bound: [ValueID]
     var message: String?
+    /// The status of the pack's last api->error / api->decline call (typed lowerings return a value, not a status).
+    var reported: j2o_status?
     /// The first API misuse, reported as the pack's error whatever status it returns.
     var misuse: String?
     var inputCache: [ValueID?]

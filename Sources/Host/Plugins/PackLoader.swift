@@ -14,7 +14,10 @@ public struct Claim {
     public let note: String?
     /// The operand dtypes the lowering accepts; empty = any (packs older than ABI 1.1 say nothing).
     public let dtypes: [DType]
-    let lower: j2o_lower_fn
+    /// Set for a typed C lowering (ABI 1.2), which is called instead of `lower`.
+    public let signature: TypedSignature?
+    let lower: j2o_lower_fn?
+    let typedFunction: j2o_typed_fn?
     let userData: UnsafeRawPointer?
     public unowned let pack: LoadedPack
 
@@ -111,8 +114,19 @@ public enum PackLoader {
                   let primitive = validText(primPtr), !primitive.isEmpty else {
                 throw fail("claim \(i) has no primitive name")
             }
-            guard let lower = field(\.lower, Optional<j2o_lower_fn>.self) ?? nil else {
+            let lower = field(\.lower, Optional<j2o_lower_fn>.self) ?? nil
+            let typed = field(\.typed, Optional<j2o_typed_fn>.self) ?? nil
+            guard lower != nil || typed != nil else {
                 throw fail("claim \(i) ('\(primitive)') has no lowering function")
+            }
+            var signature: TypedSignature?
+            if typed != nil {
+                guard let text = (field(\.signature, Optional<UnsafePointer<CChar>>.self) ?? nil).flatMap(validText) else {
+                    throw fail("claim \(i) ('\(primitive)') has a typed lowering but no signature")
+                }
+                do { signature = try TypedSignature.parse(text) } catch {
+                    throw fail("claim \(i) ('\(primitive)'): \(error) ('\(text)')")
+                }
             }
             var ops: [String] = []
             if let list = field(\.onnx_ops, Optional<UnsafePointer<UnsafePointer<CChar>?>>.self) ?? nil {
@@ -129,7 +143,7 @@ public enum PackLoader {
             let claim = Claim(primitive: primitive, priority: field(\.priority, Int32.self) ?? 0,
                               minOpset: max(1, minOpset), maxOpset: maxRaw > 0 ? maxRaw : nil, onnxOps: ops,
                               note: (field(\.note, Optional<UnsafePointer<CChar>>.self) ?? nil).flatMap(validText),
-                              dtypes: dtypes, lower: lower, userData: field(\.user_data, Optional<UnsafeRawPointer>.self) ?? nil, pack: pack)
+                              dtypes: dtypes, signature: signature, lower: lower, typedFunction: typed, userData: field(\.user_data, Optional<UnsafeRawPointer>.self) ?? nil, pack: pack)
             if let clash = pack.claims.first(where: { $0.primitive == primitive && rangesOverlap($0, claim) }) {
                 throw fail("claims '\(primitive)' twice for overlapping opsets (\(clash.opsetRange) and \(claim.opsetRange))")
             }

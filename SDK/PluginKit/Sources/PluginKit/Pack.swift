@@ -61,7 +61,8 @@ public final class Pack {
             let box = Unmanaged.passRetained(LoweringBox(l.lower)).toOpaque()
             claims[i] = j2o_claim(primitive: keep(l.primitive), priority: l.priority, min_opset: l.minOpset,
                                   max_opset: l.maxOpset, onnx_ops: UnsafePointer(ops), lower: trampoline,
-                                  user_data: UnsafeRawPointer(box), note: l.note.map(keep), dtypes: dtypes)
+                                  user_data: UnsafeRawPointer(box), note: l.note.map(keep), dtypes: dtypes,
+                                  signature: nil, typed: nil)
         }
         let d = UnsafeMutablePointer<j2o_pack_descriptor>.allocate(capacity: 1)
         d.initialize(to: j2o_pack_descriptor(

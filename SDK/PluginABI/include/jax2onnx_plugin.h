@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define J2O_ABI_MAJOR 1
-#define J2O_ABI_MINOR 1
+#define J2O_ABI_MINOR 2
 /* What a pack writes into j2o_pack_descriptor.abi_version. */
 #define J2O_ABI_VERSION ((J2O_ABI_MAJOR << 16) | J2O_ABI_MINOR)
 #define J2O_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -113,6 +113,11 @@ typedef struct j2o_host_api j2o_host_api;
 /* Lowers one equation. `claim_data` is the claim's own user_data. */
 typedef j2o_status (*j2o_lower_fn)(j2o_ctx *ctx, const j2o_host_api *api, const void *claim_data);
 
+/* A typed lowering, stored type-erased: its real prototype is the one J2O_TYPED_LOWERING writes,
+ * and the host calls it (through libffi) only after checking the claim's signature string against
+ * the equation. */
+typedef void (*j2o_typed_fn)(void);
+
 /* One primitive a pack lowers. */
 typedef struct j2o_claim {
     const char *primitive;      /* JAX primitive name, e.g. "dot_general" */
@@ -127,6 +132,11 @@ typedef struct j2o_claim {
      * first operand (its first output when it has no operands), 0-terminated; NULL = any. The host
      * skips the claim for other dtypes as if it had declined, and the coverage page lists them. */
     const int32_t *dtypes;
+    /* Since ABI 1.2. A typed lowering (see J2O_TYPED_LOWERING): `signature` lists its parameters as
+     * "name:kind" words and `typed` is the function; set both with J2O_TYPED(fn). When `typed` is
+     * set the host calls it instead of `lower`, which may then be NULL. */
+    const char *signature;
+    j2o_typed_fn typed;
 } j2o_claim;
 
 typedef struct j2o_pack_descriptor {
@@ -223,6 +233,69 @@ struct j2o_host_api {
 
 /* Every host of ABI 1.x provides at least this much of j2o_host_api. */
 #define J2O_HOST_API_MIN_SIZE (offsetof(struct j2o_host_api, decline) + sizeof(void *))
+
+/* ---- typed lowerings (since ABI 1.2) ----
+ *
+ * A lowering written as an ordinary C function whose parameters are the equation's operands and
+ * params. One macro writes both the prototype and the signature string the host checks, so they
+ * cannot disagree:
+ *
+ *     J2O_TYPED_LOWERING(my_pow, (x, value), (y, int)) {
+ *         ... emit nodes with api->node(ctx, ...) ...
+ *         return result;              (the value bound to the equation's only output)
+ *     }
+ *     static const j2o_claim claims[] = {{"integer_pow", 10, 17, 0, ops, NULL, NULL, NULL, NULL,
+ *                                         J2O_TYPED(my_pow)}};
+ *
+ * expands to `static j2o_value my_pow(j2o_ctx *ctx, const j2o_host_api *api, j2o_value x,
+ * int64_t y)` and the signature "x:value y:int". Kinds and the C parameters they become:
+ *     value   j2o_value            the next operand of the equation, in order
+ *     int     int64_t              an INT (or BOOL) param
+ *     float   double               a FLOAT or INT param
+ *     bool    int32_t              a BOOL param (0 or 1)
+ *     string  const char *         a STRING param, or an ENUM's member name
+ *     dtype   j2o_dtype            a DTYPE param
+ *     ints    const int64_t *name, int32_t name_count     a list of INTs (valid during the call)
+ *     param   j2o_param            any param, as a handle for the param_* functions
+ * Every non-value name must be a param of the equation, and the value entries must match its
+ * operand count; otherwise the host reports the mismatch naming the pack and primitive without
+ * calling the function. Return the value for output 0 (the equation must have exactly one output),
+ * or 0 after api->decline (the next claimant is tried) or api->error. At most 12 entries. */
+#define J2O_ARG_value(n) , j2o_value n
+#define J2O_ARG_int(n) , int64_t n
+#define J2O_ARG_float(n) , double n
+#define J2O_ARG_bool(n) , int32_t n
+#define J2O_ARG_string(n) , const char *n
+#define J2O_ARG_dtype(n) , j2o_dtype n
+#define J2O_ARG_ints(n) , const int64_t *n, int32_t n##_count
+#define J2O_ARG_param(n) , j2o_param n
+#define J2O_ARG_(n, kind) J2O_ARG_##kind(n)
+#define J2O_ARG(pair) J2O_ARG_ pair
+#define J2O_SIG_(n, kind) " " #n ":" #kind
+#define J2O_SIG(pair) J2O_SIG_ pair
+#define J2O_NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, N, ...) N
+#define J2O_NARGS(...) J2O_NARGS_(__VA_ARGS__, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define J2O_CAT_(a, b) a##b
+#define J2O_CAT(a, b) J2O_CAT_(a, b)
+#define J2O_MAP1(m, a) m(a)
+#define J2O_MAP2(m, a, ...) m(a) J2O_MAP1(m, __VA_ARGS__)
+#define J2O_MAP3(m, a, ...) m(a) J2O_MAP2(m, __VA_ARGS__)
+#define J2O_MAP4(m, a, ...) m(a) J2O_MAP3(m, __VA_ARGS__)
+#define J2O_MAP5(m, a, ...) m(a) J2O_MAP4(m, __VA_ARGS__)
+#define J2O_MAP6(m, a, ...) m(a) J2O_MAP5(m, __VA_ARGS__)
+#define J2O_MAP7(m, a, ...) m(a) J2O_MAP6(m, __VA_ARGS__)
+#define J2O_MAP8(m, a, ...) m(a) J2O_MAP7(m, __VA_ARGS__)
+#define J2O_MAP9(m, a, ...) m(a) J2O_MAP8(m, __VA_ARGS__)
+#define J2O_MAP10(m, a, ...) m(a) J2O_MAP9(m, __VA_ARGS__)
+#define J2O_MAP11(m, a, ...) m(a) J2O_MAP10(m, __VA_ARGS__)
+#define J2O_MAP12(m, a, ...) m(a) J2O_MAP11(m, __VA_ARGS__)
+#define J2O_MAP(m, ...) J2O_CAT(J2O_MAP, J2O_NARGS(__VA_ARGS__))(m, __VA_ARGS__)
+
+#define J2O_TYPED_LOWERING(fn, ...) \
+    static const char fn##_j2o_signature[] = "" J2O_MAP(J2O_SIG, __VA_ARGS__); \
+    static j2o_value fn(j2o_ctx *ctx, const j2o_host_api *api J2O_MAP(J2O_ARG, __VA_ARGS__))
+/* The last two fields of a j2o_claim for a typed lowering. */
+#define J2O_TYPED(fn) fn##_j2o_signature, (j2o_typed_fn)(fn)
 
 #ifdef __cplusplus
 } /* extern "C" */
