@@ -134,7 +134,9 @@ struct Inspect: ParsableCommand {
 }
 
 struct Plugins: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the loaded packs: name, version, ABI, path, and shadowed claims.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the loaded packs: name, version, ABI, path, and shadowed claims.",
+        subcommands: [VerifyPack.self, InstallPack.self, VerifyInProcess.self])
     @OptionGroup var packs: PackOptions
 
     func run() throws {

@@ -1,12 +1,14 @@
 import Foundation
 
 /// Where packs come from, in priority order for ties: each `--plugins` entry, then
-/// `$JAX2ONNX_PLUGIN_PATH` (colon-separated), then the built-in packs next to the executable.
+/// `$JAX2ONNX_PLUGIN_PATH` (colon-separated), then the per-user folder `plugins install` fills
+/// (`userPackDirectory`), then the built-in packs next to the executable.
 /// A directory contributes its `*.so` files in name order; a file entry is one pack.
 public struct SearchPath {
     public var userEntries: [String]
     public var environment: [String]
     public var builtinDirectory: String?
+    public var userDirectory: String?
 
     public static let environmentVariable = "JAX2ONNX_PLUGIN_PATH"
     /// Built-in packs are recognised by name, so other libraries next to the executable are left alone.
@@ -17,6 +19,7 @@ public struct SearchPath {
         userEntries = plugins
         self.environment = (environment[SearchPath.environmentVariable] ?? "").split(separator: ":").map(String.init)
         self.builtinDirectory = builtinDirectory
+        userDirectory = SearchPath.userPackDirectory(environment: environment)
     }
 
     public static func executableDirectory() -> String? {
@@ -39,6 +42,9 @@ public struct SearchPath {
                 files.append(entry)
             }
         }
+        if let dir = userDirectory, FileManager.default.fileExists(atPath: dir) {
+            files += try soFiles(in: dir, prefix: "")
+        }
         if let dir = builtinDirectory, FileManager.default.fileExists(atPath: dir) {
             files += try soFiles(in: dir, prefix: SearchPath.builtinPrefix)
         }
@@ -52,5 +58,15 @@ public struct SearchPath {
             throw HostError.io("cannot list plugin folder '\(dir)': \(error.localizedDescription)")
         }
         return names.filter { $0.hasSuffix(".so") && $0.hasPrefix(prefix) }.sorted().map { (dir as NSString).appendingPathComponent($0) }
+    }
+}
+
+extension SearchPath {
+    /// The per-user pack folder `jax2onnx plugins install` copies into:
+    /// `$XDG_DATA_HOME/jax2onnx/packs`, else `~/.local/share/jax2onnx/packs`. nil without either variable.
+    public static func userPackDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") { return xdg + "/jax2onnx/packs" }
+        if let home = environment["HOME"], !home.isEmpty { return home + "/.local/share/jax2onnx/packs" }
+        return nil
     }
 }
