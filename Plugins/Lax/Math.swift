@@ -36,7 +36,7 @@ func mathLowerings() -> [Lowering] {
             return [try g.op("Where", try g.op("Equal", u, try g.scalar(.infinity, t)), u, big, shape: eqn.output(0).shape)]
         },
         // Square-and-multiply in the same order as JAX, so float results round identically.
-        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div"]) { eqn, g in
+        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat"]) { eqn, g in
             let y = try eqn.int("y")
             let x = eqn.input(0)
             let shape = eqn.output(0).shape
