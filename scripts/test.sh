@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: the ABI header's strict compile, the Swift build and
-# tests, then the Python tests and the numeric suite (JAX vs ONNX Runtime) in a project venv.
+# tests, then the Python tests and the numeric suite (JAX vs ONNX Runtime) in a project venv. The
+# numeric suite includes test_sdk_packs.py: packs built from a copy of SDK/ alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Packs the user installed (jax2onnx plugins install) must not change what the tests see.
+export XDG_DATA_HOME="$(mktemp -d)"
+trap 'rm -rf "$XDG_DATA_HOME"' EXIT
 
 echo "== ABI header"
 scripts/check-header.sh
