@@ -54,7 +54,7 @@ public enum Coverage {
         }
         let prims = r.primitives.map { prim -> String in
             let claims = r.allClaims(prim).map { c in
-                "{\"pack\":\(q(c.pack.label)),\"priority\":\(c.priority),\"min_opset\":\(c.minOpset),\"max_opset\":\(c.maxOpset.map(String.init) ?? "null"),\"onnx_ops\":[\(c.onnxOps.map(q).joined(separator: ","))],\"dtypes\":[\(c.dtypes.map { q($0.description) }.joined(separator: ","))],\"note\":\(c.note.map(q) ?? "null")}"
+                "{\"pack\":\(q(c.pack.label)),\"priority\":\(c.priority),\"min_opset\":\(c.minOpset),\"max_opset\":\(c.maxOpset.map(String.init) ?? "null"),\"onnx_ops\":[\(c.onnxOps.map(q).joined(separator: ","))],\"dtypes\":[\(c.dtypes.map { q($0.description) }.joined(separator: ","))],\"note\":\(c.note.map(q) ?? "null"),\"typed\":\(c.signature.map { q($0.description) } ?? "null")}"
             }
             return "{\"primitive\":\(q(prim)),\"claims\":[\(claims.joined(separator: ","))]}"
         }
