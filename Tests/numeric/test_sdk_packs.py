@@ -5,6 +5,7 @@ decline built-in lowerings, verify, install, and the models they produce match J
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,7 +57,7 @@ def swift_pack(sdk) -> Path:
     (dest / "Sources" / "MyPack").rename(dest / "Sources" / "Squares")
     for f in (dest / "Package.swift", dest / "Sources" / "Squares" / "MyPack.swift"):
         f.write_text(f.read_text().replace("MyPack", "Squares"))
-    env = dict(__import__("os").environ, JAX2ONNX_SDK=str(sdk))
+    env = dict(os.environ, JAX2ONNX_SDK=str(sdk))
     run("swift", "build", cwd=dest, env=env)
     return dest / ".build" / "debug" / "libSquares.so"
 
@@ -68,7 +69,8 @@ def variant(sdk: Path, name: str, edit, cflags: str = "") -> Path:
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("*.so"))
     c = dest / "example_pack.c"
     c.write_text(edit(c.read_text()))
-    run("make", f"SDK={sdk}", *( [f"CFLAGS=-O2 -std=c99 -Wall {cflags}"] if cflags else [] ), cwd=dest)
+    flags = [f"CFLAGS=-O2 -std=c99 -Wall {cflags}"] if cflags else []
+    run("make", f"SDK={sdk}", *flags, cwd=dest)
     return dest / "libexample_pack.so"
 
 
