@@ -29,6 +29,13 @@ final class PackVerifyTests: XCTestCase {
         XCTAssertEqual(problems, ["claim 'and' lists ONNX op 'BitwiseAnd', which does not exist at any opset the claim serves (13-17)"])
     }
 
+    func testCatchesDuplicateClaims() throws {
+        let dir = try Fixture.tempDir()
+        let r = try Fixture.run(Fixture.cli, ["plugins", "verify", try Fixture.buildPack("dup.so", in: dir, defines: ["DUPLICATE"])])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("claims 'sin' twice for overlapping opsets (17+ and 20-22)"), r.stdout)
+    }
+
     func testSurvivesAPackThatCrashesOnLoad() throws {
         let dir = try Fixture.tempDir()
         let r = try Fixture.run(Fixture.cli, ["plugins", "verify", try Fixture.buildPack("crash.so", in: dir, defines: ["CRASH"])])

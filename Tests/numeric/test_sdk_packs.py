@@ -162,3 +162,20 @@ def test_install_puts_the_pack_on_the_search_path(cli, c_pack, tmp_path, monkeyp
     assert packs_in(out) == ["Example@1.0.0"]
     ok, msg = allclose(fn, out, [X])
     assert ok, msg
+
+
+def test_typed_lowerings_receive_int_bool_and_list_params(cli, tmp_path):
+    """Each typed kind reaches the C function through libffi with the equation's values."""
+    pack = tmp_path / "libtyped_kinds.so"
+    run("cc", "-shared", "-fPIC", "-std=c99", "-Wall", "-Werror", "-I", REPO / "SDK" / "PluginABI" / "include",
+        "-o", pack, REPO / "Tests" / "HostTests" / "Fixtures" / "typed_kinds.c")
+    x = RNG.standard_normal((3, 4, 5)).astype(np.float32)
+
+    def fn(a):
+        return (jax.numpy.sum(a, axis=(0, 2)), jax.lax.cumsum(a, axis=1), jax.lax.cumsum(a, axis=2, reverse=True))
+
+    out = tmp_path / "m.onnx"
+    to_onnx(fn, [x], out, plugins=[pack])
+    assert packs_in(out) == ["TypedKinds@1.0.0"]
+    ok, msg = allclose(fn, out, [x])
+    assert ok, msg

@@ -3,7 +3,8 @@
  * -DONLY_F64 (the claim takes f64 operands only)
  * -DTYPED (the lowering is a typed one: (x, value)), -DTYPED_WRONG (typed, declaring an operand the
  * equation lacks), -DTYPED_DECLINE (typed, declines), -DABI_1_0 (the descriptor is laid out as in
- * ABI 1.0, before claims had dtypes), -DCRASH (the entry function crashes) */
+ * ABI 1.0, before claims had dtypes), -DCRASH (the entry function crashes), -DDUPLICATE (a second
+ * claim for the same primitive at overlapping opsets) */
 #include "jax2onnx_plugin.h"
 
 #ifndef PACK_NAME
@@ -84,10 +85,15 @@ static const j2o_pack_descriptor descriptor = {
     (1u << 16) | 0u, sizeof(j2o_pack_descriptor), PACK_NAME, "1.0.0", "a pack built against ABI 1.0",
     sizeof(claim_1_0), 1, (const j2o_claim *)(const void *)claims};
 #else
-static const j2o_claim claims[] = {{PRIM, PRIORITY, 17, 0, ops, LOWER, NULL, "test claim", DTYPES TYPED_FIELDS}};
+static const j2o_claim claims[] = {
+    {PRIM, PRIORITY, 17, 0, ops, LOWER, NULL, "test claim", DTYPES TYPED_FIELDS},
+#ifdef DUPLICATE
+    {PRIM, PRIORITY, 20, 22, ops, LOWER, NULL, "the same primitive again", DTYPES TYPED_FIELDS},
+#endif
+};
 static const j2o_pack_descriptor descriptor = {
     ABI_VERSION_VALUE, sizeof(j2o_pack_descriptor), PACK_NAME, "1.0.0", "a test pack",
-    sizeof(j2o_claim), 1, claims};
+    sizeof(j2o_claim), sizeof claims / sizeof claims[0], claims};
 #endif
 
 #ifndef NO_ENTRY
