@@ -38,6 +38,9 @@ struct VerifyInProcess: ParsableCommand {
     @Argument var path: String
 
     func run() throws {
+        // A pack that crashes here is the expected failure being tested for: no core file.
+        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
         let r = PackVerifier.verify(path: path)
         print(PackVerifier.childOutput(r), terminator: "")
         if !r.ok { throw ExitCode(1) }
