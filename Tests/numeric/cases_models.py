@@ -70,6 +70,17 @@ class Block(nnx.Module):
         return x + self.fc(gelu_erf(self.ln2(x)))
 
 
+_channel_bias = np.linspace(-1, 1, 8, dtype=np.float32)
+
+
+def nhwc_round_trip(x, y):
+    """NCHW in and out, NHWC in between, as a channels-last layer stack sees it."""
+    t = jnp.transpose(x, (0, 2, 3, 1))
+    t = jax.nn.relu(t + _channel_bias) * 2.0
+    u = t + jnp.transpose(y, (0, 2, 3, 1))
+    return jnp.transpose(jnp.tanh(u), (0, 3, 1, 2))
+
+
 def _models():
     mlp = randomized(MLP(nnx.Rngs(0)), 1)
     mlp.eval()
@@ -90,6 +101,7 @@ CASES = [
     case("model_log_softmax", lambda x: jax.nn.log_softmax(x, axis=-1), [f32(4, 9)], ["reduce_max", "log"]),
     case("model_relu_dense", lambda x: jax.nn.relu(x @ np.linspace(-1, 1, 30, dtype=np.float32).reshape(6, 5) + 0.25),
          [f32(4, 6)], ["max", "dot_general"]),
+    case("model_nhwc_round_trip", nhwc_round_trip, [f32(2, 8, 3, 4), f32(2, 8, 3, 4)], ["transpose", "tanh"]),
 ]
 
 REQUIRED: list[str] = []

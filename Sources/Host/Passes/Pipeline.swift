@@ -7,7 +7,7 @@ public protocol GraphPass {
 
 public enum Pipeline {
     public static func standard() -> [GraphPass] {
-        [Simplify(), FoldConstants(), Simplify(), CommonSubexpressions(), DeadCode(),
+        [Simplify(), FoldConstants(), Simplify(), PushTransposes(), CommonSubexpressions(), DeadCode(),
          Fuse(table: Fusions.all), FoldConstants(), Simplify(), CommonSubexpressions(), ShareInitializers(), DeadCode()]
     }
 
