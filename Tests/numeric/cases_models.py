@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from casekit import case, f32
+from casekit import case, f32, uniform
 
 
 def randomized(module, seed=0):
@@ -101,6 +101,10 @@ CASES = [
     case("model_log_softmax", lambda x: jax.nn.log_softmax(x, axis=-1), [f32(4, 9)], ["reduce_max", "log"]),
     case("model_relu_dense", lambda x: jax.nn.relu(x @ np.linspace(-1, 1, 30, dtype=np.float32).reshape(6, 5) + 0.25),
          [f32(4, 6)], ["max", "dot_general"]),
+    case("model_hard_sigmoid", jax.nn.hard_sigmoid, [uniform(5, 8, lo=-5.0, hi=5.0)], ["max", "min"]),
+    case("model_hard_swish", jax.nn.hard_swish, [uniform(5, 8, lo=-5.0, hi=5.0)], ["max", "min"]),
+    case("model_relu6", jax.nn.relu6, [uniform(5, 8, lo=-3.0, hi=9.0)], ["max", "min"]),
+    case("model_leaky_relu", lambda x: jax.nn.leaky_relu(x, 0.1), [f32(5, 8)], ["ge", "select_n"]),
     case("model_nhwc_round_trip", nhwc_round_trip, [f32(2, 8, 3, 4), f32(2, 8, 3, 4)], ["transpose", "tanh"]),
 ]
 

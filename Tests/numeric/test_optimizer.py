@@ -21,6 +21,10 @@ EXPECTED = {
     ("model_softmax", 17): {"Softmax": 1},
     ("model_log_softmax", 17): {"LogSoftmax": 1},
     ("model_relu_dense", 17): {"Gemm": 1, "Relu": 1},
+    ("model_hard_sigmoid", 17): {"HardSigmoid": 1},
+    ("model_hard_swish", 17): {"HardSwish": 1},
+    ("model_relu6", 17): {"Clip": 1},
+    ("model_leaky_relu", 17): {"LeakyRelu": 1},
     # every Transpose pushed into its inverse
     ("model_nhwc_round_trip", 17): {"Add": 2, "Relu": 1, "Mul": 1, "Tanh": 1},
 }

@@ -4,13 +4,43 @@ import Foundation
 /// and the single ONNX op that computes the same thing, with the opset where that op exists.
 /// Patterns are written as the formulas they recognise; see Pattern.swift for the notation.
 enum Fusions {
-    static let all: [Fusion] = [relu, geluTanh, geluTanhHalfFirst] + geluErfs + [softmax, logSoftmax]
+    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst] + geluErfs + [softmax, logSoftmax]
         + layerNorms + [rmsNorm, rmsNormNoScale] + affineFolds + [gemm, convBias]
 
     // MARK: activations
 
     static let relu = Fusion(name: "relu", minOpset: 14, pattern: op("Max", v("x"), num(0))) { m, s in
         s.r.dtype(m["x"]).isFloat && s.r.sameShape(m["x"], s.out) ? s.emit("Relu", [m["x"]]) : nil
+    }
+
+    /// relu6(x + 3) / 6, jax.nn.hard_sigmoid.
+    static let hardSigmoidPattern = op("Div", op("Min", op("Relu", op("Add", v("x"), num(3))), num(6)), num(6))
+
+    static func elementwise(_ m: Match, _ s: FusionSite) -> Bool { s.r.dtype(m["x"]).isFloat && s.r.sameShape(m["x"], s.out) }
+
+    static let hardSigmoid = Fusion(name: "hard-sigmoid", minOpset: 6, pattern: hardSigmoidPattern) { m, s in
+        elementwise(m, s) ? s.emit("HardSigmoid", [m["x"]], [Attribute(name: "alpha", value: .float(1.0 / 6)),
+                                                             Attribute(name: "beta", value: .float(0.5))]) : nil
+    }
+
+    /// x * hard_sigmoid(x), jax.nn.hard_swish.
+    static let hardSwish = Fusion(name: "hard-swish", minOpset: 14, pattern: op("Mul", v("x"), hardSigmoidPattern)) { m, s in
+        elementwise(m, s) ? s.emit("HardSwish", [m["x"]]) : nil
+    }
+
+    /// min(relu(x), 6) as one Clip.
+    static let relu6 = Fusion(name: "relu6", minOpset: 13, pattern: op("Min", op("Relu", v("x")), num(6))) { m, s in
+        guard elementwise(m, s) else { return nil }
+        let lo = s.constant(HostTensor(dtype: s.dtype, dims: [], values: [0]))
+        let hi = s.constant(HostTensor(dtype: s.dtype, dims: [], values: [6]))
+        return s.emit("Clip", [m["x"], lo, hi])
+    }
+
+    /// where(x >= 0, x, alpha * x), jax.nn.leaky_relu.
+    static let leakyRelu = Fusion(name: "leaky-relu", minOpset: 6,
+                                  pattern: op("Where", op("GreaterOrEqual", v("x"), num(0)), v("x"), op("Mul", v("x"), k("alpha")))) { m, s in
+        guard elementwise(m, s), let alpha = s.r.splat(m["alpha"]) else { return nil }
+        return s.emit("LeakyRelu", [m["x"]], [Attribute(name: "alpha", value: .float(Float(alpha)))])
     }
 
     /// x^3 as the lowering writes it.
