@@ -60,3 +60,11 @@ def test_fused_ops_present(key, cli, tmp_path):
 def test_no_optimize_keeps_the_lowering(cli, tmp_path):
     got = histogram(BY_ID["model_softmax"], 23, tmp_path, optimize=False)
     assert "Softmax" not in got and got["Exp"] == 1
+
+
+def test_optimized_output_is_deterministic(cli, tmp_path):
+    case = BY_ID["model_attention_block"]
+    first, second = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    to_onnx(case.fn, case.make_inputs(), first)
+    to_onnx(case.fn, case.make_inputs(), second)
+    assert first.read_bytes() == second.read_bytes()

@@ -49,10 +49,29 @@ final class Rewriter {
     /// The tensor behind v when v is an initializer.
     func constant(_ v: ValueID) -> Initializer? { g.initializer(of: resolve(v)) }
 
-    /// The one number every element of a constant v holds (any shape), as a Double.
+    private var splats: [ValueID: Double?] = [:]
+
+    /// The one number every element of a constant v holds (any shape), as a Double. Checked on
+    /// the raw bytes first, so asking about a large weight costs one short scan.
     func splat(_ v: ValueID) -> Double? {
-        guard let t = constant(v), let values = HostTensor(t, limit: 1 << 20)?.values, let first = values.first else { return nil }
-        return values.allSatisfy({ $0 == first || ($0.isNaN && first.isNaN) }) ? first : nil
+        let v = resolve(v)
+        if let known = splats[v] { return known }
+        var result: Double?
+        if let t = constant(v), t.dtype.byteWidth > 0, t.bytes.count >= t.dtype.byteWidth {
+            let width = t.dtype.byteWidth
+            let uniform = t.bytes.withBytes { raw -> Bool in
+                for off in stride(from: width, to: raw.count, by: width) {
+                    for b in 0..<width where raw[off + b] != raw[b] { return false }
+                }
+                return true
+            }
+            if uniform {
+                let one = Initializer(dtype: t.dtype, dims: [1], bytes: .owned(t.bytes.withBytes { Array($0[0..<width]) }))
+                result = HostTensor(one, limit: 1)?.values.first
+            }
+        }
+        splats[v] = result
+        return result
     }
 
     func resolve(_ v: ValueID) -> ValueID {
