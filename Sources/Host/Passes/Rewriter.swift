@@ -38,7 +38,12 @@ final class Rewriter {
     func isOutput(_ v: ValueID) -> Bool { Int(v) < isGraphOutput.count && isGraphOutput[Int(v)] }
     func useCount(_ v: ValueID) -> Int { Int(v) < uses.count ? Int(uses[Int(v)]) : 0 }
     func dtype(_ v: ValueID) -> DType { g.values[Int(v)].dtype }
-    func shape(_ v: ValueID) -> [Dim]? { g.values[Int(v)].shape }
+    /// A value's shape: as lowered, or inferred from its producer (ShapeInference.swift).
+    func shape(_ v: ValueID) -> [Dim]? {
+        if let s = g.values[Int(v)].shape { return s }
+        return inferShape(v)
+    }
+    var inferred: [ValueID: [Dim]?] = [:]
     func staticShape(_ v: ValueID) -> [Int64]? {
         guard let s = shape(v) else { return nil }
         var out: [Int64] = []

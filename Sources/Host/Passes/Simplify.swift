@@ -102,9 +102,39 @@ struct Simplify: GraphPass {
                 r.remove(i)
                 r.replace(out, with: x)
             }
+        case "MatMul":
+            swapOperands(i, n, r)
         default:
             if broadcasting.contains(n.op) { dropExpands(i, n, r) }
         }
+    }
+
+    /// A MatMul reading a Transpose that only swaps the last two axes computes (B^T A^T)^T
+    /// instead: that Transpose disappears and the others compose with what is around them (JAX
+    /// often swaps dot_general operands and transposes the result back).
+    static func swapOperands(_ i: Int, _ n: Node, _ r: Rewriter) {
+        let out = n.outputs[0]
+        guard let rank = r.rank(out), rank >= 3, r.rank(n.inputs[0]) == rank, r.rank(n.inputs[1]) == rank,
+              let outShape = r.shape(out), let a = r.shape(n.inputs[0]), let b = r.shape(n.inputs[1]) else { return }
+        var swap = (0..<rank).map(Int64.init)
+        swap.swapAt(rank - 1, rank - 2)
+        let swapped = n.inputs.filter { v in
+            guard let p = r.producer(v), r.node(p).op == "Transpose" else { return false }
+            return r.ints(r.node(p), "perm") == swap && r.useCount(v) == 1
+        }
+        guard !swapped.isEmpty else { return }
+        func t(_ v: ValueID, _ shape: [Dim]) -> ValueID {
+            var s = shape
+            s.swapAt(rank - 1, rank - 2)
+            return r.insert("Transpose", [v], attributes: [Attribute(name: "perm", value: .ints(swap))], before: i,
+                            outputs: [(r.dtype(v), s)], origin: n.origin)[0]
+        }
+        r.remove(i)
+        var mmShape = outShape
+        mmShape.swapAt(rank - 1, rank - 2)
+        let bt = t(n.inputs[1], b), at = t(n.inputs[0], a)
+        let mm = r.insert("MatMul", [bt, at], before: i, outputs: [(r.dtype(out), mmShape)], origin: n.origin)[0]
+        r.replace(out, with: t(mm, mmShape))
     }
 
     static func holdsEvery(of a: DType, in b: DType) -> Bool {
