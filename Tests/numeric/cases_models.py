@@ -81,6 +81,14 @@ def nhwc_round_trip(x, y):
     return jnp.transpose(jnp.tanh(u), (0, 3, 1, 2))
 
 
+def causal_attention(q, k, v):
+    """Scaled dot-product attention over [B, H, T, D] with an iota-built causal mask."""
+    t = q.shape[2]
+    s = q @ jnp.swapaxes(k, -1, -2) * np.float32(0.25)
+    mask = jnp.arange(t)[:, None] >= jnp.arange(t)[None, :]
+    return jax.nn.softmax(jnp.where(mask, s, -1e9), axis=-1) @ v
+
+
 def _models():
     mlp = randomized(MLP(nnx.Rngs(0)), 1)
     mlp.eval()
@@ -105,6 +113,8 @@ CASES = [
     case("model_hard_swish", jax.nn.hard_swish, [uniform(5, 8, lo=-5.0, hi=5.0)], ["max", "min"]),
     case("model_relu6", jax.nn.relu6, [uniform(5, 8, lo=-3.0, hi=9.0)], ["max", "min"]),
     case("model_leaky_relu", lambda x: jax.nn.leaky_relu(x, 0.1), [f32(5, 8)], ["ge", "select_n"]),
+    case("model_causal_attention", causal_attention, [f32(2, 3, 6, 4), f32(2, 3, 6, 4), f32(2, 3, 6, 4)],
+         ["dot_general", "select_n", "iota"]),
     case("model_nhwc_round_trip", nhwc_round_trip, [f32(2, 8, 3, 4), f32(2, 8, 3, 4)], ["transpose", "tanh"]),
 ]
 

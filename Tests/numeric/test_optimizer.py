@@ -31,7 +31,9 @@ EXPECTED = {
 
 # (case id, opset) -> ops that must appear (the rest of the graph may vary with the lowering).
 CONTAINS = {
-    ("model_attention_block", 23): {"LayerNormalization": 2, "Softmax": 1, "Gelu": 1},
+    ("model_attention_block", 23): {"LayerNormalization": 2, "Attention": 1, "Gelu": 1, "Softmax": 0},
+    ("model_causal_attention", 23): {"Attention": 1, "Softmax": 0, "MatMul": 0},
+    ("model_causal_attention", 17): {"Softmax": 1, "MatMul": 2},
     ("model_attention_block", 17): {"LayerNormalization": 2, "Softmax": 1, "Erf": 1},
 }
 

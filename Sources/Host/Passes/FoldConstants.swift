@@ -36,7 +36,8 @@ struct FoldConstants: GraphPass {
     static let ops: Set<String> = [
         "Identity", "Neg", "Abs", "Sqrt", "Reciprocal", "Exp", "Log", "Tanh", "Floor", "Ceil", "Relu", "Sigmoid",
         "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Cast", "Reshape", "Unsqueeze", "Squeeze",
-        "Transpose", "Expand", "Concat", "Equal", "Less", "Greater", "Where", "Not", "Sin", "Cos",
+        "Transpose", "Expand", "Concat", "Equal", "Less", "Greater", "Where", "Not", "Sin", "Cos", "Range",
+        "GreaterOrEqual", "LessOrEqual", "And", "Or",
     ]
 
     static func ints(_ t: HostTensor?) -> [Int64]? { t.map { $0.values.map { Int64($0) } } }
@@ -80,6 +81,16 @@ struct FoldConstants: GraphPass {
         case "Equal": return binary(.bool) { $0 == $1 ? 1 : 0 }
         case "Less": return binary(.bool) { $0 < $1 ? 1 : 0 }
         case "Greater": return binary(.bool) { $0 > $1 ? 1 : 0 }
+        case "GreaterOrEqual": return binary(.bool) { $0 >= $1 ? 1 : 0 }
+        case "LessOrEqual": return binary(.bool) { $0 <= $1 ? 1 : 0 }
+        case "And": return binary(.bool) { $0 != 0 && $1 != 0 ? 1 : 0 }
+        case "Or": return binary(.bool) { $0 != 0 || $1 != 0 ? 1 : 0 }
+        case "Range":
+            guard a.count == 3, let start = a[0]?.values.first, let limit = a[1]?.values.first, let delta = a[2]?.values.first,
+                  delta != 0 else { return nil }
+            let count = max(0, Int(((limit - start) / delta).rounded(.up)))
+            guard count <= 1 << 20 else { return nil }
+            return HostTensor(dtype: a[0]!.dtype, dims: [Int64(count)], values: (0..<count).map { start + Double($0) * delta })
         case "Where":
             guard a.count == 3, let c = a[0], let x = a[1], let y = a[2],
                   let s1 = HostTensor.broadcast(c.dims, x.dims), let shape = HostTensor.broadcast(s1, y.dims) else { return nil }

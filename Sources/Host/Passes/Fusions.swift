@@ -5,7 +5,7 @@ import Foundation
 /// Patterns are written as the formulas they recognise; see Pattern.swift for the notation.
 enum Fusions {
     static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst] + geluErfs + [softmax, logSoftmax]
-        + layerNorms + [rmsNorm, rmsNormNoScale] + affineFolds + [gemm, convBias]
+        + layerNorms + [rmsNorm, rmsNormNoScale] + attention + affineFolds + [gemm, convBias]
 
     // MARK: activations
 
@@ -220,6 +220,45 @@ enum Fusions {
         return s.emit("RMSNormalization", [x, s.constant(scale)], [
             Attribute(name: "axis", value: .int(Int64(axis))), Attribute(name: "epsilon", value: .float(Float(eps))),
         ])
+    }
+
+    // MARK: attention
+
+    /// softmax(q @ k^T * scale [+ mask | where(mask, ., fill)]) @ v over [B, H, S, D] operands, as
+    /// opset 23's Attention with an explicit scale (its default would be 1/sqrt(D)).
+    static let attention: [Fusion] = {
+        let qk = op("MatMul", v("q"), v("kt"), as: "qk")
+        let scores = Pattern.either([op("Div", qk, k("scale"), as: "scaled"), op("Mul", qk, k("scale"), as: "scaled"), qk])
+        let masked = Pattern.either([op("Add", scores, v("mask")), op("Where", v("cond"), scores, k("fill")), scores])
+        return [Fusion(name: "attention", minOpset: 23, pattern: op("MatMul", op("Softmax", masked, as: "softmax"), v("v")), build: attentionBuild)]
+    }()
+
+    static func attentionBuild(_ m: Match, _ s: FusionSite) -> ValueID? {
+        let r = s.r
+        let q = m["q"], kt = m["kt"], values = m["v"]
+        guard r.dtype(q).isFloat, let qs = r.shape(q), let ks = r.shape(kt), let vs = r.shape(values),
+              qs.count == 4, ks.count == 4, vs.count == 4, let axis = r.int(r.node(m.nodes["softmax"]!), "axis"),
+              axis == 3 || axis == -1, r.shape(s.out)?.count == 4 else { return nil }
+        var scale = 1.0
+        if let c = m.values["scale"], let scaled = m.nodes["scaled"] {
+            guard let x = r.splat(c), x != 0 else { return nil }
+            scale = r.node(scaled).op == "Div" ? 1 / x : x
+        }
+        let swap: [Int64] = [0, 1, 3, 2]
+        var kShape = ks
+        kShape.swapAt(2, 3)
+        let key = s.emit("Transpose", [kt], [Attribute(name: "perm", value: .ints(swap))], shape: .some(kShape))
+        var inputs = [q, key, values]
+        if let mask = m.values["mask"] {
+            guard r.dtype(mask) == r.dtype(q) else { return nil }
+            inputs.append(mask)
+        } else if let cond = m.values["cond"] {
+            guard let fill = r.splat(m["fill"]), fill <= -1e4, r.dtype(cond) == .bool, let cs = r.shape(cond) else { return nil }
+            let zero = s.constant(HostTensor(dtype: r.dtype(q), dims: [], values: [0]))
+            let additive = s.emit("Where", [cond, zero, m["fill"]], dtype: r.dtype(q), shape: .some(cs))
+            inputs.append(additive)
+        }
+        return s.emit("Attention", inputs, [Attribute(name: "scale", value: .float(Float(scale)))])
     }
 
     // MARK: linear layers

@@ -34,6 +34,18 @@ final class Rewriter {
     }
 
     func node(_ i: Int) -> Node { g.nodes[i] }
+
+    private var consumerIndex: [ValueID: [Int]]?
+
+    /// The nodes (as of the start of this session, not yet removed) that read v.
+    func consumers(_ v: ValueID) -> [Int] {
+        if consumerIndex == nil {
+            var index: [ValueID: [Int]] = [:]
+            for (i, n) in g.nodes.enumerated() { for x in Self.reads(n) where x != 0 { index[x, default: []].append(i) } }
+            consumerIndex = index
+        }
+        return (consumerIndex![resolve(v)] ?? []).filter { !removed[$0] }
+    }
     func isRemoved(_ i: Int) -> Bool { removed[i] }
     func isOutput(_ v: ValueID) -> Bool { Int(v) < isGraphOutput.count && isGraphOutput[Int(v)] }
     func useCount(_ v: ValueID) -> Int { Int(v) < uses.count ? Int(uses[Int(v)]) : 0 }

@@ -122,7 +122,11 @@ struct Simplify: GraphPass {
             guard let p = r.producer(v), r.node(p).op == "Transpose" else { return false }
             return r.ints(r.node(p), "perm") == swap && r.useCount(v) == 1
         }
-        guard !swapped.isEmpty else { return }
+        // Worth it only when the result goes straight into a Transpose (which absorbs the swap back)
+        // and no new Transpose is needed for the other operand.
+        let readers = r.consumers(out)
+        guard !swapped.isEmpty, r.useCount(out) == 1, !r.isOutput(out), readers.count == 1, r.node(readers[0]).op == "Transpose",
+              n.inputs.allSatisfy({ v in r.producer(v).map { r.node($0).op == "Transpose" } ?? false }) else { return }
         func t(_ v: ValueID, _ shape: [Dim]) -> ValueID {
             var s = shape
             s.swapAt(rank - 1, rank - 2)
