@@ -115,6 +115,9 @@ CASES = [
     case("model_leaky_relu", lambda x: jax.nn.leaky_relu(x, 0.1), [f32(5, 8)], ["ge", "select_n"]),
     case("model_causal_attention", causal_attention, [f32(2, 3, 6, 4), f32(2, 3, 6, 4), f32(2, 3, 6, 4)],
          ["dot_general", "select_n", "iota"]),
+    # outputs the optimizer reduces to an input or to each other keep their own names
+    case("model_output_simplifies_to_input", lambda x: (x + 0.0, x * 1.0), [f32(3, 4)], ["add", "mul"]),
+    case("model_duplicate_outputs", lambda x: (jnp.tanh(x), jnp.tanh(x)), [f32(3, 4)], ["tanh"]),
     case("model_nhwc_round_trip", nhwc_round_trip, [f32(2, 8, 3, 4), f32(2, 8, 3, 4)], ["transpose", "tanh"]),
 ]
 
