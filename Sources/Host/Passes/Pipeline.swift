@@ -6,7 +6,10 @@ public protocol GraphPass {
 }
 
 public enum Pipeline {
-    public static func standard() -> [GraphPass] { [DeadCode()] }
+    public static func standard() -> [GraphPass] {
+        [Simplify(), FoldConstants(), Simplify(), PushTransposes(), CommonSubexpressions(), DeadCode(),
+         Fuse(table: Fusions.all), FoldConstants(), Simplify(), CommonSubexpressions(), ShareInitializers(), DeadCode()]
+    }
 
     public static func run(_ passes: [GraphPass], on g: Graph, opset: Int) {
         for p in passes { p.run(g, opset: opset) }

@@ -1,0 +1,138 @@
+import Foundation
+
+/// A small dense tensor the passes compute with (constant folding, weight rewrites). Elements are
+/// held as Double, which represents every f16/f32 and every integer a shape can hold exactly;
+/// converting back rounds once to the element type, as ONNX Runtime's own kernels would.
+struct HostTensor {
+    var dtype: DType
+    var dims: [Int64]
+    var values: [Double]
+
+    static let foldable: Set<DType> = [.f32, .f64, .i32, .i64, .bool, .i8, .u8, .i16, .u16, .u32]
+
+    init(dtype: DType, dims: [Int64], values: [Double]) {
+        self.dtype = dtype; self.dims = dims; self.values = values
+    }
+
+    /// nil for element types the passes do not compute with, or tensors over `limit` elements.
+    init?(_ t: Initializer, limit: Int) {
+        guard Self.foldable.contains(t.dtype) else { return nil }
+        let n = t.dims.reduce(1, *)
+        guard n <= Int64(limit), t.bytes.count == Int(n) * t.dtype.byteWidth else { return nil }
+        let count = Int(n)
+        var values = [Double](repeating: 0, count: count)
+        t.bytes.withBytes { raw in
+            func load<T>(_: T.Type, _ f: (T) -> Double) {
+                for i in 0..<count { values[i] = f(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.stride, as: T.self)) }
+            }
+            switch t.dtype {
+            case .f32: load(Float.self) { Double($0) }
+            case .f64: load(Double.self) { $0 }
+            case .i32: load(Int32.self) { Double($0) }
+            case .i64: load(Int64.self) { Double($0) }
+            case .i16: load(Int16.self) { Double($0) }
+            case .u16: load(UInt16.self) { Double($0) }
+            case .u32: load(UInt32.self) { Double($0) }
+            case .i8: load(Int8.self) { Double($0) }
+            case .u8, .bool: load(UInt8.self) { Double($0) }
+            default: break
+            }
+        }
+        self.init(dtype: t.dtype, dims: t.dims, values: values)
+    }
+
+    var count: Int { values.count }
+
+    var initializer: Initializer {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(values.count * dtype.byteWidth)
+        func store<T>(_ x: T) { withUnsafeBytes(of: x) { bytes.append(contentsOf: $0) } }
+        for x in values {
+            switch dtype {
+            case .f32: store(Float(x))
+            case .f64: store(x)
+            case .i32: store(Int32(clamping: Int64(x.isFinite ? x.rounded(.towardZero) : 0)))
+            case .i64: store(Int64(x.isFinite ? x.rounded(.towardZero) : 0))
+            case .i16: store(Int16(clamping: Int64(x.isFinite ? x.rounded(.towardZero) : 0)))
+            case .u16: store(UInt16(clamping: Int64(x.isFinite ? x.rounded(.towardZero) : 0)))
+            case .u32: store(UInt32(clamping: Int64(x.isFinite ? x.rounded(.towardZero) : 0)))
+            case .i8: store(Int8(clamping: Int64(x.isFinite ? x.rounded(.towardZero) : 0)))
+            case .u8: store(UInt8(clamping: Int64(x.isFinite ? x.rounded(.towardZero) : 0)))
+            case .bool: store(UInt8(x != 0 ? 1 : 0))
+            default: break
+            }
+        }
+        return Initializer(dtype: dtype, dims: dims, bytes: .owned(bytes))
+    }
+
+    /// Rounds every element to what the element type can hold (after arithmetic in Double).
+    func rounded() -> HostTensor {
+        var t = self
+        switch dtype {
+        case .f32: t.values = values.map { Double(Float($0)) }
+        case .i32, .i64, .i16, .i8, .u8, .u16, .u32: t.values = values.map { $0.isFinite ? $0.rounded(.towardZero) : 0 }
+        case .bool: t.values = values.map { $0 != 0 ? 1 : 0 }
+        default: break
+        }
+        return t
+    }
+
+    /// Row-major strides of dims.
+    static func strides(_ dims: [Int64]) -> [Int] {
+        var s = [Int](repeating: 1, count: dims.count)
+        var acc = 1
+        for i in stride(from: dims.count - 1, through: 0, by: -1) { s[i] = acc; acc *= Int(dims[i]) }
+        return s
+    }
+
+    /// Numpy-style broadcast of two shapes, nil when they do not broadcast.
+    static func broadcast(_ a: [Int64], _ b: [Int64]) -> [Int64]? {
+        let r = max(a.count, b.count)
+        var out = [Int64](repeating: 1, count: r)
+        for i in 0..<r {
+            let x = i < r - a.count ? 1 : a[i - (r - a.count)]
+            let y = i < r - b.count ? 1 : b[i - (r - b.count)]
+            guard x == y || x == 1 || y == 1 else { return nil }
+            out[i] = x == 1 ? y : x
+        }
+        return out
+    }
+
+    /// The elements of self laid out over `shape` (which self broadcasts to).
+    func expanded(to shape: [Int64]) -> [Double] {
+        if dims == shape { return values }
+        let n = Int(shape.reduce(1, *))
+        let r = shape.count
+        let padded = [Int64](repeating: 1, count: r - dims.count) + dims
+        let src = Self.strides(padded)
+        let outStrides = Self.strides(shape)
+        var out = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            var rem = i, off = 0
+            for d in 0..<r {
+                let idx = rem / outStrides[d]
+                rem %= outStrides[d]
+                if padded[d] != 1 { off += idx * src[d] }
+            }
+            out[i] = values[off]
+        }
+        return out
+    }
+
+    func transposed(_ perm: [Int]) -> HostTensor {
+        let newDims = perm.map { dims[$0] }
+        let src = Self.strides(dims)
+        let dst = Self.strides(newDims)
+        var out = [Double](repeating: 0, count: count)
+        for i in 0..<count {
+            var rem = i, off = 0
+            for d in 0..<perm.count {
+                let idx = rem / dst[d]
+                rem %= dst[d]
+                off += idx * src[perm[d]]
+            }
+            out[i] = values[off]
+        }
+        return HostTensor(dtype: dtype, dims: newDims, values: out)
+    }
+}

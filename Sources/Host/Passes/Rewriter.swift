@@ -1,0 +1,184 @@
+/// The editing session every rewriting pass works through: use counts, producers, constants, and
+/// a deferred edit list (removed nodes, nodes inserted at a position, value substitutions) applied
+/// in one linear sweep by `commit()`. Passes never shuffle `g.nodes` themselves, so topological
+/// order and graph-output names survive every rewrite.
+final class Rewriter {
+    let g: Graph
+    let opset: Int
+    private(set) var uses: [Int32]
+    private var removed: [Bool]
+    private var inserted: [Int: [Node]] = [:]
+    private var alias: [ValueID: ValueID] = [:]
+    private var isGraphOutput: [Bool]
+
+    init(_ g: Graph, opset: Int) {
+        self.g = g
+        self.opset = opset
+        uses = [Int32](repeating: 0, count: g.values.count)
+        removed = [Bool](repeating: false, count: g.nodes.count)
+        isGraphOutput = [Bool](repeating: false, count: g.values.count)
+        for n in g.nodes { for v in Self.reads(n) where v != 0 { uses[Int(v)] += 1 } }
+        for (v, _) in g.outputs { uses[Int(v)] += 1; isGraphOutput[Int(v)] = true }
+    }
+
+    /// Every value a node reads, including outer values its subgraphs capture.
+    static func reads(_ n: Node) -> [ValueID] { n.inputs }
+
+    // MARK: queries
+
+    /// The node producing v, if v is a node output still in the graph.
+    func producer(_ v: ValueID) -> Int? {
+        let v = resolve(v)
+        let p = Int(g.values[Int(v)].producer)
+        return p >= 0 && p < removed.count && !removed[p] ? p : nil
+    }
+
+    func node(_ i: Int) -> Node { g.nodes[i] }
+
+    private var consumerIndex: [ValueID: [Int]]?
+
+    /// The nodes (as of the start of this session, not yet removed) that read v.
+    func consumers(_ v: ValueID) -> [Int] {
+        if consumerIndex == nil {
+            var index: [ValueID: [Int]] = [:]
+            for (i, n) in g.nodes.enumerated() { for x in Self.reads(n) where x != 0 { index[x, default: []].append(i) } }
+            consumerIndex = index
+        }
+        return (consumerIndex![resolve(v)] ?? []).filter { !removed[$0] }
+    }
+    func isRemoved(_ i: Int) -> Bool { removed[i] }
+    func isOutput(_ v: ValueID) -> Bool { Int(v) < isGraphOutput.count && isGraphOutput[Int(v)] }
+    func useCount(_ v: ValueID) -> Int { Int(v) < uses.count ? Int(uses[Int(v)]) : 0 }
+    func dtype(_ v: ValueID) -> DType { g.values[Int(v)].dtype }
+    /// A value's shape: as lowered, or inferred from its producer (ShapeInference.swift).
+    func shape(_ v: ValueID) -> [Dim]? {
+        if let s = g.values[Int(v)].shape { return s }
+        return inferShape(v)
+    }
+    var inferred: [ValueID: [Dim]?] = [:]
+    func staticShape(_ v: ValueID) -> [Int64]? {
+        guard let s = shape(v) else { return nil }
+        var out: [Int64] = []
+        for d in s { guard let n = d.value else { return nil }; out.append(n) }
+        return out
+    }
+
+    /// The tensor behind v when v is an initializer.
+    func constant(_ v: ValueID) -> Initializer? { g.initializer(of: resolve(v)) }
+
+    private var splats: [ValueID: Double?] = [:]
+
+    /// The one number every element of a constant v holds (any shape), as a Double. Checked on
+    /// the raw bytes first, so asking about a large weight costs one short scan.
+    func splat(_ v: ValueID) -> Double? {
+        let v = resolve(v)
+        if let known = splats[v] { return known }
+        var result: Double?
+        if let t = constant(v), t.dtype.byteWidth > 0, t.bytes.count >= t.dtype.byteWidth {
+            let width = t.dtype.byteWidth
+            let uniform = t.bytes.withBytes { raw -> Bool in
+                for off in stride(from: width, to: raw.count, by: width) {
+                    for b in 0..<width where raw[off + b] != raw[b] { return false }
+                }
+                return true
+            }
+            if uniform {
+                let one = Initializer(dtype: t.dtype, dims: [1], bytes: .owned(t.bytes.withBytes { Array($0[0..<width]) }))
+                result = HostTensor(one, limit: 1)?.values.first
+            }
+        }
+        splats[v] = result
+        return result
+    }
+
+    func resolve(_ v: ValueID) -> ValueID {
+        var v = v
+        while let w = alias[v] { v = w }
+        return v
+    }
+
+    // MARK: edits
+
+    func remove(_ i: Int) {
+        guard !removed[i] else { return }
+        removed[i] = true
+        for v in Self.reads(g.nodes[i]) where v != 0 { uses[Int(resolve(v))] -= 1 }
+    }
+
+    /// Makes every reader of `old` read `new` instead.
+    func replace(_ old: ValueID, with new: ValueID) {
+        let old = resolve(old), new = resolve(new)
+        guard old != new else { return }
+        alias[old] = new
+        grow()
+        uses[Int(new)] += uses[Int(old)]
+        if isGraphOutput[Int(old)] { isGraphOutput[Int(new)] = true }
+    }
+
+    /// A new node placed just before node `position` (so it sees everything `position` sees).
+    /// Returns its output values, typed as given.
+    @discardableResult
+    func insert(_ op: String, _ inputs: [ValueID], attributes: [Attribute] = [], before position: Int,
+                outputs types: [(DType, [Dim]?)], origin: Int32 = -1) -> [ValueID] {
+        let ins = inputs.map { $0 == 0 ? 0 : resolve($0) }
+        let outs = types.map { g.addValue($0.0, $0.1, producer: -1) }
+        grow()
+        for v in ins where v != 0 { uses[Int(v)] += 1 }
+        inserted[position, default: []].append(Node(op: op, inputs: ins, outputs: outs, attributes: attributes, origin: origin))
+        return outs
+    }
+
+    func addConstant(_ t: HostTensor) -> ValueID {
+        let v = g.addInitializer(t.initializer)
+        grow()
+        return v
+    }
+
+    private func grow() {
+        if uses.count < g.values.count {
+            uses += [Int32](repeating: 0, count: g.values.count - uses.count)
+            isGraphOutput += [Bool](repeating: false, count: g.values.count - isGraphOutput.count)
+        }
+    }
+
+    /// Applies the edits: one sweep builds the new node list; substituted values are renamed so a
+    /// graph output keeps its name (the producer of the replacement writes the output value).
+    func commit() {
+        var result: [Node] = []
+        result.reserveCapacity(g.nodes.count + inserted.count)
+        for i in 0..<g.nodes.count {
+            if let extra = inserted[i] { result += extra }
+            if !removed[i] { result.append(g.nodes[i]) }
+        }
+        // Graph outputs whose value was replaced: rename the replacement to the output value when
+        // a node makes it and it is not itself an input, initializer or another output; otherwise
+        // copy it through an Identity.
+        var rename: [ValueID: ValueID] = [:]
+        var producerIndex: [ValueID: Int] = [:]
+        for (k, n) in result.enumerated() { for o in n.outputs { producerIndex[o] = k } }
+        let outputSet = Set(g.outputs.map(\.value))
+        var identities: [Node] = []
+        for (k, (v, _)) in g.outputs.enumerated() where alias[v] != nil {
+            let w = resolve(v)
+            if let p = producerIndex[w], !outputSet.contains(w), rename[w] == nil {
+                rename[w] = v
+                result[p].outputs = result[p].outputs.map { $0 == w ? v : $0 }
+                g.setShape(v, g.values[Int(v)].shape ?? g.values[Int(w)].shape)
+                g.setType(v, dtype: g.values[Int(w)].dtype)
+            } else if rename[w] != nil || producerIndex[w] == nil || outputSet.contains(w) {
+                let out = g.addValue(g.values[Int(v)].dtype, g.values[Int(v)].shape)
+                identities.append(Node(op: "Identity", inputs: [rename[w] ?? w], outputs: [out]))
+                g.replaceOutput(at: k, with: out)
+            }
+        }
+        for k in result.indices {
+            result[k].inputs = result[k].inputs.map { v in
+                guard v != 0 else { return 0 }
+                let r = resolve(v)
+                return rename[r] ?? r
+            }
+        }
+        result += identities
+        g.replaceNodes(result)
+    }
+}

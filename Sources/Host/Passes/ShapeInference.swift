@@ -1,0 +1,115 @@
+/// Shapes of values the lowering left untyped (intermediates inside one equation's lowering),
+/// derived from the producing node by ONNX's rules for the ops the passes reason about. Lazy and
+/// memoised, so asking about every value costs one visit each. Unknown stays unknown (nil).
+extension Rewriter {
+    static let sameShapeOps: Set<String> = [
+        "Identity", "Cast", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal", "Erf",
+        "Gelu", "Softmax", "LogSoftmax", "LayerNormalization", "RMSNormalization", "Not", "Floor", "Ceil", "Round",
+        "Sin", "Cos", "Tan", "Sign", "IsNaN", "IsInf", "HardSigmoid", "HardSwish", "LeakyRelu", "Clip", "Softplus",
+        "Mish", "Elu", "Selu", "Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "BitwiseNot",
+    ]
+
+    func inferShape(_ v: ValueID) -> [Dim]? {
+        if let known = inferred[v] { return known }
+        inferred[v] = .some(nil)  // cycles cannot happen in a DAG, but stay safe
+        let result = infer(v)
+        inferred[v] = result
+        return result
+    }
+
+    private func infer(_ v: ValueID) -> [Dim]? {
+        let p = Int(g.values[Int(v)].producer)
+        guard p >= 0, p < g.nodes.count else { return nil }
+        let n = g.nodes[p]
+        guard n.outputs.first == v else { return nil }
+        let ins = n.inputs
+        func input(_ k: Int) -> [Dim]? { k < ins.count && ins[k] != 0 ? shape(ins[k]) : nil }
+        if Self.sameShapeOps.contains(n.op) { return input(0) }
+        if Simplify.broadcasting.contains(n.op) {
+            var shapes: [[Dim]] = []
+            for k in ins.indices where ins[k] != 0 { guard let s = input(k) else { return nil }; shapes.append(s) }
+            return Simplify.broadcastShape(shapes)
+        }
+        switch n.op {
+        case "Transpose":
+            guard let s = input(0) else { return nil }
+            let perm = ints(n, "perm") ?? (0..<Int64(s.count)).reversed().map { $0 }
+            return perm.map { s[Int($0)] }
+        case "MatMul":
+            guard var a = input(0), var b = input(1) else { return nil }
+            let vecA = a.count == 1, vecB = b.count == 1
+            if vecA { a.insert(.known(1), at: 0) }
+            if vecB { b.append(.known(1)) }
+            guard a.count >= 2, b.count >= 2, let batch = Simplify.broadcastShape([Array(a.dropLast(2)), Array(b.dropLast(2))]) else { return nil }
+            var out = batch + [a[a.count - 2], b[b.count - 1]]
+            if vecB { out.removeLast() }
+            if vecA { out.remove(at: out.count - (vecB ? 1 : 2)) }
+            return out
+        case "Gemm":
+            guard let a = input(0), let b = input(1), a.count == 2, b.count == 2 else { return nil }
+            return [int(n, "transA") == 1 ? a[1] : a[0], int(n, "transB") == 1 ? b[0] : b[1]]
+        case "Reshape":
+            guard let spec = intValues(ins[1]) else { return nil }
+            let s = input(0)
+            var dims: [Dim] = []
+            for (i, d) in spec.enumerated() {
+                if d == 0, int(n, "allowzero") != 1 { guard let s, i < s.count else { return nil }; dims.append(s[i]) } else { dims.append(.known(d)) }
+            }
+            if let k = spec.firstIndex(of: -1) {
+                guard let s, let total = s.map(\.value).reduce(Optional(Int64(1)), { acc, d in acc.flatMap { a in d.map { a * $0 } } }) else { return nil }
+                var known: Int64 = 1
+                for (i, d) in dims.enumerated() where i != k { guard let x = d.value else { return nil }; known *= x }
+                guard known > 0 else { return nil }
+                dims[k] = .known(total / known)
+            }
+            return dims
+        case "Unsqueeze":
+            guard var s = input(0), let axes = intValues(ins[1]) else { return nil }
+            let r = s.count + axes.count
+            for a in axes.map({ Int($0 < 0 ? $0 + Int64(r) : $0) }).sorted() { guard a <= s.count else { return nil }; s.insert(.known(1), at: a) }
+            return s
+        case "Squeeze":
+            guard let s = input(0) else { return nil }
+            let axes: Set<Int>
+            if ins.count > 1, ins[1] != 0 {
+                guard let a = intValues(ins[1]) else { return nil }
+                axes = Set(a.map { Int($0 < 0 ? $0 + Int64(s.count) : $0) })
+            } else {
+                axes = Set(s.indices.filter { s[$0] == .known(1) })
+            }
+            return s.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        case "ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean", "ReduceProd", "ReduceL2", "ReduceLogSumExp":
+            guard var s = input(0), let axes = reduceAxes(n) else { return nil }
+            if keepDims(n) { for a in axes { s[a] = .known(1) }; return s }
+            return s.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        case "Concat":
+            guard case let .int(axis0)? = n.attribute("axis"), var s = input(0) else { return nil }
+            let axis = Int(axis0 < 0 ? axis0 + Int64(s.count) : axis0)
+            var total: Int64 = 0
+            for k in ins.indices {
+                guard let t = input(k), axis < t.count, let d = t[axis].value else { return nil }
+                total += d
+            }
+            s[axis] = .known(total)
+            return s
+        case "Slice":
+            guard var s = input(0), let starts = intValues(ins[1]), let ends = intValues(ins[2]) else { return nil }
+            let axes = ins.count > 3 && ins[3] != 0 ? intValues(ins[3]) : (0..<Int64(starts.count)).map { $0 }
+            let steps = ins.count > 4 && ins[4] != 0 ? intValues(ins[4]) : [Int64](repeating: 1, count: starts.count)
+            guard let axes, let steps else { return nil }
+            for (j, a0) in axes.enumerated() {
+                let a = Int(a0 < 0 ? a0 + Int64(s.count) : a0)
+                guard a < s.count, let dim = s[a].value, steps[j] != 0 else { return nil }
+                func clampIndex(_ x: Int64, _ lo: Int64, _ hi: Int64) -> Int64 { min(max(x < 0 ? x + dim : x, lo), hi) }
+                let step = steps[j]
+                let start = step > 0 ? clampIndex(starts[j], 0, dim) : clampIndex(starts[j], -1, dim - 1)
+                let end = step > 0 ? clampIndex(ends[j], 0, dim) : clampIndex(ends[j], -1, dim - 1)
+                let count = step > 0 ? max(0, (end - start + step - 1) / step) : max(0, (start - end - step - 1) / -step)
+                s[a] = .known(count)
+            }
+            return s
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,72 @@
+"""The optimizer's fusions happen: each layer case comes out as the fused ONNX ops, only where the
+target opset has them (numerics, with and without the optimizer, are test_primitives.py's job)."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+import onnx
+
+import cases_models as models
+from jax2onnx_swift import to_onnx
+
+# (case id, opset) -> the exact op histogram of the optimized graph.
+EXPECTED = {
+    ("model_mlp_batchnorm_gelu", 23): {"Gemm": 2, "Gelu": 1},         # BatchNorm folded into the first Gemm
+    ("model_mlp_batchnorm_gelu", 17): {"Gemm": 2, "Mul": 6, "Add": 2, "Tanh": 1},  # no Gelu before opset 20
+    ("model_rms_norm", 23): {"RMSNormalization": 1},
+    ("model_layer_norm_plain", 17): {"LayerNormalization": 1},
+    ("model_softmax", 17): {"Softmax": 1},
+    ("model_log_softmax", 17): {"LogSoftmax": 1},
+    ("model_relu_dense", 17): {"Gemm": 1, "Relu": 1},
+    ("model_hard_sigmoid", 17): {"HardSigmoid": 1},
+    ("model_hard_swish", 17): {"HardSwish": 1},
+    ("model_relu6", 17): {"Clip": 1},
+    ("model_leaky_relu", 17): {"LeakyRelu": 1},
+    # every Transpose pushed into its inverse
+    ("model_nhwc_round_trip", 17): {"Add": 2, "Relu": 1, "Mul": 1, "Tanh": 1},
+}
+
+# (case id, opset) -> ops that must appear (the rest of the graph may vary with the lowering).
+CONTAINS = {
+    ("model_attention_block", 23): {"LayerNormalization": 2, "Attention": 1, "Gelu": 1, "Softmax": 0},
+    ("model_causal_attention", 23): {"Attention": 1, "Softmax": 0, "MatMul": 0},
+    ("model_causal_attention", 17): {"Softmax": 1, "MatMul": 2},
+    ("model_attention_block", 17): {"LayerNormalization": 2, "Softmax": 1, "Erf": 1},
+}
+
+BY_ID = {c.id: c for c in models.CASES}
+
+
+def histogram(case, opset, tmp_path, optimize=True):
+    path = tmp_path / f"{case.id}-{opset}.onnx"
+    to_onnx(case.fn, case.make_inputs(), path, opset=opset, optimize=optimize)
+    return collections.Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+
+
+@pytest.mark.parametrize("key", list(EXPECTED), ids=[f"{k[0]}-op{k[1]}" for k in EXPECTED])
+def test_fused_graph(key, cli, tmp_path):
+    got = histogram(BY_ID[key[0]], key[1], tmp_path)
+    assert dict(got) == EXPECTED[key]
+
+
+@pytest.mark.parametrize("key", list(CONTAINS), ids=[f"{k[0]}-op{k[1]}" for k in CONTAINS])
+def test_fused_ops_present(key, cli, tmp_path):
+    got = histogram(BY_ID[key[0]], key[1], tmp_path)
+    for op, n in CONTAINS[key].items():
+        assert got[op] == n, f"{op}: {got[op]} (graph: {dict(got)})"
+
+
+def test_no_optimize_keeps_the_lowering(cli, tmp_path):
+    got = histogram(BY_ID["model_softmax"], 23, tmp_path, optimize=False)
+    assert "Softmax" not in got and got["Exp"] == 1
+
+
+def test_optimized_output_is_deterministic(cli, tmp_path):
+    case = BY_ID["model_attention_block"]
+    first, second = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    to_onnx(case.fn, case.make_inputs(), first)
+    to_onnx(case.fn, case.make_inputs(), second)
+    assert first.read_bytes() == second.read_bytes()
