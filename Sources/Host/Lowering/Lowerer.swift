@@ -152,6 +152,9 @@ public final class Lowerer {
             let status = withExtendedLifetime(ctx) {
                 claim.lower(OpaquePointer(Unmanaged.passUnretained(ctx).toOpaque()), HostAPI.table, claim.userData)
             }
+            if ctx.abandonOpenSubgraphs(), status == J2O_OK {
+                ctx.misuse("returned with a subgraph still open (every subgraph_begin needs its subgraph_end)")
+            }
             if let nested = nestedFailure {
                 nestedFailure = nil
                 throw nested
@@ -198,6 +201,14 @@ public final class Lowerer {
             p.deallocate()
             stableConstantBytes[v] = nil
         }
+    }
+
+    /// After a subgraph closes: forgets JAX variables and cached dimensions bound to values inside
+    /// it, which the enclosing graph cannot see.
+    func forgetInvisibleValues() {
+        let scope = graph.currentScope
+        env = env.filter { graph.isVisible($0.value, from: scope) }
+        dimCache = dimCache.filter { graph.isVisible($0.value, from: scope) }
     }
 
     func where_(_ eqn: Equation) -> String {
