@@ -133,7 +133,13 @@ public final class Lowerer {
         guard rest.count == jaxpr.invars.count else {
             throw HostError.conversion(["inline_program: the program takes \(jaxpr.invars.count) inputs, got \(rest.count)"])
         }
-        for (v, x) in zip(jaxpr.invars, rest) { env[v.id] = x }
+        for (v, x) in zip(jaxpr.invars, rest) {
+            env[v.id] = x
+            // A value the pack made (a slice, a cast) gets the type the program declares for it,
+            // so the program's equations see its shape.
+            if graph.values[Int(x)].shape == nil { graph.setShape(x, v.type.shape) }
+            if graph.values[Int(x)].dtype == .undefined, v.type.dtype != .opaque { graph.setType(x, dtype: v.type.dtype) }
+        }
         try lowerEquations(jaxpr)
         return try jaxpr.outvars.map { try value(of: $0) }
     }
