@@ -6,8 +6,10 @@ import PluginKit
 /// (ys are still stored at their sequence positions); `unroll` does not change the meaning and
 /// is ignored. Consts are read from the enclosing graph, not carried.
 ///
-/// Two lowerings: ONNX `Scan` when there are xs (ONNX Runtime runs it faster than the equivalent
-/// Loop, see `preferScanOp`), and `Loop`, which also serves scans without xs. A scan of static
+/// Two lowerings: ONNX `Scan` when there are xs and the length is static (ONNX Runtime runs it
+/// faster than the equivalent Loop, see `preferScanOp`), and `Loop`, which also serves scans
+/// without xs and symbolic lengths (ONNX Runtime's Scan fails on an empty sequence; Loop runs
+/// zero times). A scan of static
 /// length 0 runs no body: its carries are the initial ones and its ys are empty.
 struct ScanEquation {
     let eqn: Equation
@@ -64,10 +66,12 @@ struct ScanEquation {
 
 func scanLowering() -> Lowering {
     Lowering("scan", emits: ["Scan", "Loop", "Gather", "Sub", "Slice", "Reshape"],
-             note: "with xs: Scan (the faster in ONNX Runtime); without: Loop") { eqn, g in
+             note: "static length with xs: Scan (the faster in ONNX Runtime); no xs or a symbolic length: Loop") { eqn, g in
         let s = try ScanEquation(eqn)
         if let done = try s.empty(g) { return done }
-        return try s.xs.isEmpty || !preferScanOp ? scanAsLoop(s, g) : scanAsScan(s, g)
+        // ONNX Runtime's Scan fails on a sequence of length 0, which a symbolic length may be.
+        let scanOpFits = !s.xs.isEmpty && s.length.value != nil
+        return try scanOpFits && preferScanOp ? scanAsScan(s, g) : scanAsLoop(s, g)
     }
 }
 

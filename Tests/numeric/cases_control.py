@@ -88,7 +88,7 @@ def newton_cbrt(a):
         k, x = state
         return k + 1, x - (x ** 3 + x - a) / (3.0 * x ** 2 + 1.0)
 
-    k, x = lax.while_loop(cond, body, (jnp.int32(0), jnp.zeros_like(a)))
+    k, x = lax.while_loop(cond, body, (jnp.int32(0), a * 0.0))
     return x, k
 
 
@@ -117,7 +117,7 @@ def lstm(xs, h0, c0, reverse=False):
     def step(carry, x):
         h, c = carry
         z = x @ LSTM_WX + h @ LSTM_WH + LSTM_B
-        i, f, g, o = (z[:, k * H:(k + 1) * H] for k in range(4))
+        i, f, g, o = (lax.slice_in_dim(z, k * H, (k + 1) * H, axis=1) for k in range(4))
         c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
         h = jax.nn.sigmoid(o) * jnp.tanh(c)
         return (h, c), h
@@ -130,9 +130,11 @@ def gru(xs, h0, wx, wh, b, reverse=False):
     """A GRU over time whose weights are model inputs (read by the body from the outer graph)."""
     def step(h, x):
         zx, zh = x @ wx + b, h @ wh
-        r = jax.nn.sigmoid(zx[:, :H] + zh[:, :H])
-        u = jax.nn.sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])
-        n = jnp.tanh(zx[:, 2 * H:] + r * zh[:, 2 * H:])
+        def part(z, k):
+            return lax.slice_in_dim(z, k * H, (k + 1) * H, axis=1)
+        r = jax.nn.sigmoid(part(zx, 0) + part(zh, 0))
+        u = jax.nn.sigmoid(part(zx, 1) + part(zh, 1))
+        n = jnp.tanh(part(zx, 2) + r * part(zh, 2))
         h = (1.0 - u) * n + u * h
         return h, h
 
