@@ -9,6 +9,8 @@ final class LoweringContext {
     let claim: Claim
     let mark: Graph.Mark
     let origin: Int32
+    /// The graph the equation is lowered into (its outputs are bound there).
+    let scope: Int32
     var bound: [ValueID]
     var message: String?
     /// The first API misuse, reported as the pack's error whatever status it returns.
@@ -30,6 +32,7 @@ final class LoweringContext {
 
     init(lowerer: Lowerer, equation: Equation, claim: Claim, mark: Graph.Mark) {
         self.lowerer = lowerer; self.equation = equation; self.claim = claim; self.mark = mark
+        scope = lowerer.graph.currentScope
         origin = lowerer.graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
                                                         source: equation.source, scope: equation.scope))
         bound = Array(repeating: 0, count: equation.outputs.count)
@@ -89,6 +92,9 @@ final class LoweringContext {
             misuse("bind_output(\(i)) is out of range: the equation has \(bound.count) outputs"); return J2O_ERROR
         }
         guard validValue(v, "bind_output(\(i))") else { return J2O_ERROR }
+        guard graph.isVisible(v, from: scope) else {
+            misuse("bind_output(\(i)): value \(v) was made inside a subgraph, which the equation's graph cannot see"); return J2O_ERROR
+        }
         guard bound[i] == 0 else { misuse("output \(i) is bound twice"); return J2O_ERROR }
         bound[i] = v
         return J2O_OK
