@@ -182,6 +182,24 @@ def scan_empty(c, xs):
     return lax.scan(lambda c, x: (c + x, c * x), c, xs)
 
 
+def mapped(xs):
+    """lax.map: a scan with no carry."""
+    return lax.map(lambda x: jnp.tanh(x) * x.sum(), xs)
+
+
+def unrolled(c, xs):
+    """unroll changes how XLA compiles the scan, not what it computes."""
+    return lax.scan(lambda c, x: (c * 0.7 + x, c + 1.0), c, xs, unroll=3)
+
+
+def cond_in_scan(xs):
+    """A cond per step, on a value computed in the loop (a piecewise update)."""
+    def step(c, x):
+        c = lax.cond(x.sum() + c.sum() > 0, lambda v: v * 0.5 - x, lambda v: v + x * 2.0, c)
+        return c, c.max()
+    return lax.scan(step, jnp.zeros(xs.shape[1:], jnp.float32), xs)
+
+
 # -- nesting and jit ----------------------------------------------------------------------------
 
 def nested(p, x, xs):
@@ -232,6 +250,9 @@ CASES: list[Case] = [
     case("scan_no_xs_reverse", lambda c: scan_no_xs(c, reverse=True), [f32(3)], ["scan"]),
     case("scan_int_two_xs_two_ys", scan_int_multi, [i32(5, 3), i32(5, 3), scalar(3)], ["scan"], EXACT),
     case("scan_length_zero", scan_empty, [f32(3), f32(0, 3)], ["scan"]),
+    case("scan_as_map", mapped, [f32(5, 3)], ["scan"]),
+    case("scan_unroll_ignored", unrolled, [f32(3), f32(8, 3)], ["scan"]),
+    case("cond_inside_scan", cond_in_scan, [f32(9, 4)], ["scan", "cond"]),
     case("nested_scan_in_while_in_cond", nested, [scalar(True, bool), f32(2, 3), f32(4, 2, 3)], ["cond", "while", "scan"]),
     case("control_flow_inside_jit", inside_jit, [f32(2, 3), scalar(5)], ["jit|pjit", "while", "cond"]),
 ]
