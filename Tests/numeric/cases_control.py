@@ -106,6 +106,15 @@ def while_mixed_carry(x, n):
     return lax.while_loop(cond, body, (jnp.int32(0), x, jnp.zeros(x.shape, jnp.int32), jnp.bool_(False)))
 
 
+def fori_x64(n, x):
+    """With 64-bit types the loop counter is int64 and the carry float64; both stay so."""
+    return lax.fori_loop(0, n, lambda i, v: v * 1.01 + i, x)
+
+
+def f64(*shape):
+    return lambda rng: rng.uniform(-2.0, 2.0, size=shape).astype(np.float64)
+
+
 # -- scan: recurrent layers ---------------------------------------------------------------------
 
 T, B, D, H = 7, 3, 4, 5
@@ -237,6 +246,7 @@ CASES: list[Case] = [
     case("fori_loop_static", fori_static, [f32(2, 3)], ["scan"]),
     case("while_newton_solver", newton_cbrt, [uniform(5, lo=-20.0, hi=20.0)], ["while"]),
     case("while_mixed_dtype_carry", while_mixed_carry, [f32(2, 3), scalar(6)], ["while"]),
+    case("while_x64_carry", fori_x64, [scalar(6, np.int64), f64(4)], ["while"], x64=True),
     case("lstm_forward", lstm, [f32(T, B, D, lo=0.0, hi=1.0), f32(B, H, lo=0.0, hi=0.5), f32(B, H, lo=0.0, hi=0.5)], ["scan"]),
     case("lstm_reverse", lambda xs, h, c: lstm(xs, h, c, reverse=True),
          [f32(T, B, D, lo=0.0, hi=1.0), f32(B, H, lo=0.0, hi=0.5), f32(B, H, lo=0.0, hi=0.5)], ["scan"]),
