@@ -81,6 +81,16 @@ final class SubgraphTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("Loop: body takes 0 inputs; with 1 loop-carried values it must take 3"), r.stderr)
     }
 
+    func testDecliningHalfWayUndoesTheSubgraphs() throws {
+        for variant in ["DECLINE_OPEN", "DECLINE_CLOSED"] {
+            let (r, model) = try convert([variant])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            // The built-in lowering takes over; nothing of the declined attempt is left.
+            XCTAssertEqual(model?.graph.node.map(\.opType), ["Sin"], variant)
+            XCTAssertEqual(model?.graph.initializer.count, 0, variant)
+        }
+    }
+
     // MARK: the IR, passes and writer
 
     /// x -> a = Sin(x); dead = Exp(x); y = If(p) { Neg(x) (dead), Cos(a) } else { a }

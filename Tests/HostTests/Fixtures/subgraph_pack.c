@@ -2,7 +2,8 @@
  * and lowers y = sin(x) as
  *     s = Sin(x);  y = If(true) then { Cos(s) } else { s }
  * so the then-branch captures the outer value s and the else-branch returns it unchanged.
- * Misuse variants: -DLEAVE_OPEN -DLEAK_INNER -DATTACH_TWICE -DBAD_LOOP */
+ * Misuse variants: -DLEAVE_OPEN -DLEAK_INNER -DATTACH_TWICE -DBAD_LOOP; declining half-way:
+ * -DDECLINE_OPEN (with a subgraph open) -DDECLINE_CLOSED (after closing one) */
 #include <stddef.h>
 #include "jax2onnx_plugin.h"
 
@@ -29,7 +30,13 @@ static j2o_status lower(j2o_ctx *ctx, const j2o_host_api *api, const void *data)
 #ifdef LEAVE_OPEN
     return api->bind_output(ctx, 0, s);
 #endif
+#ifdef DECLINE_OPEN
+    return api->decline(ctx, "changed my mind", 15);
+#endif
     if (api->subgraph_end(ctx, then_g, &c, 1) != J2O_OK) return J2O_ERROR;
+#ifdef DECLINE_CLOSED
+    return api->decline(ctx, "changed my mind", 15);
+#endif
 #ifdef LEAK_INNER
     n = api->node(ctx, "Neg", NULL, &c, 1, 1);
     return api->bind_output(ctx, 0, api->node_output(ctx, n, 0));
