@@ -9,8 +9,8 @@ import PluginKit
 /// Two lowerings: ONNX `Scan` when there are xs and the length is static (ONNX Runtime runs it
 /// faster than the equivalent Loop, see `preferScanOp`), and `Loop`, which also serves scans
 /// without xs and symbolic lengths (ONNX Runtime's Scan fails on an empty sequence; Loop runs
-/// zero times). A scan of static
-/// length 0 runs no body: its carries are the initial ones and its ys are empty.
+/// zero times). A scan of static length 0 runs no body: its carries are the initial ones and
+/// its ys are empty.
 struct ScanEquation {
     let eqn: Equation
     let program: Param
