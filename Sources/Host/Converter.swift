@@ -54,15 +54,22 @@ public enum Converter {
         w.modelName = bundle.name
         try ONNXWriter.write(graph, to: outputPath, options: w)
         lap("write")
-        report.nodes = graph.nodes.count
+        report.nodes = report.histogramAfter.values.reduce(0, +)
         report.initializers = graph.initializers.count
         report.initializerBytes = graph.initializers.reduce(0) { $0 + $1.tensor.bytes.count }
         return report
     }
 
+    /// Op counts, nodes inside subgraphs included.
     static func histogram(_ g: Graph) -> [String: Int] {
         var h: [String: Int] = [:]
-        for n in g.nodes { h[n.op, default: 0] += 1 }
+        func count(_ nodes: [Node]) {
+            for n in nodes {
+                h[n.op, default: 0] += 1
+                for sub in n.subgraphs { count(sub.nodes) }
+            }
+        }
+        count(g.nodes)
         return h
     }
 }

@@ -17,12 +17,12 @@ enum Fixture {
         return dir
     }
 
-    /// Builds Fixtures/test_pack.c with the given -D flags into `dir/name`.
+    /// Builds Fixtures/<source> (test_pack.c unless told) with the given -D flags into `dir/name`.
     @discardableResult
-    static func buildPack(_ name: String, in dir: String, defines: [String] = []) throws -> String {
+    static func buildPack(_ name: String, in dir: String, defines: [String] = [], source: String = "test_pack.c") throws -> String {
         let out = dir + "/" + name
         let r = try run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-std=c99", "-Wall", "-Werror", "-I", headerDir]
-                        + defines.map { "-D" + $0 } + ["-o", out, testsDir.appendingPathComponent("Fixtures/test_pack.c").path])
+                        + defines.map { "-D" + $0 } + ["-o", out, testsDir.appendingPathComponent("Fixtures/" + source).path])
         guard r.status == 0 else { throw NSError(domain: "cc", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
         return out
     }

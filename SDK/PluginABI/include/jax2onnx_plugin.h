@@ -107,6 +107,9 @@ typedef const j2o_param_node *j2o_param;
 typedef uint32_t j2o_value;
 /* A node emitted by the pack; 0 means failure (the host has recorded an error). */
 typedef uint32_t j2o_node;
+/* A subgraph (a graph attribute such as If's then_branch or Loop's body) the pack builds; 0 means
+ * failure. Valid until the lowering function returns. Since ABI 1.1. */
+typedef uint32_t j2o_graph;
 
 typedef struct j2o_host_api j2o_host_api;
 
@@ -229,6 +232,42 @@ struct j2o_host_api {
     j2o_status (*error)(j2o_ctx *ctx, const char *message, size_t len);
     /* Records why this pack passes on the equation and returns J2O_DECLINE. */
     j2o_status (*decline)(j2o_ctx *ctx, const char *message, size_t len);
+
+    /* ---- subgraphs (since ABI 1.1; check struct_size before use) ----
+     * A pack lowering control flow builds ONNX subgraphs and attaches them as graph attributes:
+     *   g = subgraph_begin(ctx);  x = subgraph_input(ctx, g, ...);  ...emit...;
+     *   subgraph_end(ctx, g, outs, n);  node = node(ctx, "Loop", ...);  attr_graph(ctx, node, "body", g);
+     * Between begin and end the subgraph is the graph being built: node() adds nodes to it and
+     * inline_program lowers a nested program's equations into it, each dispatched to whichever pack
+     * claims it, as at the top level (so control flow nests). Nodes inside a subgraph may read the
+     * subgraph's inputs, its own values, and the values of every graph enclosing it (ONNX outer-scope
+     * references): to capture an outer value, use it, e.g. bind it to a program input of
+     * inline_program. Constants (constant(), literals, the bundle's tensors) always become initializers
+     * of the top-level graph, which every subgraph reads by name. Value names are unique across the
+     * model, so a subgraph never shadows an outer name. The host checks each node as usual and, for
+     * If, Loop and Scan, that the node's inputs and outputs match its subgraphs' signatures; it infers
+     * those nodes' output types from the subgraphs. */
+
+    /* Opens a new subgraph nested in the graph being built and makes it the graph being built.
+     * Subgraphs nest; each must be ended before the lowering function returns (the host discards one
+     * left open and reports an error if the lowering claimed success). */
+    j2o_graph (*subgraph_begin)(j2o_ctx *ctx);
+    /* Appends a formal input to `graph`, which must be the graph being built, and returns its value.
+     * `dims` holds `rank` sizes; a dimension may be J2O_DIM_SYMBOLIC with symbols[axis] its expression
+     * (NUL-terminated; symbols may be NULL when no dimension is symbolic). Pass rank = J2O_DIM_UNKNOWN,
+     * or any dimension as J2O_DIM_UNKNOWN, to leave the input's shape unknown (a loop-carried value
+     * whose shape changes between iterations must not claim one). The host copies everything. */
+    j2o_value (*subgraph_input)(j2o_ctx *ctx, j2o_graph graph, j2o_dtype dtype, int32_t rank, const int64_t *dims,
+                                const char *const *symbols);
+    /* Ends `graph` (the graph being built, whose own nested subgraphs are all ended) with the given
+     * outputs, in order, and makes the enclosing graph the one being built again. An output the
+     * subgraph does not compute itself (one of its inputs, an outer value, a constant) or that repeats
+     * an earlier output is routed through an Identity node, so outputs may be any visible values.
+     * Values made inside the subgraph cannot be used outside it afterwards. J2O_OK or J2O_ERROR. */
+    j2o_status (*subgraph_end)(j2o_ctx *ctx, j2o_graph graph, const j2o_value *outputs, int32_t count);
+    /* A graph attribute: attaches the ended subgraph `graph` to `node`, which must be a node of the
+     * graph `graph` was begun in. Each subgraph is attached at most once; one never attached is dropped. */
+    void (*attr_graph)(j2o_ctx *ctx, j2o_node node, const char *name, j2o_graph graph);
 };
 
 /* Every host of ABI 1.x provides at least this much of j2o_host_api. */

@@ -10,6 +10,8 @@ public enum AttributeValue {
     case ints([Int64])
     case floats([Float])
     case tensor(Initializer)
+    /// A nested graph (If branches, Loop and Scan bodies).
+    case graph(Subgraph)
 }
 
 public struct Attribute {
@@ -71,6 +73,31 @@ public struct ValueInfo {
     public var producer: Int32
     /// Index into Graph.initializers when the value is a constant.
     public var initializer: Int32 = -1
+    /// The graph that defines the value: 0 for the top level, else a subgraph's scope id. Nodes
+    /// may read values of their own graph and of every graph enclosing it (ONNX outer-scope
+    /// references); `producer` indexes the node list of this graph.
+    public var scope: Int32 = 0
+}
+
+/// A graph nested in a node attribute. Its values live in the one value table of the top-level
+/// graph (ids, and so names, are unique across the whole model); its nodes are its own.
+/// Constants are always top-level initializers, which every subgraph may read by name.
+public final class Subgraph {
+    public let scope: Int32
+    public internal(set) var nodes: [Node]
+    public internal(set) var inputs: [ValueID]
+    public internal(set) var outputs: [ValueID]
+
+    init(scope: Int32, nodes: [Node], inputs: [ValueID], outputs: [ValueID]) {
+        self.scope = scope; self.nodes = nodes; self.inputs = inputs; self.outputs = outputs
+    }
+}
+
+extension Node {
+    /// The subgraphs held in this node's attributes.
+    public var subgraphs: [Subgraph] {
+        attributes.compactMap { if case let .graph(s) = $0.value { return s }; return nil }
+    }
 }
 
 public final class Graph {
@@ -83,22 +110,32 @@ public final class Graph {
     public internal(set) var provenance: [Provenance] = []
     /// Objects whose memory mapped initializers point into (the bundle); kept alive with the graph.
     var keepAlive: [AnyObject] = []
+    /// The enclosing scope of each scope id; scope 0 is the top level.
+    public internal(set) var scopeParents: [Int32] = [-1]
+    /// The graph nodes are being added to: 0, or the innermost open subgraph.
+    public private(set) var currentScope: Int32 = 0
+    /// Open subgraphs, innermost last: the enclosing graph's nodes wait here while `nodes` holds
+    /// the subgraph's.
+    private var openScopes: [(scope: Int32, enclosingNodes: [Node], inputs: [ValueID])] = []
 
     public init() {}
 
     public func addValue(_ dtype: DType, _ shape: [Dim]?, producer: Int32 = -1) -> ValueID {
-        values.append(ValueInfo(dtype: dtype, shape: shape, producer: producer))
+        values.append(ValueInfo(dtype: dtype, shape: shape, producer: producer, scope: currentScope))
         return ValueID(values.count - 1)
     }
 
     public func addInput(name: String, type: TensorType) -> ValueID {
+        precondition(currentScope == 0, "graph inputs belong to the top level")
         let v = addValue(type.dtype, type.shape)
         inputs.append((v, name))
         return v
     }
 
+    /// Initializers always belong to the top level, wherever they are made.
     public func addInitializer(_ t: Initializer) -> ValueID {
         let v = addValue(t.dtype, t.dims.map { .known($0) })
+        values[Int(v)].scope = 0
         values[Int(v)].initializer = Int32(initializers.count)
         initializers.append((v, t))
         return v
@@ -135,17 +172,91 @@ public final class Graph {
         return Int32(provenance.count - 1)
     }
 
+    // MARK: subgraphs
+
+    /// Opens a subgraph nested in the current graph and makes it current; returns its scope id.
+    public func beginSubgraph() -> Int32 {
+        let scope = Int32(scopeParents.count)
+        scopeParents.append(currentScope)
+        openScopes.append((scope, nodes, []))
+        nodes = []
+        currentScope = scope
+        return scope
+    }
+
+    /// A formal input of the current subgraph.
+    public func addSubgraphInput(_ dtype: DType, _ shape: [Dim]?) -> ValueID {
+        precondition(!openScopes.isEmpty, "no open subgraph")
+        let v = addValue(dtype, shape)
+        openScopes[openScopes.count - 1].inputs.append(v)
+        return v
+    }
+
+    /// Closes the current subgraph with these outputs and makes its enclosing graph current.
+    /// An output the subgraph does not compute itself (one of its inputs, an outer value, a
+    /// constant) or that repeats an earlier output goes through an Identity, so each output is a
+    /// distinct value defined inside the subgraph.
+    public func endSubgraph(outputs: [ValueID]) -> Subgraph {
+        precondition(!openScopes.isEmpty, "no open subgraph")
+        var outs: [ValueID] = []
+        var seen = Set<ValueID>()
+        for v in outputs {
+            var o = v
+            let info = values[Int(v)]
+            if info.scope != currentScope || info.producer < 0 || seen.contains(v) {
+                let n = addNode("Identity", [v], outputCount: 1)
+                o = nodes[n].outputs[0]
+                values[Int(o)].dtype = info.dtype
+                values[Int(o)].shape = info.shape
+            }
+            seen.insert(o)
+            outs.append(o)
+        }
+        let open = openScopes.removeLast()
+        let sub = Subgraph(scope: open.scope, nodes: nodes, inputs: open.inputs, outputs: outs)
+        nodes = open.enclosingNodes
+        currentScope = scopeParents[Int(open.scope)]
+        return sub
+    }
+
+    /// Closes the current subgraph without keeping it (a lowering that failed half-way).
+    public func abandonSubgraph() {
+        guard let open = openScopes.popLast() else { return }
+        nodes = open.enclosingNodes
+        currentScope = scopeParents[Int(open.scope)]
+    }
+
+    public var openSubgraphCount: Int { openScopes.count }
+
+    /// Whether `scope` is `ancestor` or nested (at any depth) inside it.
+    public func scope(_ scope: Int32, isWithin ancestor: Int32) -> Bool {
+        var s = scope
+        while s >= 0 {
+            if s == ancestor { return true }
+            s = scopeParents[Int(s)]
+        }
+        return false
+    }
+
+    /// Whether nodes of `scope` may read `v`: it is defined there or in an enclosing graph.
+    public func isVisible(_ v: ValueID, from scope: Int32) -> Bool {
+        self.scope(scope, isWithin: values[Int(v)].scope)
+    }
+
     // MARK: undo
 
-    public struct Mark { let values, nodes, initializers, provenance: Int }
+    /// `nodes` counts the node list of the graph current when the mark was taken.
+    public struct Mark { let values, nodes, initializers, provenance, scopes: Int }
     public func mark() -> Mark {
-        Mark(values: values.count, nodes: nodes.count, initializers: initializers.count, provenance: provenance.count)
+        Mark(values: values.count, nodes: nodes.count, initializers: initializers.count, provenance: provenance.count,
+             scopes: scopeParents.count)
     }
     public func rollback(to m: Mark) {
         values.removeLast(values.count - m.values)
         nodes.removeLast(nodes.count - m.nodes)
         initializers.removeLast(initializers.count - m.initializers)
         provenance.removeLast(provenance.count - m.provenance)
+        scopeParents.removeLast(scopeParents.count - m.scopes)
     }
 
     // MARK: rewriting (passes)
@@ -155,6 +266,12 @@ public final class Graph {
     public func replaceNodes(_ newNodes: [Node]) {
         nodes = newNodes
         for (i, n) in nodes.enumerated() { for o in n.outputs { values[Int(o)].producer = Int32(i) } }
+    }
+
+    /// The same for a subgraph's node list.
+    public func replaceNodes(_ newNodes: [Node], in sub: Subgraph) {
+        sub.nodes = newNodes
+        for (i, n) in newNodes.enumerated() { for o in n.outputs { values[Int(o)].producer = Int32(i) } }
     }
 
     public func replaceInitializers(_ kept: [(value: ValueID, tensor: Initializer)]) {

@@ -154,8 +154,7 @@ enum HostAPI {
             guard count >= 0, outputs >= 0, count == 0 || inputs != nil else { ctx.misuse("node: bad input or output count"); return 0 }
             let ins = (0..<Int(count)).map { inputs![$0] }
             for (k, v) in ins.enumerated() where v != 0 && !ctx.validValue(v, "node \(String(cString: op)) input \(k)") { return 0 }
-            let n = ctx.graph.addNode(String(cString: op), ins, outputCount: Int(outputs), origin: ctx.origin)
-            return j2o_node(n + 1)
+            return ctx.addNode(String(cString: op), ins, outputCount: Int(outputs))
         },
         node_output: { c, node, i in
             let ctx = context(c)
@@ -223,6 +222,40 @@ enum HostAPI {
             context(c).message = string(msg, len)
             context(c).reported = J2O_DECLINE
             return J2O_DECLINE
+        },
+        subgraph_begin: { c in context(c).beginSubgraph() },
+        subgraph_input: { c, handle, dtype, rank, dims, symbols in
+            let ctx = context(c)
+            guard ctx.currentSubgraph(handle, "subgraph_input") != nil else { return 0 }
+            var shape: [Dim]? = nil
+            if rank != J2O_DIM_UNKNOWN {
+                guard rank >= 0, rank == 0 || dims != nil else { ctx.misuse("subgraph_input: bad rank or dims"); return 0 }
+                var known: [Dim] = []
+                for axis in 0..<Int(rank) {
+                    let d = dims![axis]
+                    if d >= 0 {
+                        known.append(.known(d))
+                    } else if d == Int64(J2O_DIM_SYMBOLIC), let text = symbols?[axis] {
+                        known.append(.symbolic(String(cString: text)))
+                    } else if d == Int64(J2O_DIM_UNKNOWN) {
+                        known = []; break
+                    } else {
+                        ctx.misuse("subgraph_input: dimension \(axis) is \(d) (symbolic without an expression?)"); return 0
+                    }
+                }
+                shape = known.count == Int(rank) ? known : nil
+            }
+            return ctx.graph.addSubgraphInput(DType(rawValue: dtype), shape)
+        },
+        subgraph_end: { c, handle, outputs, count in
+            let ctx = context(c)
+            guard count >= 0, count == 0 || outputs != nil else { ctx.misuse("subgraph_end: bad outputs"); return J2O_ERROR }
+            return ctx.endSubgraph(handle, outputs: (0..<Int(count)).map { outputs![$0] }) ? J2O_OK : J2O_ERROR
+        },
+        attr_graph: { c, n, name, handle in
+            let ctx = context(c)
+            guard let name else { ctx.misuse("attr_graph: name is NULL"); return }
+            ctx.attachSubgraph(handle, to: n, name: String(cString: name))
         }
     )
 }

@@ -133,7 +133,13 @@ public final class Lowerer {
         guard rest.count == jaxpr.invars.count else {
             throw HostError.conversion(["inline_program: the program takes \(jaxpr.invars.count) inputs, got \(rest.count)"])
         }
-        for (v, x) in zip(jaxpr.invars, rest) { env[v.id] = x }
+        for (v, x) in zip(jaxpr.invars, rest) {
+            env[v.id] = x
+            // A value the pack made (a slice, a cast) gets the type the program declares for it,
+            // so the program's equations see its shape.
+            if graph.values[Int(x)].shape == nil { graph.setShape(x, v.type.shape) }
+            if graph.values[Int(x)].dtype == .undefined, v.type.dtype != .opaque { graph.setType(x, dtype: v.type.dtype) }
+        }
         try lowerEquations(jaxpr)
         return try jaxpr.outvars.map { try value(of: $0) }
     }
@@ -151,6 +157,9 @@ public final class Lowerer {
             let ctx = LoweringContext(lowerer: self, equation: eqn, claim: claim, mark: mark)
             let status = withExtendedLifetime(ctx) {
                 claim.invoke(ctx)
+            }
+            if ctx.abandonOpenSubgraphs(), status == J2O_OK {
+                ctx.misuse("returned with a subgraph still open (every subgraph_begin needs its subgraph_end)")
             }
             if let nested = nestedFailure {
                 nestedFailure = nil
@@ -198,6 +207,14 @@ public final class Lowerer {
             p.deallocate()
             stableConstantBytes[v] = nil
         }
+    }
+
+    /// After a subgraph closes: forgets JAX variables and cached dimensions bound to values inside
+    /// it, which the enclosing graph cannot see.
+    func forgetInvisibleValues() {
+        let scope = graph.currentScope
+        env = env.filter { graph.isVisible($0.value, from: scope) }
+        dimCache = dimCache.filter { graph.isVisible($0.value, from: scope) }
     }
 
     func where_(_ eqn: Equation) -> String {

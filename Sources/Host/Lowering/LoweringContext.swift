@@ -9,6 +9,8 @@ final class LoweringContext {
     let claim: Claim
     let mark: Graph.Mark
     let origin: Int32
+    /// The graph the equation is lowered into (its outputs are bound there).
+    let scope: Int32
     var bound: [ValueID]
     var message: String?
     /// The status of the pack's last api->error / api->decline call (typed lowerings return a value, not a status).
@@ -16,9 +18,23 @@ final class LoweringContext {
     /// The first API misuse, reported as the pack's error whatever status it returns.
     var misuse: String?
     var inputCache: [ValueID?]
+    /// Node handles given to the pack (handle - 1 indexes this): the graph each node is in and
+    /// its index there, so a handle stays right while subgraphs open and close.
+    var nodes: [(scope: Int32, index: Int)] = []
+    /// Subgraph handles given to the pack (handle - 1 indexes this).
+    var subgraphs: [SubgraphSlot] = []
+    /// Handles of the subgraphs this attempt has open, innermost last.
+    var openSubgraphs: [Int] = []
+
+    enum SubgraphSlot {
+        case open(scope: Int32)
+        case closed(Subgraph)
+        case attached
+    }
 
     init(lowerer: Lowerer, equation: Equation, claim: Claim, mark: Graph.Mark) {
         self.lowerer = lowerer; self.equation = equation; self.claim = claim; self.mark = mark
+        scope = lowerer.graph.currentScope
         origin = lowerer.graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
                                                         source: equation.source, scope: equation.scope))
         bound = Array(repeating: 0, count: equation.outputs.count)
@@ -48,17 +64,26 @@ final class LoweringContext {
         return true
     }
 
-    /// The node index for a handle, if the node belongs to this attempt.
+    func addNode(_ op: String, _ inputs: [ValueID], outputCount: Int) -> j2o_node {
+        let n = graph.addNode(op, inputs, outputCount: outputCount, origin: origin)
+        nodes.append((graph.currentScope, n))
+        return j2o_node(nodes.count)
+    }
+
+    /// The node index for a handle, if the node belongs to this attempt and to the graph being built.
     func nodeIndex(_ handle: j2o_node, _ what: String) -> Int? {
-        let i = Int(handle) - 1
-        guard i >= mark.nodes, i < graph.nodes.count else { misuse("\(what): invalid node handle \(handle)"); return nil }
-        return i
+        let h = Int(handle) - 1
+        guard h >= 0, h < nodes.count else { misuse("\(what): invalid node handle \(handle)"); return nil }
+        guard nodes[h].scope == graph.currentScope else {
+            misuse("\(what): node handle \(handle) belongs to a subgraph that is not the one being built"); return nil
+        }
+        return nodes[h].index
     }
 
     /// The element type of a value, inferring it from its producer's schema when not yet known.
     func dtype(_ v: ValueID) -> DType {
         let info = graph.values[Int(v)]
-        if info.dtype == .undefined, info.producer >= Int32(mark.nodes) {
+        if info.dtype == .undefined, info.scope == graph.currentScope, info.producer >= 0, Int(info.producer) < graph.nodes.count {
             if let problem = NodeChecker.check(graph, node: Int(info.producer), opset: lowerer.opset) { misuse(problem) }
         }
         return graph.values[Int(v)].dtype
@@ -69,6 +94,9 @@ final class LoweringContext {
             misuse("bind_output(\(i)) is out of range: the equation has \(bound.count) outputs"); return J2O_ERROR
         }
         guard validValue(v, "bind_output(\(i))") else { return J2O_ERROR }
+        guard graph.isVisible(v, from: scope) else {
+            misuse("bind_output(\(i)): value \(v) was made inside a subgraph, which the equation's graph cannot see"); return J2O_ERROR
+        }
         guard bound[i] == 0 else { misuse("output \(i) is bound twice"); return J2O_ERROR }
         bound[i] = v
         return J2O_OK
@@ -99,6 +127,68 @@ final class LoweringContext {
             lowerer.env[id] = v
         }
         return nil
+    }
+
+    // MARK: subgraphs
+
+    func beginSubgraph() -> j2o_graph {
+        subgraphs.append(.open(scope: graph.beginSubgraph()))
+        openSubgraphs.append(subgraphs.count)
+        return j2o_graph(subgraphs.count)
+    }
+
+    /// The scope of an open subgraph handle, if it is the graph being built right now.
+    func currentSubgraph(_ handle: j2o_graph, _ what: String) -> Int32? {
+        guard let h = openSubgraphs.last, h == Int(handle), case let .open(scope) = subgraphs[h - 1],
+              scope == graph.currentScope else {
+            misuse("\(what): subgraph \(handle) is not the innermost open subgraph of this lowering"); return nil
+        }
+        return scope
+    }
+
+    /// Checks what was emitted into the current subgraph and closes it.
+    func endSubgraph(_ handle: j2o_graph, outputs: [ValueID]) -> Bool {
+        guard let scope = currentSubgraph(handle, "subgraph_end") else { return false }
+        for (k, v) in outputs.enumerated() {
+            guard validValue(v, "subgraph_end output \(k)") else { return false }
+            guard graph.isVisible(v, from: scope) else {
+                misuse("subgraph_end output \(k): value \(v) belongs to a graph this subgraph cannot see"); return false
+            }
+        }
+        for n in graph.nodes.indices {
+            if let problem = NodeChecker.check(graph, node: n, opset: lowerer.opset) { misuse(problem); return false }
+            if graph.nodes[n].origin == origin, let allowed = claimAllowedOps, !allowed.contains(graph.nodes[n].op) {
+                misuse("emitted \(graph.nodes[n].op), which its claim for '\(claim.primitive)' does not list (it lists \(claim.onnxOps.joined(separator: ", ")))")
+                return false
+            }
+        }
+        let sub = graph.endSubgraph(outputs: outputs)
+        openSubgraphs.removeLast()
+        subgraphs[Int(handle) - 1] = .closed(sub)
+        lowerer.forgetInvisibleValues()
+        return true
+    }
+
+    func attachSubgraph(_ handle: j2o_graph, to node: j2o_node, name: String) {
+        let h = Int(handle) - 1
+        guard h >= 0, h < subgraphs.count else { misuse("attr_graph: invalid subgraph handle \(handle)"); return }
+        guard case let .closed(sub) = subgraphs[h] else {
+            misuse("attr_graph: subgraph \(handle) is still open or already attached"); return
+        }
+        guard let n = nodeIndex(node, "attr_graph") else { return }
+        guard graph.scopeParents[Int(sub.scope)] == graph.currentScope else {
+            misuse("attr_graph: subgraph \(handle) was begun inside another graph than node \(node)'s"); return
+        }
+        graph.setAttribute(node: n, Attribute(name: name, value: .graph(sub)))
+        subgraphs[h] = .attached
+    }
+
+    /// Closes subgraphs the pack left open (it failed half-way, or forgot); true if there were any.
+    func abandonOpenSubgraphs() -> Bool {
+        let any = !openSubgraphs.isEmpty
+        while openSubgraphs.popLast() != nil { graph.abandonSubgraph() }
+        if any { lowerer.forgetInvisibleValues() }
+        return any
     }
 
     /// The claim's op list as a set; nil when the claim lists none (nothing to hold it to).

@@ -25,8 +25,13 @@ enum NodeChecker {
     }
 
     /// Returns a problem description, or nil when the node is sound. Sets output dtypes.
+    /// `index` is in the node list of the graph being built (the innermost open subgraph).
     static func check(_ g: Graph, node index: Int, opset: Int) -> String? {
-        let node = g.nodes[index]
+        check(g, g.nodes[index], index: index, scope: g.currentScope, opset: opset)
+    }
+
+    /// The same for node `index` of the graph with scope id `scope` (0: the top level).
+    static func check(_ g: Graph, _ node: Node, index: Int, scope: Int32, opset: Int) -> String? {
         guard let schema = OpSchemas.schema(node.op, opset: opset) else {
             if let first = OpSchemas.introduced(node.op) {
                 return "emitted \(node.op), which does not exist at opset \(opset) (it starts at opset \(first) or was removed)"
@@ -58,7 +63,11 @@ enum NodeChecker {
             }
             guard Int(v) < g.values.count else { return "\(node.op) input \(i) refers to an unknown value" }
             let info = g.values[Int(v)]
-            if info.producer >= index { return "\(node.op) input \(i) is used before it is produced" }
+            if info.scope == scope {
+                if info.producer >= index { return "\(node.op) input \(i) is used before it is produced" }
+            } else if !g.scope(scope, isWithin: info.scope) {
+                return "\(node.op) input \(i) is a value of another subgraph, which this graph cannot see"
+            }
             let dt = info.dtype
             guard dt != .undefined else { continue }
             if let fixed = formal.fixed {
@@ -76,12 +85,20 @@ enum NodeChecker {
             bound[c] = dt
         }
         let special = attributeDrivenType(node, g)
+        var fromGraphs: [DType] = []
+        if node.attributes.contains(where: { if case .graph = $0.value { return true }; return GraphAttributes.names.contains($0.name) }) {
+            switch GraphAttributes.check(g, node) {
+            case let .failure(problem): return problem.message
+            case let .success(types): fromGraphs = types
+            }
+        }
         for (i, out) in node.outputs.enumerated() {
             var dt: DType = .undefined
             if let formal = OpSchema.formal(schema.outputs, at: i) {
                 if let fixed = formal.fixed { dt = fixed } else if let c = formal.constraint, let b = bound[c] { dt = b }
             }
             if dt == .undefined, i == 0, let s = special { dt = s }
+            if dt == .undefined, i < fromGraphs.count { dt = fromGraphs[i] }
             if g.values[Int(out)].dtype == .undefined { g.setType(out, dtype: dt) }
         }
         return nil

@@ -150,17 +150,7 @@ public enum ONNXWriter {
             if let s = p.scope { props.append(entry("jax2onnx.scope", s)) }
             return props
         }
-        graph.node.reserveCapacity(g.nodes.count)
-        for (i, n) in g.nodes.enumerated() {
-            var node = Onnx_NodeProto()
-            node.opType = n.op
-            node.name = "n\(i)"
-            node.input = n.inputs.map { $0 == 0 ? "" : naming.name($0) }
-            node.output = n.outputs.map { naming.name($0) }
-            node.attribute = n.attributes.map { attributeProto($0, naming) }
-            if n.origin >= 0 { node.metadataProps = provenanceProps[Int(n.origin)] }
-            graph.node.append(node)
-        }
+        graph.node = nodeProtos(g, g.nodes, prefix: "n", naming, provenanceProps)
         provenanceProps.removeAll()
         var model = Onnx_ModelProto()
         model.irVersion = OpSchemas.irVersion(forOpset: options.opset)
@@ -174,7 +164,38 @@ public enum ONNXWriter {
         return model
     }
 
-    static func attributeProto(_ a: Attribute, _ naming: Naming) -> Onnx_AttributeProto {
+    /// Node names are unique across the model: `n<i>` at the top level, `s<scope>n<i>` in subgraphs.
+    static func nodeProtos(_ g: Graph, _ nodes: [Node], prefix: String, _ naming: Naming,
+                           _ provenance: [[Onnx_StringStringEntryProto]]) -> [Onnx_NodeProto] {
+        var out: [Onnx_NodeProto] = []
+        out.reserveCapacity(nodes.count)
+        for (i, n) in nodes.enumerated() {
+            var node = Onnx_NodeProto()
+            node.opType = n.op
+            node.name = "\(prefix)\(i)"
+            node.input = n.inputs.map { $0 == 0 ? "" : naming.name($0) }
+            node.output = n.outputs.map { naming.name($0) }
+            node.attribute = n.attributes.map { attributeProto($0, g, naming, provenance) }
+            if n.origin >= 0 { node.metadataProps = provenance[Int(n.origin)] }
+            out.append(node)
+        }
+        return out
+    }
+
+    /// A subgraph: its inputs and outputs typed, its nodes; constants stay top-level initializers
+    /// and outer values are read by name (ONNX outer-scope references).
+    static func graphProto(_ sub: Subgraph, _ g: Graph, _ naming: Naming,
+                           _ provenance: [[Onnx_StringStringEntryProto]]) -> Onnx_GraphProto {
+        var graph = Onnx_GraphProto()
+        graph.name = "s\(sub.scope)"
+        graph.input = sub.inputs.map { valueInfo(g, $0, name: naming.name($0)) }
+        graph.output = sub.outputs.map { valueInfo(g, $0, name: naming.name($0)) }
+        graph.node = nodeProtos(g, sub.nodes, prefix: "s\(sub.scope)n", naming, provenance)
+        return graph
+    }
+
+    static func attributeProto(_ a: Attribute, _ g: Graph, _ naming: Naming,
+                               _ provenance: [[Onnx_StringStringEntryProto]]) -> Onnx_AttributeProto {
         var p = Onnx_AttributeProto()
         p.name = a.name
         switch a.value {
@@ -184,18 +205,29 @@ public enum ONNXWriter {
         case let .ints(v): p.type = .ints; p.ints = v
         case let .floats(v): p.type = .floats; p.floats = v
         case let .tensor(t): p.type = .tensor; p.t = tensorProto(t, name: "")
+        case let .graph(sub): p.type = .graph; p.g = graphProto(sub, g, naming, provenance)
         }
         return p
     }
 
     /// Value names: the user's names for graph inputs and outputs, short generated ones elsewhere.
+    /// Value ids are unique across the model's subgraphs, so generated names never clash between
+    /// a subgraph and the graphs enclosing it; a generated name that a user name already takes
+    /// gets a suffix.
     struct Naming {
         var names: [ValueID: String] = [:]
+        var taken = Set<String>()
         init(_ g: Graph) {
             for (v, n) in g.inputs { names[v] = n }
             for (v, n) in g.outputs { names[v] = n }
+            taken = Set(names.values)
         }
-        func name(_ v: ValueID) -> String { names[v] ?? "v\(v)" }
+        func name(_ v: ValueID) -> String {
+            if let n = names[v] { return n }
+            var n = "v\(v)"
+            while taken.contains(n) { n += "_" }
+            return n
+        }
     }
 }
 

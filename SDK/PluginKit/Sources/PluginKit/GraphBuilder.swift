@@ -8,6 +8,8 @@ public enum Attr {
     case ints([Int64])
     case floats([Float])
     case tensor(Value)
+    /// A subgraph built with `GraphBuilder.subgraph` (If branches, Loop and Scan bodies).
+    case graph(Subgraph)
 
     public static func ints(_ v: [Int]) -> Attr { .ints(v.map(Int64.init)) }
 }
@@ -40,6 +42,7 @@ public final class GraphBuilder {
             case let .ints(v): v.withUnsafeBufferPointer { api.pointee.attr_ints(ctx, n, name, $0.baseAddress, $0.count) }
             case let .floats(v): v.withUnsafeBufferPointer { api.pointee.attr_floats(ctx, n, name, $0.baseAddress, $0.count) }
             case let .tensor(t): api.pointee.attr_tensor(ctx, n, name, t.id)
+            case let .graph(sub): api.pointee.attr_graph(ctx, n, name, sub.handle)
             }
         }
         return (0..<Int32(outputs)).map { Value(id: api.pointee.node_output(ctx, n, $0), shape: nil, graph: self) }

@@ -83,6 +83,10 @@ public struct TensorType: Hashable, CustomStringConvertible {
     public var description: String { "\(dtype)[\(shape.map(\.description).joined(separator: ","))]" }
 }
 
+extension TensorType {
+    public init(_ dtype: DType, _ shape: [Dim]) { self.init(dtype: dtype, shape: shape) }
+}
+
 /// How a lowering says it cannot go on. `unsupported` declines (the host tries the next pack and
 /// reports the reason if none can); `invalid` is an error in the equation itself.
 public enum LoweringError: Error, CustomStringConvertible {
