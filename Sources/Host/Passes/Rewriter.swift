@@ -21,14 +21,23 @@ final class Rewriter {
         for (v, _) in g.outputs { uses[Int(v)] += 1; isGraphOutput[Int(v)] = true }
     }
 
-    /// Every value a node reads, including outer values its subgraphs capture.
-    static func reads(_ n: Node) -> [ValueID] { n.inputs }
+    /// Every value a node reads, including what its subgraphs read (at any depth). Values a
+    /// subgraph defines itself are counted too, which only overstates their uses: the passes work
+    /// on the top level, where an overstated use count just blocks a rewrite.
+    static func reads(_ n: Node) -> [ValueID] {
+        let subs = n.subgraphs
+        if subs.isEmpty { return n.inputs }
+        var all = n.inputs
+        for s in subs { for m in s.nodes { all += reads(m) }; all += s.outputs }
+        return all
+    }
 
     // MARK: queries
 
     /// The node producing v, if v is a node output still in the graph.
     func producer(_ v: ValueID) -> Int? {
         let v = resolve(v)
+        guard g.values[Int(v)].scope == 0 else { return nil }
         let p = Int(g.values[Int(v)].producer)
         return p >= 0 && p < removed.count && !removed[p] ? p : nil
     }
@@ -171,12 +180,25 @@ final class Rewriter {
                 g.replaceOutput(at: k, with: out)
             }
         }
-        for k in result.indices {
-            result[k].inputs = result[k].inputs.map { v in
-                guard v != 0 else { return 0 }
-                let r = resolve(v)
-                return rename[r] ?? r
+        func remap(_ v: ValueID) -> ValueID {
+            guard v != 0 else { return 0 }
+            let r = resolve(v)
+            return rename[r] ?? r
+        }
+        // Subgraphs read outer values by name: their nodes follow the substitutions too.
+        func remapSubgraphs(of n: Node) {
+            for sub in n.subgraphs {
+                g.replaceNodes(sub.nodes.map { m in
+                    var m = m
+                    m.inputs = m.inputs.map(remap)
+                    remapSubgraphs(of: m)
+                    return m
+                }, in: sub)
             }
+        }
+        for k in result.indices {
+            result[k].inputs = result[k].inputs.map(remap)
+            remapSubgraphs(of: result[k])
         }
         result += identities
         g.replaceNodes(result)

@@ -19,7 +19,7 @@ extension Rewriter {
 
     private func infer(_ v: ValueID) -> [Dim]? {
         let p = Int(g.values[Int(v)].producer)
-        guard p >= 0, p < g.nodes.count else { return nil }
+        guard g.values[Int(v)].scope == 0, p >= 0, p < g.nodes.count else { return nil }
         let n = g.nodes[p]
         guard n.outputs.first == v else { return nil }
         let ins = n.inputs
