@@ -8,6 +8,8 @@ public struct ConvertOptions {
     public var externalThreshold = 1 << 20
     public var inputNames: [String]?
     public var outputNames: [String]?
+    /// Where a long conversion reports how far it got; nil for silence.
+    public var progress: ProgressLine?
     public init() {}
 }
 
@@ -40,6 +42,11 @@ public enum Converter {
         bundle.program.jaxpr.forEachEquation { _ in report.equations += 1 }
 
         let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
+        if let progress = options.progress {
+            let total = bundle.program.jaxpr.equations.count
+            lowerer.onEquation = { done in progress.update("lowering", done, total, unit: "equations") }
+        }
+        defer { options.progress?.finish() }
         let graph = try lowerer.run(inputNames: options.inputNames, outputNames: options.outputNames)
         lap("lower")
         report.histogramBefore = histogram(graph)
@@ -52,6 +59,10 @@ public enum Converter {
         w.web = options.web
         w.externalThreshold = options.externalThreshold
         w.modelName = bundle.name
+        if let progress = options.progress {
+            let total = graph.initializers.reduce(0) { $0 + $1.tensor.bytes.count }
+            w.onBytes = { done in progress.update("writing", done, total, unit: "bytes", force: true) }
+        }
         try ONNXWriter.write(graph, to: outputPath, options: w)
         lap("write")
         report.nodes = report.histogramAfter.values.reduce(0, +)

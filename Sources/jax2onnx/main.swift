@@ -66,9 +66,13 @@ struct Convert: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Names for the model outputs, in order.") var outputNames: [String] = []
     @Flag(help: "Skip the graph optimizer.") var noOptimize = false
     @Flag(help: "Print the ONNX op histogram before and after optimization, and timings.") var report = false
+    @Flag(help: "Never show the progress line (shown on a terminal when a conversion takes over two seconds).")
+    var quiet = false
+    @Flag(help: "Show the progress line even when stderr is not a terminal.") var progress = false
 
     func validate() throws {
         if web && externalData { throw ValidationError("--web and --external-data exclude each other") }
+        if quiet && progress { throw ValidationError("--quiet and --progress exclude each other") }
     }
 
     func run() throws {
@@ -78,6 +82,7 @@ struct Convert: ParsableCommand {
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames
+        if progress || (!quiet && isatty(STDERR_FILENO) != 0) { o.progress = ProgressLine(enabled: true) }
         guard FileManager.default.fileExists(atPath: input) else { throw HostError.io("input bundle '\(input)' does not exist") }
         let registry = try packs.registry()
         let r = try Converter.convert(bundlePath: input, outputPath: output, registry: registry, options: o)

@@ -22,6 +22,8 @@ public final class Lowerer {
     var nestedFailure: HostError?
     /// Equation indices from the top level down, for messages.
     var equationPath: [Int] = []
+    /// Called after each top-level equation with the number lowered so far (progress).
+    var onEquation: ((Int) -> Void)?
     var stableConstantBytes: [ValueID: UnsafeMutableRawPointer] = [:]
 
     public init(bundle: Bundle, registry: Registry, opset: Int) {
@@ -112,10 +114,12 @@ public final class Lowerer {
     // MARK: equations
 
     func lowerEquations(_ jaxpr: Jaxpr) throws {
+        let top = equationPath.isEmpty
         for (index, eqn) in jaxpr.equations.enumerated() {
             equationPath.append(index)
             defer { equationPath.removeLast() }
             try lower(eqn)
+            if top { onEquation?(index + 1) }
         }
     }
 

@@ -9,6 +9,8 @@ public struct WriteOptions {
     public var web: Bool = false
     public var producerVersion: String = jax2onnxVersion
     public var modelName: String?
+    /// Called with the weight bytes written so far (progress).
+    public var onBytes: ((Int) -> Void)?
 
     public init(opset: Int) { self.opset = opset }
 }
@@ -32,6 +34,7 @@ public enum ONNXWriter {
         var pending: [(temp: String, final: String)] = []
         defer { for p in pending { unlink(p.temp) } }
 
+        var written = 0
         if !options.web && !large.isEmpty {
             let sink = try FileSink(finalPath: dataPath)
             pending.append((sink.tempPath, dataPath))
@@ -47,6 +50,8 @@ public enum ONNXWriter {
                 model.graph.initializer.append(proto)
                 try t.bytes.withBytes { try sink.write($0) }
                 offset = aligned + Int64(t.bytes.count)
+                written += t.bytes.count
+                options.onBytes?(written)
             }
             try sink.close()
         }
@@ -76,6 +81,8 @@ public enum ONNXWriter {
                 }
                 try prefix.withUnsafeBytes { try sink.write($0) }
                 try t.bytes.withBytes { try sink.write($0) }
+                written += n
+                options.onBytes?(written)
             }
         }
         guard total < protobufLimit else {

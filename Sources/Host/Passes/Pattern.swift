@@ -39,9 +39,24 @@ struct Match {
 struct Matcher {
     let r: Rewriter
 
+    /// A cheap necessary condition: every input pattern that names an op has some input of the
+    /// node produced by that op. Rejects most candidates before any binding is built.
+    func plausible(_ inputs: [Pattern], _ n: Node) -> Bool {
+        for p in inputs {
+            guard case let .op(name, _, _, _) = p else { continue }
+            var found = false
+            for v in n.inputs where v != 0 {
+                if let q = r.producer(v), r.node(q).op == name { found = true; break }
+            }
+            if !found { return false }
+        }
+        return true
+    }
+
     /// Matches p at value v. On success every interior node is used only inside the match.
     func match(_ p: Pattern, root: Int) -> Match? {
-        guard case let .op(name, inputs, bind, check) = p, r.node(root).op == name else { return nil }
+        guard case let .op(name, inputs, bind, check) = p, r.node(root).op == name,
+              inputs.count == r.node(root).inputs.count, plausible(inputs, r.node(root)) else { return nil }
         var m = Match()
         guard bindNode(root, name: bind, inputs: inputs, check: check, &m) else { return nil }
         for (node, count) in m.visits where node != root {

@@ -153,35 +153,44 @@ final class Rewriter {
     /// Applies the edits: one sweep builds the new node list; substituted values are renamed so a
     /// graph output keeps its name (the producer of the replacement writes the output value).
     func commit() {
+        let nothingInserted = inserted.isEmpty, nothingRemoved = !removed.contains(true)
+        if nothingInserted && nothingRemoved && alias.isEmpty { return }
         var result: [Node] = []
-        result.reserveCapacity(g.nodes.count + inserted.count)
-        for i in 0..<g.nodes.count {
-            if let extra = inserted[i] { result += extra }
-            if !removed[i] { result.append(g.nodes[i]) }
+        if nothingInserted && nothingRemoved {
+            result = g.nodes
+        } else {
+            result.reserveCapacity(g.nodes.count + inserted.count)
+            for i in 0..<g.nodes.count {
+                if let extra = inserted[i] { result += extra }
+                if !removed[i] { result.append(g.nodes[i]) }
+            }
         }
+        guard !alias.isEmpty else { g.replaceNodes(result); return }
         // Graph outputs whose value was replaced: rename the replacement to the output value when
         // a node makes it and it is not itself an input, initializer or another output; otherwise
         // copy it through an Identity.
         var rename: [ValueID: ValueID] = [:]
-        var producerIndex: [ValueID: Int] = [:]
-        for (k, n) in result.enumerated() { for o in n.outputs { producerIndex[o] = k } }
-        let outputSet = Set(g.outputs.map(\.value))
         var identities: [Node] = []
-        for (k, (v, _)) in g.outputs.enumerated() where alias[v] != nil {
-            let w = resolve(v)
-            if let p = producerIndex[w], !outputSet.contains(w), rename[w] == nil {
-                rename[w] = v
-                result[p].outputs = result[p].outputs.map { $0 == w ? v : $0 }
-                g.setShape(v, g.values[Int(v)].shape ?? g.values[Int(w)].shape)
-                g.setType(v, dtype: g.values[Int(w)].dtype)
-            } else if rename[w] != nil || producerIndex[w] == nil || outputSet.contains(w) {
-                let out = g.addValue(g.values[Int(v)].dtype, g.values[Int(v)].shape)
-                identities.append(Node(op: "Identity", inputs: [rename[w] ?? w], outputs: [out]))
-                g.replaceOutput(at: k, with: out)
+        if g.outputs.contains(where: { alias[$0.value] != nil }) {
+            var producerIndex: [ValueID: Int] = [:]
+            for (k, n) in result.enumerated() { for o in n.outputs { producerIndex[o] = k } }
+            let outputSet = Set(g.outputs.map(\.value))
+            for (k, (v, _)) in g.outputs.enumerated() where alias[v] != nil {
+                let w = resolve(v)
+                if let p = producerIndex[w], !outputSet.contains(w), rename[w] == nil {
+                    rename[w] = v
+                    result[p].outputs = result[p].outputs.map { $0 == w ? v : $0 }
+                    g.setShape(v, g.values[Int(v)].shape ?? g.values[Int(w)].shape)
+                    g.setType(v, dtype: g.values[Int(w)].dtype)
+                } else if rename[w] != nil || producerIndex[w] == nil || outputSet.contains(w) {
+                    let out = g.addValue(g.values[Int(v)].dtype, g.values[Int(v)].shape)
+                    identities.append(Node(op: "Identity", inputs: [rename[w] ?? w], outputs: [out]))
+                    g.replaceOutput(at: k, with: out)
+                }
             }
         }
         func remap(_ v: ValueID) -> ValueID {
-            guard v != 0 else { return 0 }
+            guard v != 0, alias[v] != nil || rename[v] != nil else { return v }
             let r = resolve(v)
             return rename[r] ?? r
         }
@@ -191,14 +200,16 @@ final class Rewriter {
                 g.replaceNodes(sub.nodes.map { m in
                     var m = m
                     m.inputs = m.inputs.map(remap)
-                    remapSubgraphs(of: m)
+                    if !m.attributes.isEmpty { remapSubgraphs(of: m) }
                     return m
                 }, in: sub)
             }
         }
         for k in result.indices {
-            result[k].inputs = result[k].inputs.map(remap)
-            remapSubgraphs(of: result[k])
+            if result[k].inputs.contains(where: { $0 != 0 && (alias[$0] != nil || rename[$0] != nil) }) {
+                result[k].inputs = result[k].inputs.map(remap)
+            }
+            if !result[k].attributes.isEmpty { remapSubgraphs(of: result[k]) }
         }
         result += identities
         g.replaceNodes(result)
