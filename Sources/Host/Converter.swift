@@ -8,6 +8,8 @@ public struct ConvertOptions {
     public var externalThreshold = 1 << 20
     public var inputNames: [String]?
     public var outputNames: [String]?
+    /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
+    public var upcastBF16 = false
     public init() {}
 }
 
@@ -43,6 +45,7 @@ public enum Converter {
         let graph = try lowerer.run(inputNames: options.inputNames, outputNames: options.outputNames)
         lap("lower")
         report.histogramBefore = histogram(graph)
+        if options.upcastBF16 { UpcastBF16().run(graph, opset: options.opset) }
         if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
         try Verifier.verify(graph, opset: options.opset)
         report.histogramAfter = histogram(graph)
