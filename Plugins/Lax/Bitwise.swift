@@ -5,7 +5,7 @@ import PluginKit
 func bitwiseLowerings() -> [Lowering] {
     var out: [Lowering] = []
     for (prim, boolOp, intOp) in logicalOps {
-        out.append(Lowering(prim, emits: [boolOp, intOp, "Mul", "Add", "Sub"] + bitPlaneOps,
+        out.append(Lowering(prim, emits: uniqueOps([boolOp, intOp, "Mul", "Add", "Sub"], bitPlaneOps),
                             dtypes: [.bool] + DType.ints,
                             note: "bool: logical; integers: \(intOp) from opset 18, bit planes below") { eqn, g in
             let a = eqn.input(0), b = eqn.input(1), t = a.dtype
@@ -48,7 +48,7 @@ func bitwiseLowerings() -> [Lowering] {
         return [try count.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
     })
     // clz = width - bit length; the bit length counts the shifts k with x >> k != 0.
-    out.append(Lowering("clz", emits: ["Greater", "Sub"] + bitPlaneOps, dtypes: DType.ints) { eqn, g in
+    out.append(Lowering("clz", emits: uniqueOps(["Greater", "Sub"], bitPlaneOps), dtypes: DType.ints) { eqn, g in
         let x = eqn.input(0), t = x.dtype
         guard t.isInt else { throw LoweringError.unsupported("clz on \(t)") }
         let u = try x.cast(to: unsignedView(t)), w = bitWidth(t)

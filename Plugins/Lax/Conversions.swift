@@ -5,7 +5,7 @@ let allTypes: [DType] = DType.numbers + [.bool]
 /// convert_element_type and bitcast_convert_type between bool, every integer and float width.
 func conversionLowerings() -> [Lowering] {
     [
-        Lowering("convert_element_type", emits: ["Cast", "Greater", "Less", "And", "GreaterOrEqual", "LessOrEqual"] + pickOps,
+        Lowering("convert_element_type", emits: uniqueOps(["Cast", "Greater", "Less", "And", "GreaterOrEqual", "LessOrEqual"], pickOps),
                  dtypes: allTypes,
                  note: "float to int saturates like XLA (NaN -> 0, out of range -> MIN/MAX; ONNX Cast leaves these undefined); else Cast") { eqn, g in
             let x = eqn.input(0), to = eqn.output(0).dtype
@@ -15,7 +15,7 @@ func conversionLowerings() -> [Lowering] {
             if x.dtype.isFloat && to.isInt { return [try saturatingFloatToInt(x, to, g).with(shape: eqn.output(0).shape)] }
             return [try x.cast(to: to).with(shape: eqn.output(0).shape)]
         },
-        Lowering("bitcast_convert_type", emits: floatBitsOps + bitPlaneOps,
+        Lowering("bitcast_convert_type", emits: uniqueOps(floatBitsOps, bitPlaneOps),
                  dtypes: allTypes.filter { $0 != .bool },
                  note: "no ONNX bitcast: integers by Cast/BitShift, floats by exact arithmetic on the IEEE fields; NaN payloads are not kept") { eqn, g in
             [try lowerBitcast(eqn, g)]

@@ -61,7 +61,8 @@ func unaryDTypes(_ op: String, _ accepts: Accepts) -> [DType] {
 func elementwiseLowerings() -> [Lowering] {
     var out: [Lowering] = []
     for (prim, op, accepts) in unaryOps {
-        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: unaryDTypes(op, accepts)) { eqn, g in
+        let note = noDoubleKernel.contains(op) ? "f64 declines: ONNX Runtime has no double \(op); bf16 computes in f32" : "bf16 computes in f32"
+        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: unaryDTypes(op, accepts), note: note) { eqn, g in
             let t = try checkType(eqn, accepts)
             if t == .f64 && noDoubleKernel.contains(op) {
                 throw LoweringError.unsupported("\(prim) on f64: ONNX Runtime's CPU provider has no double \(op) kernel")

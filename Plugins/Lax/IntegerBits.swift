@@ -56,6 +56,12 @@ let bitPlaneOps = ["Cast", "Unsqueeze", "BitShift", "Mod", "ReduceSum", "Reshape
 let floatBitsOps = ["Abs", "Or", "And", "Not", "Less", "Greater", "LessOrEqual", "Equal", "Reciprocal", "IsNaN", "IsInf",
                     "Where", "Floor", "Div", "Log", "Pow", "Cast", "Add", "Sub", "Mul", "Neg", "BitShift", "Mod"]
 
+/// Op lists joined without repeats, in first-seen order.
+func uniqueOps(_ lists: [String]...) -> [String] {
+    var seen: Set<String> = []
+    return lists.joined().filter { seen.insert($0).inserted }
+}
+
 /// 0, 1, ..., w-1 in type t: the shift amounts of each bit plane.
 func bitOffsets(_ t: DType, _ w: Int, _ g: GraphBuilder) throws -> Value {
     try intConstant((0..<w).map(UInt64.init), t, g, shape: [Int64(w)])

@@ -144,7 +144,7 @@ func moreMathLowerings() -> [Lowering] {
         },
         // XLA computes exp2 as exp(x * ln 2) with the product rounded to x's type, which in f16
         // and bf16 moves results by several ulps from 2^x; the same formula reproduces them.
-        Lowering("exp2", emits: ["Mul", "Exp", "Cast"], dtypes: DType.floats, note: "exp(x * ln 2), rounded per step as XLA does") { eqn, g in
+        Lowering("exp2", emits: ["Mul", "Exp", "Cast"], dtypes: DType.floats, note: "exp(x * ln 2), rounded per step as XLA does; XLA flushes results below ~2^-126 to 0, ONNX Runtime keeps them") { eqn, g in
             let x = try floatInput(eqn)
             guard x.dtype == .bf16 else {
                 return [try g.op("Exp", try g.op("Mul", x, try g.scalar(0.6931471805599453, x.dtype)), shape: eqn.output(0).shape)]
@@ -172,7 +172,7 @@ func moreMathLowerings() -> [Lowering] {
             }.with(shape: eqn.output(0).shape)]
         },
         // One step of the bit pattern toward y (away from zero when y is farther out).
-        Lowering("nextafter", emits: ["Sign"] + floatBitsOps + pickOps,
+        Lowering("nextafter", emits: uniqueOps(["Sign"], floatBitsOps, pickOps),
                  dtypes: DType.floats, note: "through the exact bit pattern (see bitcast_convert_type)") { eqn, g in
             let x0 = try floatInput(eqn), t0 = x0.dtype
             guard let layout = FloatLayout.of(t0) else { throw LoweringError.unsupported("nextafter on \(t0)") }
