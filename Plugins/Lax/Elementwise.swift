@@ -48,8 +48,8 @@ func checkType(_ eqn: Equation, _ accepts: Accepts) throws -> DType {
 }
 
 /// The dtypes a unary op lowering declares: what JAX allows and ONNX Runtime can run.
-func unaryDTypes(_ op: String, _ accepts: Accepts) -> [DType] {
-    let floats: [DType] = noDoubleKernel.contains(op) ? [.f16, .bf16, .f32] : DType.floats
+func unaryDTypes(_ prim: String, _ op: String, _ accepts: Accepts) -> [DType] {
+    let floats: [DType] = noDoubleKernel.contains(op) && doubleFallbacks[prim] == nil ? [.f16, .bf16, .f32] : DType.floats
     switch accepts {
     case .float: return floats
     case .signedOrFloat: return floats + DType.signedInts
@@ -61,9 +61,14 @@ func unaryDTypes(_ op: String, _ accepts: Accepts) -> [DType] {
 func elementwiseLowerings() -> [Lowering] {
     var out: [Lowering] = []
     for (prim, op, accepts) in unaryOps {
-        let note = noDoubleKernel.contains(op) ? "f64 declines: ONNX Runtime has no double \(op); bf16 computes in f32" : "bf16 computes in f32"
-        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: unaryDTypes(op, accepts), note: note) { eqn, g in
+        let fallback = noDoubleKernel.contains(op) ? doubleFallbacks[prim] : nil
+        let note = !noDoubleKernel.contains(op) ? "bf16 computes in f32"
+            : fallback == nil ? "f64 declines: ONNX Runtime has no double \(op); bf16 computes in f32"
+            : "f64 composed from double Sin/Cos/Exp/Log/Sqrt (ONNX Runtime has no double \(op)); bf16 computes in f32"
+        out.append(Lowering(prim, emits: fallback == nil ? [op, "Cast"] : uniqueOps([op, "Cast"], doubleMathOps),
+                            dtypes: unaryDTypes(prim, op, accepts), note: note) { eqn, g in
             let t = try checkType(eqn, accepts)
+            if t == .f64, let f = fallback { return [try f(eqn.input(0), g).with(shape: eqn.output(0).shape)] }
             if t == .f64 && noDoubleKernel.contains(op) {
                 throw LoweringError.unsupported("\(prim) on f64: ONNX Runtime's CPU provider has no double \(op) kernel")
             }

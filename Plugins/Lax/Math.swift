@@ -15,29 +15,13 @@ func mathLowerings() -> [Lowering] {
         // (the rounding error of u cancels), and u == 1 means log1p(x) == x to working precision.
         Lowering("log1p", emits: ["Add", "Sub", "Log", "Mul", "Div", "Equal", "Where", "Cast"], dtypes: DType.floats) { eqn, g in
             _ = try checkType(eqn, .float)
-            return [try computingBF16InF32(eqn.input(0), g) { x in
-            let t = x.dtype, one = try g.scalar(1, t)
-            let u = try g.op("Add", x, one)
-            let d = try g.op("Sub", u, one)
-            let ratio = try g.op("Div", try g.op("Mul", x, try g.op("Log", u)), d)
-            return try g.op("Where", try g.op("Equal", d, try g.scalar(0, t)), x, ratio)
-            }.with(shape: eqn.output(0).shape)]
+            return [try computingBF16InF32(eqn.input(0), g) { try log1p($0, g) }.with(shape: eqn.output(0).shape)]
         },
         // exp(x) - 1 cancels for small x; (u - 1) * x / log(u) with u = exp(x) is accurate, with
         // u == 1 giving x and u - 1 == -1 giving -1 (large negative x).
         Lowering("expm1", emits: ["Exp", "Sub", "Log", "Mul", "Div", "Equal", "Where", "Cast"], dtypes: DType.floats) { eqn, g in
             _ = try checkType(eqn, .float)
-            return [try computingBF16InF32(eqn.input(0), g) { x in
-            let t = x.dtype, one = try g.scalar(1, t)
-            let u = try g.op("Exp", x)
-            let um1 = try g.op("Sub", u, one)
-            let ratio = try g.op("Div", try g.op("Mul", um1, x), try g.op("Log", u))
-            let small = try g.op("Where", try g.op("Equal", u, one), x, ratio)
-            let minusOne = try g.scalar(-1, t)
-            let big = try g.op("Where", try g.op("Equal", um1, minusOne), minusOne, small)
-            // exp overflows to inf for large x, where (inf * x) / inf would be NaN.
-            return try g.op("Where", try g.op("Equal", u, try g.scalar(.infinity, t)), u, big)
-            }.with(shape: eqn.output(0).shape)]
+            return [try computingBF16InF32(eqn.input(0), g) { try expm1($0, g) }.with(shape: eqn.output(0).shape)]
         },
         // Square-and-multiply in the same order as JAX, so float results round identically.
         Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div"], dtypes: DType.numbers) { eqn, g in
@@ -75,6 +59,26 @@ func mathLowerings() -> [Lowering] {
     ] + moreMathLowerings()
 }
 
+func log1p(_ x: Value, _ g: GraphBuilder) throws -> Value {
+    let t = x.dtype, one = try g.scalar(1, t)
+    let u = try g.op("Add", x, one)
+    let d = try g.op("Sub", u, one)
+    let ratio = try g.op("Div", try g.op("Mul", x, try g.op("Log", u)), d)
+    return try g.op("Where", try g.op("Equal", d, try g.scalar(0, t)), x, ratio)
+}
+
+func expm1(_ x: Value, _ g: GraphBuilder) throws -> Value {
+    let t = x.dtype, one = try g.scalar(1, t)
+    let u = try g.op("Exp", x)
+    let um1 = try g.op("Sub", u, one)
+    let ratio = try g.op("Div", try g.op("Mul", um1, x), try g.op("Log", u))
+    let small = try g.op("Where", try g.op("Equal", u, one), x, ratio)
+    let minusOne = try g.scalar(-1, t)
+    let big = try g.op("Where", try g.op("Equal", um1, minusOne), minusOne, small)
+    // exp overflows to inf for large x, where (inf * x) / inf would be NaN.
+    return try g.op("Where", try g.op("Equal", u, try g.scalar(.infinity, t)), u, big)
+}
+
 /// f16/f32/f64 and bf16 (computed in f32): the float types these composites take.
 func floatInput(_ eqn: Equation) throws -> Value {
     let x = eqn.input(0)
@@ -92,15 +96,14 @@ func moreMathLowerings() -> [Lowering] {
     [
         // atan(|y| / |x|) in [0, pi/2], reflected to pi - a when x has its sign bit, then given
         // y's sign: the quadrants, signed zeros and infinities come out as in C's atan2.
-        Lowering("atan2", emits: ["Abs", "Div", "Atan", "Sub", "Where", "Neg", "Less", "Reciprocal", "Or", "And", "Equal", "Cast"],
-                 dtypes: [.f16, .bf16, .f32], note: "f64 declines: ONNX Runtime has no double Atan") { eqn, g in
+        Lowering("atan2", emits: uniqueOps(["Abs", "Div", "Atan", "Sub", "Where", "Neg", "Less", "Reciprocal", "Or", "And", "Equal", "Cast"], doubleMathOps),
+                 dtypes: DType.floats, note: "f64: Atan from its series (ONNX Runtime has no double Atan)") { eqn, g in
             let y0 = try floatInput(eqn), x0 = eqn.input(1)
-            if y0.dtype == .f64 { throw LoweringError.unsupported("atan2 on f64: ONNX Runtime's CPU provider has no double Atan kernel") }
             let wide = y0.dtype == .bf16
             let y = wide ? try y0.cast(to: .f32) : y0, x = wide ? try x0.cast(to: .f32) : x0
             let t = y.dtype
             let ay = try g.op("Abs", y), ax = try g.op("Abs", x)
-            var a = try g.op("Atan", try g.op("Div", ay, ax))
+            var a = try arctangent(try g.op("Div", ay, ax), g)
             let zero = try g.scalar(0, t)
             let bothZero = try g.op("And", try g.op("Equal", ay, zero), try g.op("Equal", ax, zero))
             let inf = try g.scalar(.infinity, t)

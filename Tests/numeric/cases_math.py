@@ -17,6 +17,7 @@ S = (3, 4)
 F16_TOL = dict(rtol=2e-3, atol=2e-3)    # a couple of f16 ulps
 BF16_TOL = dict(rtol=1.6e-2, atol=1.6e-2)  # a couple of bf16 ulps
 REL = dict(rtol=1e-5, atol=0.0)          # relative only: small results must keep their digits
+F64_TOL = dict(rtol=1e-12, atol=0.0)     # f64 composites must keep f64 precision
 
 INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 X64 = {"int64", "uint64", "float64"}
@@ -79,13 +80,13 @@ FNS = {"tan": jnp.tan, "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arcta
        "logistic": lax.logistic, "sin": jnp.sin, "cos": jnp.cos, "sqrt": jnp.sqrt, "erf": lax.erf, "floor": jnp.floor,
        "ceil": jnp.ceil, "neg": lax.neg, "abs": lax.abs, "sign": lax.sign, "rsqrt": lax.rsqrt, "log1p": jnp.log1p,
        "expm1": jnp.expm1}
-NO_F64 = {"tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erf"}  # no ORT double kernel
+NO_F64 = {"erf"}  # no ORT double kernel and no f64 composite
 for name, (lo, hi) in DOMAINS.items():
     fn = FNS[name]
     add(f"{name}_f16", fn, [arr("float16", *S, lo=lo, hi=hi)], [name], F16_TOL)
     add(f"{name}_bf16", bf16(fn), [arr("float32", *S, lo=lo, hi=hi)], [name], BF16_TOL)
     if name not in NO_F64:
-        add(f"{name}_f64", fn, [arr("float64", *S, lo=lo, hi=hi)], [name], x64=True)
+        add(f"{name}_f64", fn, [arr("float64", *S, lo=lo, hi=hi)], [name], F64_TOL, x64=True)
 for name in ["neg", "abs", "sign"]:
     for t in INTS:
         if name in ("neg", "abs") and t.startswith("u"):
@@ -134,6 +135,8 @@ for t, tol in [("float32", None), ("float16", F16_TOL)]:
     add(f"atan2_{SHORT[t]}_specials", jnp.arctan2, [arr(t, *S, specials=ATAN2_Y), arr(t, *S, specials=ATAN2_X)], ["atan2"], tol)
 add("atan2_bf16", bf16(jnp.arctan2), [arr("float32", *S, lo=-4, hi=4), arr("float32", *S, lo=-4, hi=4)], ["atan2"], BF16_TOL)
 
+ATAN2_Y_64 = ATAN2_Y + [1e-300, 1e300]
+ATAN2_X_64 = ATAN2_X + [1e300, -1e-300]
 CBRT = [0.0, 8.0, -27.0, 1e-30, -1e30, INF, -INF, NAN, 2.0, -0.001]
 add("cbrt_f32", jnp.cbrt, [arr("float32", *S, lo=-50, hi=50, specials=CBRT)], ["cbrt"], REL)
 add("cbrt_f64", jnp.cbrt, [arr("float64", *S, lo=-50, hi=50, specials=CBRT + [1e-300])], ["cbrt"], REL, x64=True)
@@ -206,6 +209,26 @@ add("xor_bool", jnp.logical_xor, [arr(bool, *S), arr(bool, *S)], ["xor"], EXACT)
 add("not_bool", jnp.logical_not, [arr(bool, *S)], ["not"], EXACT)
 add("ne_bool", jnp.not_equal, [arr(bool, *S), arr(bool, *S)], ["ne"], EXACT)
 add("eq_bool", jnp.equal, [arr(bool, *S), arr(bool, *S)], ["eq"], EXACT)
+
+# f64 composites (no double kernel in ONNX Runtime) over their whole domains, tiny and huge
+# arguments included, where the naive formulas cancel or overflow.
+F64_EDGES = {
+    "tan": [1e-300, -1e-10, 1.5, -1.57, 100.0, 0.0],
+    "atan": [1e-300, -1e-10, 0.4, 1.0, -1.0, 1e10, -1e300, 2.5, INF, -INF, 0.0],
+    "asin": [1e-300, -1e-10, 0.5, 1.0, -1.0, 0.9999999999, -0.7, 0.0],
+    "acos": [1e-300, -1e-10, 0.5, 1.0, -1.0, 0.9999999999, -0.9999999999, 0.0],
+    "sinh": [1e-300, -1e-10, 0.5, -0.99, 1.0, 20.0, -700.0, 710.0, 0.0],
+    "cosh": [1e-300, -1e-10, 0.5, 1.0, -20.0, 700.0, 710.0, 0.0],
+    "asinh": [1e-300, -1e-10, 0.5, 1.0, -20.0, 3e8, -1e200, 1e300, 0.0],
+    "acosh": [1.0, 1.0000000001, 1.5, 20.0, 3e8, 1e200, 1e300],
+    "atanh": [1e-300, -1e-10, 0.5, -0.9999999999, 1.0, -1.0, 0.0],
+}
+for name, edges in F64_EDGES.items():
+    lo, hi = DOMAINS[name]
+    add(f"{name}_f64_edges", FNS[name], [arr("float64", 4, 5, lo=lo, hi=hi, specials=edges)], [name], F64_TOL, x64=True)
+add("atan2_f64", jnp.arctan2, [arr("float64", 4, 5, lo=-4, hi=4, specials=ATAN2_Y_64), arr("float64", 4, 5, lo=-4, hi=4, specials=ATAN2_X_64)],
+    ["atan2"], F64_TOL, x64=True)
+
 
 REQUIRED = """
 tan asin acos atan sinh cosh asinh acosh atanh atan2 cbrt ceil floor round rem nextafter is_finite erfc exp2 clamp
