@@ -65,10 +65,16 @@ func elementwiseLowerings() -> [Lowering] {
         let note = !noDoubleKernel.contains(op) ? "bf16 computes in f32"
             : fallback == nil ? "f64 declines: ONNX Runtime has no double \(op); bf16 computes in f32"
             : "f64 composed from double Sin/Cos/Exp/Log/Sqrt (ONNX Runtime has no double \(op)); bf16 computes in f32"
-        out.append(Lowering(prim, emits: fallback == nil ? [op, "Cast"] : uniqueOps([op, "Cast"], doubleMathOps),
+        let emits = fallback != nil ? uniqueOps([op, "Cast"], doubleMathOps) : op == "Sign" ? [op, "Cast", "Where", "Equal"] : [op, "Cast"]
+        out.append(Lowering(prim, emits: emits,
                             dtypes: unaryDTypes(prim, op, accepts), note: note) { eqn, g in
             let t = try checkType(eqn, accepts)
             if t == .f64, let f = fallback { return [try f(eqn.input(0), g).with(shape: eqn.output(0).shape)] }
+            if op == "Sign" && t == .f16 {
+                // ONNX Runtime's f16 Sign maps NaN to 0; XLA keeps NaN.
+                let x = eqn.input(0)
+                return [try g.op("Where", try g.op("Equal", x, x), try g.op("Sign", x), x, shape: eqn.output(0).shape)]
+            }
             if t == .f64 && noDoubleKernel.contains(op) {
                 throw LoweringError.unsupported("\(prim) on f64: ONNX Runtime's CPU provider has no double \(op) kernel")
             }

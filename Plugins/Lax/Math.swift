@@ -64,7 +64,9 @@ func log1p(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let u = try g.op("Add", x, one)
     let d = try g.op("Sub", u, one)
     let ratio = try g.op("Div", try g.op("Mul", x, try g.op("Log", u)), d)
-    return try g.op("Where", try g.op("Equal", d, try g.scalar(0, t)), x, ratio)
+    let r = try g.op("Where", try g.op("Equal", d, try g.scalar(0, t)), x, ratio)
+    // log1p(inf) = inf, where (inf * inf) / inf would be NaN.
+    return try g.op("Where", try g.op("Equal", x, try g.scalar(.infinity, t)), x, r)
 }
 
 func expm1(_ x: Value, _ g: GraphBuilder) throws -> Value {

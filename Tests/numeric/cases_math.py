@@ -139,7 +139,7 @@ ATAN2_Y_64 = ATAN2_Y + [1e-300, 1e300]
 ATAN2_X_64 = ATAN2_X + [1e300, -1e-300]
 CBRT = [0.0, 8.0, -27.0, 1e-30, -1e30, INF, -INF, NAN, 2.0, -0.001]
 add("cbrt_f32", jnp.cbrt, [arr("float32", *S, lo=-50, hi=50, specials=CBRT)], ["cbrt"], REL)
-add("cbrt_f64", jnp.cbrt, [arr("float64", *S, lo=-50, hi=50, specials=CBRT + [1e-300])], ["cbrt"], REL, x64=True)
+add("cbrt_f64", jnp.cbrt, [arr("float64", *S, lo=-50, hi=50, specials=CBRT + [1e-300])], ["cbrt"], F64_TOL, x64=True)
 add("cbrt_f16", jnp.cbrt, [arr("float16", *S, lo=-50, hi=50, specials=CBRT[:3])], ["cbrt"], F16_TOL)
 add("cbrt_bf16", bf16(jnp.cbrt), [arr("float32", *S, lo=-50, hi=50)], ["cbrt"], BF16_TOL)
 
@@ -229,6 +229,24 @@ for name, edges in F64_EDGES.items():
 add("atan2_f64", jnp.arctan2, [arr("float64", 4, 5, lo=-4, hi=4, specials=ATAN2_Y_64), arr("float64", 4, 5, lo=-4, hi=4, specials=ATAN2_X_64)],
     ["atan2"], F64_TOL, x64=True)
 
+
+# NaN propagates through max, min, clamp and sign as in XLA.
+NAN_X = [NAN, 1.0, -INF, INF, 0.5, NAN]
+NAN_Y = [1.0, NAN, 0.0, 2.0, NAN, NAN]
+for t, tol in [("float32", None), ("float16", F16_TOL), ("float64", None)]:
+    for name, fn in [("max", jnp.maximum), ("min", jnp.minimum)]:
+        add(f"{name}_{SHORT[t]}_nan", fn, [arr(t, *S, specials=NAN_X), arr(t, *S, specials=NAN_Y)], [name], tol, x64=t in X64)
+    add(f"clamp_{SHORT[t]}_nan", lambda x: lax.clamp(np.float32(-1).astype(x.dtype), x, np.float32(1).astype(x.dtype)),
+        [arr(t, *S, specials=NAN_X)], ["clamp"], tol, x64=t in X64)
+    add(f"sign_{SHORT[t]}_nan", jnp.sign, [arr(t, *S, specials=NAN_X + [-0.0])], ["sign"], tol, x64=t in X64)
+
+# Infinities and NaN through every one-op function and the composites (f16, f32, f64).
+SPECIAL_INPUTS = [NAN, INF, -INF, -0.0, 0.0, 1.0]
+for t, tol in [("float16", F16_TOL), ("float32", None), ("float64", None)]:
+    for name, fn in list(FNS.items()) + [("cbrt", jnp.cbrt), ("exp2", jnp.exp2), ("erfc", lax.erfc)]:
+        if t == "float64" and name in NO_F64:
+            continue
+        add(f"{name}_{SHORT[t]}_inf_nan", fn, [arr(t, 6, specials=SPECIAL_INPUTS)], [name], tol, x64=t in X64)
 
 REQUIRED = """
 tan asin acos atan sinh cosh asinh acosh atanh atan2 cbrt ceil floor round rem nextafter is_finite erfc exp2 clamp
