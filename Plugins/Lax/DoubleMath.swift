@@ -1,12 +1,13 @@
 import PluginKit
 
 /// f64 versions of the functions ONNX Runtime's CPU provider only runs in f16/f32 (Tan, Atan,
-/// Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh), built from the double kernels it has (Sin,
+/// Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Erf), built from the double kernels it has (Sin,
 /// Cos, Exp, Log, Sqrt) with the usual cancellation-free identities.
 let doubleMathOps = ["Sin", "Cos", "Div", "Exp", "Log", "Sqrt", "Abs", "Mul", "Add", "Sub", "Where", "Less", "Greater",
-                     "Equal", "Neg", "Sign", "Reciprocal"]
+                     "Equal", "Neg", "Sign", "Reciprocal", "LessOrEqual", "Min", "Max", "Cast"]
 
 let doubleFallbacks: [String: (Value, GraphBuilder) throws -> Value] = [
+    "erf": { x, g in try DoubleErf(x, g).erf(g) },
     "tan": { x, g in try g.op("Div", try g.op("Sin", x), try g.op("Cos", x)) },
     "atan": { x, g in try atanSeries(x, g) },
     // asin x = atan(x / sqrt(1 - x^2)), with 1 - x^2 as (1 - x)(1 + x) (exact near |x| = 1).
@@ -97,3 +98,55 @@ func atanSeries(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let r = try g.op("Where", big, try g.op("Sub", try g.scalar(Double.pi / 2, .f64), reduced), reduced)
     return try withSignOf(x, r, g)
 }
+
+/// erf and erfc in f64 to about 1e-15: the Taylor series of erf up to |x| = 2 (47 terms, the
+/// largest below 2 in size, so little cancellation), and beyond 2 the continued fraction
+/// erfc(x) = e^(-x^2) / sqrt(pi) / (x + (1/2) / (x + 1 / (x + (3/2) / (x + ...)))), 60 levels,
+/// with e^(-x^2) split as e^(-h^2) e^(-(x - h)(x + h)) for h = x rounded to f32 (h^2 is exact).
+/// Both are evaluated for every element on clamped arguments and the right one is picked.
+struct DoubleErf {
+    let small: Value      // erf(min(|x|, 2))
+    let tail: Value       // erfc(clamp(|x|, 2, 40)); erfc underflows to 0 long before 40
+    let useSmall: Value   // |x| <= 2
+    let negative: Value
+
+    init(_ x: Value, _ g: GraphBuilder) throws {
+        let a = try g.op("Abs", x)
+        let two = try g.scalar(2, .f64)
+        useSmall = try g.op("LessOrEqual", a, two)
+        negative = try g.op("Less", x, try g.scalar(0, .f64))
+        let s = try g.op("Min", a, two)
+        let s2 = try g.op("Mul", s, s)
+        var poly = try g.scalar(0, .f64)
+        var factorial = 1.0
+        var coefficients: [Double] = []
+        for n in 0...46 {
+            if n > 0 { factorial *= Double(n) }
+            coefficients.append((n % 2 == 0 ? 1.0 : -1.0) / (factorial * Double(2 * n + 1)))
+        }
+        for c in coefficients.reversed() { poly = try g.op("Add", try g.scalar(c, .f64), try g.op("Mul", s2, poly)) }
+        small = try g.op("Mul", try g.op("Mul", s, poly), try g.scalar(2 / Double.pi.squareRoot(), .f64))
+
+        let c = try g.op("Min", try g.op("Max", a, two), try g.scalar(40, .f64))
+        var f = c
+        for k in stride(from: 60, through: 1, by: -1) {
+            f = try g.op("Add", c, try g.op("Div", try g.scalar(Double(k) / 2, .f64), f))
+        }
+        let h = try c.cast(to: .f32).cast(to: .f64)
+        let e = try g.op("Mul", try g.op("Exp", try g.op("Neg", try g.op("Mul", h, h))),
+                         try g.op("Exp", try g.op("Neg", try g.op("Mul", try g.op("Sub", c, h), try g.op("Add", c, h)))))
+        tail = try g.op("Div", try g.op("Mul", e, try g.scalar(1 / Double.pi.squareRoot(), .f64)), f)
+    }
+
+    func erf(_ g: GraphBuilder) throws -> Value {
+        let m = try g.op("Where", useSmall, small, try g.op("Sub", try g.scalar(1, .f64), tail))
+        return try g.op("Where", negative, try g.op("Neg", m), m)
+    }
+
+    func erfc(_ g: GraphBuilder) throws -> Value {
+        let positive = try g.op("Where", useSmall, try g.op("Sub", try g.scalar(1, .f64), small), tail)
+        return try g.op("Where", negative, try g.op("Sub", try g.scalar(2, .f64), positive), positive)
+    }
+}
+
+let doubleErfOps = ["Abs", "LessOrEqual", "Less", "Min", "Max", "Mul", "Add", "Div", "Sub", "Neg", "Exp", "Cast", "Where"]

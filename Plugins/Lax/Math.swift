@@ -160,9 +160,10 @@ func moreMathLowerings() -> [Lowering] {
         // 1 - erf(x) keeps no digits once erf(x) rounds to 1 (x > 4 or so in f32). The Chebyshev
         // fit erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), z >= 0 (Numerical Recipes, 2nd ed.,
         // section 6.2) has relative error below 1.2e-7 everywhere; erfc(-z) = 2 - erfc(z).
-        Lowering("erfc", emits: ["Abs", "Div", "Add", "Mul", "Sub", "Neg", "Exp", "Where", "Less", "Cast"],
-                 dtypes: [.f16, .bf16, .f32, .f64], note: "relative error below 1.2e-7 (f64 included)") { eqn, g in
-            [try computingBF16InF32(try floatInput(eqn), g) { x in
+        Lowering("erfc", emits: uniqueOps(["Abs", "Div", "Add", "Mul", "Sub", "Neg", "Exp", "Where", "Less", "Cast"], doubleErfOps),
+                 dtypes: [.f16, .bf16, .f32, .f64], note: "f16/bf16/f32: relative error below 1.2e-7; f64: series and continued fraction, about 1e-15") { eqn, g in
+            if eqn.input(0).dtype == .f64 { return [try DoubleErf(eqn.input(0), g).erfc(g).with(shape: eqn.output(0).shape)] }
+            return [try computingBF16InF32(try floatInput(eqn), g) { x in
                 let t = x.dtype
                 let z = try g.op("Abs", x)
                 let tt = try g.op("Div", try g.scalar(1, t), try g.op("Add", try g.scalar(1, t), try g.op("Mul", z, try g.scalar(0.5, t))))

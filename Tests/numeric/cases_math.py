@@ -80,7 +80,7 @@ FNS = {"tan": jnp.tan, "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arcta
        "logistic": lax.logistic, "sin": jnp.sin, "cos": jnp.cos, "sqrt": jnp.sqrt, "erf": lax.erf, "floor": jnp.floor,
        "ceil": jnp.ceil, "neg": lax.neg, "abs": lax.abs, "sign": lax.sign, "rsqrt": lax.rsqrt, "log1p": jnp.log1p,
        "expm1": jnp.expm1}
-NO_F64 = {"erf"}  # no ORT double kernel and no f64 composite
+NO_F64 = set()  # every function has an f64 lowering
 for name, (lo, hi) in DOMAINS.items():
     fn = FNS[name]
     add(f"{name}_f16", fn, [arr("float16", *S, lo=lo, hi=hi)], [name], F16_TOL)
@@ -168,8 +168,10 @@ add("exp2_bf16", bf16(jnp.exp2), [arr("float32", *S, lo=-30, hi=30)], ["exp2"], 
 # erfc relatively, far into the tail where 1 - erf(x) would be 0.
 add("erfc_f32_tail", lax.erfc, [arr("float32", 4, 6, lo=-3, hi=6, specials=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, -1.0, -4.0, INF, -INF, NAN])],
     ["erfc"], REL)
-add("erfc_f64_tail", lax.erfc, [arr("float64", 4, 6, lo=-5, hi=25, specials=[0.0, 1.0, 4.0, 10.0, 20.0, -3.0])],
-    ["erfc"], dict(rtol=2e-6, atol=0.0), x64=True)
+add("erfc_f64_tail", lax.erfc, [arr("float64", 4, 6, lo=-5, hi=26, specials=[0.0, 1.0, 2.0, 2.0000001, 4.0, 10.0, 20.0, -3.0, -2.0, 1e-300])],
+    ["erfc"], F64_TOL, x64=True)
+add("erf_f64_range", lax.erf, [arr("float64", 4, 6, lo=-6, hi=6, specials=[0.0, 1e-300, -1e-8, 1.0, 2.0, -2.0000001, 3.0, 6.0, INF, -INF, NAN])],
+    ["erf"], F64_TOL, x64=True)
 add("erfc_f16", lax.erfc, [arr("float16", *S, lo=-3, hi=3)], ["erfc"], F16_TOL)
 add("erfc_bf16", bf16(lax.erfc), [arr("float32", *S, lo=-3, hi=3)], ["erfc"], BF16_TOL)
 
