@@ -19,7 +19,7 @@ let noDoubleKernel: Set<String> = ["Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh"
 
 /// Primitives that are one ONNX op on the same operands, elementwise.
 let unaryOps: [(prim: String, op: String, accepts: Accepts)] = [
-    ("neg", "Neg", .signedOrFloat), ("abs", "Abs", .signedOrFloat), ("sign", "Sign", .numeric),
+    ("neg", "Neg", .numeric), ("abs", "Abs", .signedOrFloat), ("sign", "Sign", .numeric),
     ("exp", "Exp", .float), ("log", "Log", .float), ("tanh", "Tanh", .float), ("logistic", "Sigmoid", .float),
     ("sin", "Sin", .float), ("cos", "Cos", .float), ("tan", "Tan", .float),
     ("asin", "Asin", .float), ("acos", "Acos", .float), ("atan", "Atan", .float),
@@ -65,11 +65,16 @@ func elementwiseLowerings() -> [Lowering] {
         let note = !noDoubleKernel.contains(op) ? "bf16 computes in f32"
             : fallback == nil ? "f64 declines: ONNX Runtime has no double \(op); bf16 computes in f32"
             : "f64 composed from double Sin/Cos/Exp/Log/Sqrt (ONNX Runtime has no double \(op)); bf16 computes in f32"
-        let emits = fallback != nil ? uniqueOps([op, "Cast"], doubleMathOps) : op == "Sign" ? [op, "Cast", "Where", "Equal"] : [op, "Cast"]
+        let extra: [String: [String]] = ["Sign": ["Where", "Equal"], "Neg": ["Sub"]]
+        let emits = fallback != nil ? uniqueOps([op, "Cast"], doubleMathOps) : [op, "Cast"] + (extra[op] ?? [])
         out.append(Lowering(prim, emits: emits,
                             dtypes: unaryDTypes(prim, op, accepts), note: note) { eqn, g in
             let t = try checkType(eqn, accepts)
             if t == .f64, let f = fallback { return [try f(eqn.input(0), g).with(shape: eqn.output(0).shape)] }
+            if op == "Neg" && t.isUnsignedInt {
+                // ONNX Neg is signed-only; 0 - x wraps as XLA's unsigned negation does.
+                return [try g.op("Sub", try intConstant([0], t, g), eqn.input(0), shape: eqn.output(0).shape)]
+            }
             if op == "Sign" && t == .f16 {
                 // ONNX Runtime's f16 Sign maps NaN to 0; XLA keeps NaN.
                 let x = eqn.input(0)
@@ -87,9 +92,10 @@ func elementwiseLowerings() -> [Lowering] {
             return [try g.op(op, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)]
         })
     }
-    for (prim, op) in [("max", "Max"), ("min", "Min")] {
-        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: DType.numbers,
-                            note: "16-bit integers compare in 32 bits (no 16-bit kernel in ONNX Runtime)") { eqn, g in
+    for (prim, op, boolOp) in [("max", "Max", "Or"), ("min", "Min", "And")] {
+        out.append(Lowering(prim, emits: [op, "Cast", boolOp], dtypes: DType.numbers + [.bool],
+                            note: "bool: \(boolOp); 16-bit integers compare in 32 bits (no 16-bit kernel in ONNX Runtime)") { eqn, g in
+            if eqn.input(0).dtype.isBool { return [try g.op(boolOp, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)] }
             let t = try checkType(eqn, .numeric)
             // Widening is exact and order-preserving, so the narrowed result is the same.
             let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : nil
@@ -99,8 +105,10 @@ func elementwiseLowerings() -> [Lowering] {
         })
     }
     for (prim, op) in comparisonOps {
-        out.append(Lowering(prim, emits: [op], dtypes: prim == "eq" ? DType.numbers + [.bool] : DType.numbers) { eqn, g in
-            [try g.op(op, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)]
+        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: DType.numbers + [.bool], note: prim == "eq" ? nil : "bool: as u8 (false < true)") { eqn, g in
+            var a = eqn.input(0), b = eqn.input(1)
+            if a.dtype.isBool && op != "Equal" { a = try a.cast(to: .u8); b = try b.cast(to: .u8) }
+            return [try g.op(op, a, b, shape: eqn.output(0).shape)]
         })
     }
     out.append(Lowering("ne", emits: ["Equal", "Not"], dtypes: DType.numbers + [.bool]) { eqn, g in

@@ -47,11 +47,11 @@ func mathLowerings() -> [Lowering] {
             // x ** 1 is x itself; the output still needs its own value for the graph.
             return [result.with(shape: shape)]
         },
-        Lowering("clamp", emits: ["Max", "Min", "Cast"], dtypes: DType.numbers,
-                 note: "16-bit integers clamp in 32 bits (no 16-bit Max/Min in ONNX Runtime)") { eqn, g in
+        Lowering("clamp", emits: ["Max", "Min", "Cast"], dtypes: DType.numbers + [.bool],
+                 note: "16-bit integers clamp in 32 bits, bool in u8 (no such Max/Min in ONNX Runtime)") { eqn, g in
             // lax.clamp(lo, x, hi); widening is exact and keeps the order.
             let t = eqn.input(1).dtype
-            let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : nil
+            let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : t == .bool ? .u8 : nil
             let w = { (v: Value) in try wide.map { try v.cast(to: $0) } ?? v }
             let lo = try w(eqn.input(0)), x = try w(eqn.input(1)), hi = try w(eqn.input(2))
             return [try g.op("Min", try g.op("Max", x, lo), hi).cast(to: t).with(shape: eqn.output(0).shape)]

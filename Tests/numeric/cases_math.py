@@ -89,7 +89,7 @@ for name, (lo, hi) in DOMAINS.items():
         add(f"{name}_f64", fn, [arr("float64", *S, lo=lo, hi=hi)], [name], F64_TOL, x64=True)
 for name in ["neg", "abs", "sign"]:
     for t in INTS:
-        if name in ("neg", "abs") and t.startswith("u"):
+        if name == "abs" and t.startswith("u"):
             continue
         lo = None if name != "abs" else imin(t) + 1
         add(f"{name}_{SHORT[t]}_range", FNS[name], [arr(t, *S, lo=lo, hi=None, specials=[0, -1, 1] if t[0] == "i" else [0, 1])],
@@ -249,6 +249,12 @@ for t, tol in [("float16", F16_TOL), ("float32", None), ("float64", None)]:
         if t == "float64" and name in NO_F64:
             continue
         add(f"{name}_{SHORT[t]}_inf_nan", fn, [arr(t, 6, specials=SPECIAL_INPUTS)], [name], tol, x64=t in X64)
+
+# bool through max/min (or/and), ordered comparisons (false < true) and clamp.
+for name, fn in [("max", lax.max), ("min", lax.min), ("lt", lax.lt), ("le", lax.le), ("gt", lax.gt), ("ge", lax.ge)]:
+    add(f"{name}_bool", fn, [arr(bool, *S), arr(bool, *S)], [name], EXACT)
+add("clamp_bool", lambda x: lax.clamp(np.bool_(False), x, np.bool_(True)), [arr(bool, *S)], ["clamp"], EXACT)
+add("clamp_bool_narrow", lambda lo, x: lax.clamp(lo, x, np.bool_(True)), [arr(bool), arr(bool, *S)], ["clamp"], EXACT)
 
 REQUIRED = """
 tan asin acos atan sinh cosh asinh acosh atanh atan2 cbrt ceil floor round rem nextafter is_finite erfc exp2 clamp
