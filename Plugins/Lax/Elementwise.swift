@@ -14,9 +14,12 @@ enum Accepts {
     }
 }
 
+/// ONNX Runtime's CPU provider has no f64 kernel for these (nor any bf16 math kernel).
+let noDoubleKernel: Set<String> = ["Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Erf"]
+
 /// Primitives that are one ONNX op on the same operands, elementwise.
 let unaryOps: [(prim: String, op: String, accepts: Accepts)] = [
-    ("neg", "Neg", .signedOrFloat), ("abs", "Abs", .numeric), ("sign", "Sign", .numeric),
+    ("neg", "Neg", .numeric), ("abs", "Abs", .signedOrFloat), ("sign", "Sign", .numeric),
     ("exp", "Exp", .float), ("log", "Log", .float), ("tanh", "Tanh", .float), ("logistic", "Sigmoid", .float),
     ("sin", "Sin", .float), ("cos", "Cos", .float), ("tan", "Tan", .float),
     ("asin", "Asin", .float), ("acos", "Acos", .float), ("atan", "Atan", .float),
@@ -26,9 +29,7 @@ let unaryOps: [(prim: String, op: String, accepts: Accepts)] = [
 ]
 
 let binaryOps: [(prim: String, op: String, accepts: Accepts)] = [
-    ("add", "Add", .numeric), ("sub", "Sub", .numeric), ("mul", "Mul", .numeric),
-    // Integer Div truncates toward zero in ONNX Runtime, as lax.div does.
-    ("div", "Div", .numeric), ("max", "Max", .numeric), ("min", "Min", .numeric), ("pow", "Pow", .float),
+    ("add", "Add", .numeric), ("sub", "Sub", .numeric), ("mul", "Mul", .numeric), ("pow", "Pow", .float),
 ]
 
 let comparisonOps: [(prim: String, op: String)] = [
@@ -46,42 +47,79 @@ func checkType(_ eqn: Equation, _ accepts: Accepts) throws -> DType {
     return t
 }
 
+/// The dtypes a unary op lowering declares: what JAX allows and ONNX Runtime can run.
+func unaryDTypes(_ prim: String, _ op: String, _ accepts: Accepts) -> [DType] {
+    let floats: [DType] = noDoubleKernel.contains(op) && doubleFallbacks[prim] == nil ? [.f16, .bf16, .f32] : DType.floats
+    switch accepts {
+    case .float: return floats
+    case .signedOrFloat: return floats + DType.signedInts
+    case .numeric: return floats + DType.ints
+    case .boolOnly: return [.bool]
+    }
+}
+
 func elementwiseLowerings() -> [Lowering] {
     var out: [Lowering] = []
     for (prim, op, accepts) in unaryOps {
-        out.append(Lowering(prim, emits: [op]) { eqn, g in
-            _ = try checkType(eqn, accepts)
-            return [try g.op(op, eqn.input(0), shape: eqn.output(0).shape)]
+        let fallback = noDoubleKernel.contains(op) ? doubleFallbacks[prim] : nil
+        let note = !noDoubleKernel.contains(op) ? "bf16 computes in f32"
+            : fallback == nil ? "f64 declines: ONNX Runtime has no double \(op); bf16 computes in f32"
+            : "f64 composed from double Sin/Cos/Exp/Log/Sqrt (ONNX Runtime has no double \(op)); bf16 computes in f32"
+        let extra: [String: [String]] = ["Sign": ["Where", "Equal"], "Neg": ["Sub"]]
+        let emits = fallback != nil ? uniqueOps([op, "Cast"], doubleMathOps) : [op, "Cast"] + (extra[op] ?? [])
+        out.append(Lowering(prim, emits: emits,
+                            dtypes: unaryDTypes(prim, op, accepts), note: note) { eqn, g in
+            let t = try checkType(eqn, accepts)
+            if t == .f64, let f = fallback { return [try f(eqn.input(0), g).with(shape: eqn.output(0).shape)] }
+            if op == "Neg" && t.isUnsignedInt {
+                // ONNX Neg is signed-only; 0 - x wraps as XLA's unsigned negation does.
+                return [try g.op("Sub", try intConstant([0], t, g), eqn.input(0), shape: eqn.output(0).shape)]
+            }
+            if op == "Sign" && t == .f16 {
+                // ONNX Runtime's f16 Sign maps NaN to 0; XLA keeps NaN.
+                let x = eqn.input(0)
+                return [try g.op("Where", try g.op("Equal", x, x), try g.op("Sign", x), x, shape: eqn.output(0).shape)]
+            }
+            if t == .f64 && noDoubleKernel.contains(op) {
+                throw LoweringError.unsupported("\(prim) on f64: ONNX Runtime's CPU provider has no double \(op) kernel")
+            }
+            return [try computingBF16InF32(eqn.input(0), g) { try g.op(op, $0) }.with(shape: eqn.output(0).shape)]
         })
     }
     for (prim, op, accepts) in binaryOps {
-        out.append(Lowering(prim, emits: [op]) { eqn, g in
+        out.append(Lowering(prim, emits: [op], dtypes: accepts == .float ? DType.floats : DType.numbers) { eqn, g in
             _ = try checkType(eqn, accepts)
             return [try g.op(op, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)]
         })
     }
-    for (prim, op) in comparisonOps {
-        out.append(Lowering(prim, emits: [op]) { eqn, g in
-            [try g.op(op, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)]
+    for (prim, op, boolOp) in [("max", "Max", "Or"), ("min", "Min", "And")] {
+        out.append(Lowering(prim, emits: [op, "Cast", boolOp], dtypes: DType.numbers + [.bool],
+                            note: "bool: \(boolOp); 16-bit integers compare in 32 bits (no 16-bit kernel in ONNX Runtime)") { eqn, g in
+            if eqn.input(0).dtype.isBool { return [try g.op(boolOp, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)] }
+            let t = try checkType(eqn, .numeric)
+            // Widening is exact and order-preserving, so the narrowed result is the same.
+            let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : nil
+            let a = try wide.map { try eqn.input(0).cast(to: $0) } ?? eqn.input(0)
+            let b = try wide.map { try eqn.input(1).cast(to: $0) } ?? eqn.input(1)
+            return [try g.op(op, a, b).cast(to: t).with(shape: eqn.output(0).shape)]
         })
     }
-    out.append(Lowering("ne", emits: ["Equal", "Not"]) { eqn, g in
+    for (prim, op) in comparisonOps {
+        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: DType.numbers + [.bool], note: prim == "eq" ? nil : "bool: as u8 (false < true)") { eqn, g in
+            var a = eqn.input(0), b = eqn.input(1)
+            if a.dtype.isBool && op != "Equal" { a = try a.cast(to: .u8); b = try b.cast(to: .u8) }
+            return [try g.op(op, a, b, shape: eqn.output(0).shape)]
+        })
+    }
+    out.append(Lowering("ne", emits: ["Equal", "Not"], dtypes: DType.numbers + [.bool]) { eqn, g in
         [try g.op("Not", try g.op("Equal", eqn.input(0), eqn.input(1)), shape: eqn.output(0).shape)]
     })
-    for (prim, boolOp, intOp) in logicalOps {
-        out.append(Lowering(prim, emits: [boolOp, intOp], note: "bool: logical; integers: bitwise") { eqn, g in
-            let t = eqn.input(0).dtype
-            let op = t.isBool ? boolOp : intOp
-            guard t.isBool || t.isInt else { throw LoweringError.unsupported("\(prim) on \(t)") }
-            if t.isInt && g.opset < 18 { throw LoweringError.unsupported("bitwise \(prim) needs opset 18 (\(intOp))") }
-            return [try g.op(op, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)]
-        })
-    }
-    out.append(Lowering("not", emits: ["Not", "BitwiseNot"], note: "bool: logical; integers: bitwise") { eqn, g in
-        let t = eqn.input(0).dtype
-        guard t.isBool || t.isInt else { throw LoweringError.unsupported("not on \(t)") }
-        if t.isInt && g.opset < 18 { throw LoweringError.unsupported("bitwise not needs opset 18 (BitwiseNot)") }
-        return [try g.op(t.isBool ? "Not" : "BitwiseNot", eqn.input(0), shape: eqn.output(0).shape)]
-    })
     return out
+}
+
+/// Runs `body` in f32 when x is bf16 and casts back: ONNX Runtime has no bf16 math kernels, and
+/// XLA's CPU backend computes bf16 math in f32 too, so results round the same way.
+func computingBF16InF32(_ x: Value, _ g: GraphBuilder, _ body: (Value) throws -> Value) throws -> Value {
+    guard x.dtype == .bf16 else { return try body(x) }
+    return try body(try x.cast(to: .f32)).cast(to: .bf16)
 }

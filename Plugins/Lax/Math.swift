@@ -3,40 +3,28 @@ import PluginKit
 /// Elementwise primitives that ONNX has no single op for, composed so they keep JAX's accuracy.
 func mathLowerings() -> [Lowering] {
     [
-        Lowering("square", emits: ["Mul"]) { eqn, g in
+        Lowering("square", emits: ["Mul"], dtypes: DType.numbers) { eqn, g in
             let x = eqn.input(0)
             return [try g.op("Mul", x, x, shape: eqn.output(0).shape)]
         },
-        Lowering("rsqrt", emits: ["Sqrt", "Reciprocal"]) { eqn, g in
+        Lowering("rsqrt", emits: ["Sqrt", "Reciprocal", "Cast"], dtypes: DType.floats) { eqn, g in
             _ = try checkType(eqn, .float)
-            return [try g.op("Reciprocal", try g.op("Sqrt", eqn.input(0)), shape: eqn.output(0).shape)]
+            return [try computingBF16InF32(eqn.input(0), g) { try g.op("Reciprocal", try g.op("Sqrt", $0)) }.with(shape: eqn.output(0).shape)]
         },
         // log(1 + x) loses every digit of a tiny x; x * log(u) / (u - 1) with u = 1 + x does not
         // (the rounding error of u cancels), and u == 1 means log1p(x) == x to working precision.
-        Lowering("log1p", emits: ["Add", "Sub", "Log", "Mul", "Div", "Equal", "Where"]) { eqn, g in
-            let t = try checkType(eqn, .float)
-            let x = eqn.input(0), one = try g.scalar(1, t)
-            let u = try g.op("Add", x, one)
-            let d = try g.op("Sub", u, one)
-            let ratio = try g.op("Div", try g.op("Mul", x, try g.op("Log", u)), d)
-            return [try g.op("Where", try g.op("Equal", d, try g.scalar(0, t)), x, ratio, shape: eqn.output(0).shape)]
+        Lowering("log1p", emits: ["Add", "Sub", "Log", "Mul", "Div", "Equal", "Where", "Cast"], dtypes: DType.floats) { eqn, g in
+            _ = try checkType(eqn, .float)
+            return [try computingBF16InF32(eqn.input(0), g) { try log1p($0, g) }.with(shape: eqn.output(0).shape)]
         },
         // exp(x) - 1 cancels for small x; (u - 1) * x / log(u) with u = exp(x) is accurate, with
         // u == 1 giving x and u - 1 == -1 giving -1 (large negative x).
-        Lowering("expm1", emits: ["Exp", "Sub", "Log", "Mul", "Div", "Equal", "Where"]) { eqn, g in
-            let t = try checkType(eqn, .float)
-            let x = eqn.input(0), one = try g.scalar(1, t)
-            let u = try g.op("Exp", x)
-            let um1 = try g.op("Sub", u, one)
-            let ratio = try g.op("Div", try g.op("Mul", um1, x), try g.op("Log", u))
-            let small = try g.op("Where", try g.op("Equal", u, one), x, ratio)
-            let minusOne = try g.scalar(-1, t)
-            let big = try g.op("Where", try g.op("Equal", um1, minusOne), minusOne, small)
-            // exp overflows to inf for large x, where (inf * x) / inf would be NaN.
-            return [try g.op("Where", try g.op("Equal", u, try g.scalar(.infinity, t)), u, big, shape: eqn.output(0).shape)]
+        Lowering("expm1", emits: ["Exp", "Sub", "Log", "Mul", "Div", "Equal", "Where", "Cast"], dtypes: DType.floats) { eqn, g in
+            _ = try checkType(eqn, .float)
+            return [try computingBF16InF32(eqn.input(0), g) { try expm1($0, g) }.with(shape: eqn.output(0).shape)]
         },
         // Square-and-multiply in the same order as JAX, so float results round identically.
-        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat"]) { eqn, g in
+        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat"], dtypes: DType.numbers) { eqn, g in
             let y = try eqn.int("y")
             let x = eqn.input(0)
             let shape = eqn.output(0).shape
@@ -59,10 +47,153 @@ func mathLowerings() -> [Lowering] {
             // x ** 1 is x itself; the output still needs its own value for the graph.
             return [result.with(shape: shape)]
         },
-        Lowering("clamp", emits: ["Max", "Min"]) { eqn, g in
-            // lax.clamp(lo, x, hi)
-            let lo = eqn.input(0), x = eqn.input(1), hi = eqn.input(2)
-            return [try g.op("Min", try g.op("Max", x, lo), hi, shape: eqn.output(0).shape)]
+        Lowering("clamp", emits: ["Max", "Min", "Cast"], dtypes: DType.numbers + [.bool],
+                 note: "16-bit integers clamp in 32 bits, bool in u8 (no such Max/Min in ONNX Runtime)") { eqn, g in
+            // lax.clamp(lo, x, hi); widening is exact and keeps the order.
+            let t = eqn.input(1).dtype
+            let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : t == .bool ? .u8 : nil
+            let w = { (v: Value) in try wide.map { try v.cast(to: $0) } ?? v }
+            let lo = try w(eqn.input(0)), x = try w(eqn.input(1)), hi = try w(eqn.input(2))
+            return [try g.op("Min", try g.op("Max", x, lo), hi).cast(to: t).with(shape: eqn.output(0).shape)]
+        },
+    ] + moreMathLowerings()
+}
+
+func log1p(_ x: Value, _ g: GraphBuilder) throws -> Value {
+    let t = x.dtype, one = try g.scalar(1, t)
+    let u = try g.op("Add", x, one)
+    let d = try g.op("Sub", u, one)
+    let ratio = try g.op("Div", try g.op("Mul", x, try g.op("Log", u)), d)
+    let r = try g.op("Where", try g.op("Equal", d, try g.scalar(0, t)), x, ratio)
+    // log1p(inf) = inf, where (inf * inf) / inf would be NaN.
+    return try g.op("Where", try g.op("Equal", x, try g.scalar(.infinity, t)), x, r)
+}
+
+func expm1(_ x: Value, _ g: GraphBuilder) throws -> Value {
+    let t = x.dtype, one = try g.scalar(1, t)
+    let u = try g.op("Exp", x)
+    let um1 = try g.op("Sub", u, one)
+    let ratio = try g.op("Div", try g.op("Mul", um1, x), try g.op("Log", u))
+    let small = try g.op("Where", try g.op("Equal", u, one), x, ratio)
+    let minusOne = try g.scalar(-1, t)
+    let big = try g.op("Where", try g.op("Equal", um1, minusOne), minusOne, small)
+    // exp overflows to inf for large x, where (inf * x) / inf would be NaN.
+    return try g.op("Where", try g.op("Equal", u, try g.scalar(.infinity, t)), u, big)
+}
+
+/// f16/f32/f64 and bf16 (computed in f32): the float types these composites take.
+func floatInput(_ eqn: Equation) throws -> Value {
+    let x = eqn.input(0)
+    guard x.dtype.isFloat else { throw LoweringError.unsupported("\(eqn.primitive) on \(x.dtype) is not supported") }
+    return x
+}
+
+/// The sign bit of x: true for negatives and -0 (1 / -0 = -inf).
+func signBit(_ x: Value, _ g: GraphBuilder) throws -> Value {
+    let zero = try g.scalar(0, x.dtype)
+    return try g.op("Or", try g.op("Less", x, zero), try g.op("Less", try g.op("Reciprocal", x), zero))
+}
+
+func moreMathLowerings() -> [Lowering] {
+    [
+        // atan(|y| / |x|) in [0, pi/2], reflected to pi - a when x has its sign bit, then given
+        // y's sign: the quadrants, signed zeros and infinities come out as in C's atan2.
+        Lowering("atan2", emits: uniqueOps(["Abs", "Div", "Atan", "Sub", "Where", "Neg", "Less", "Reciprocal", "Or", "And", "Equal", "Cast"], doubleMathOps),
+                 dtypes: DType.floats, note: "f64: Atan from its series (ONNX Runtime has no double Atan)") { eqn, g in
+            let y0 = try floatInput(eqn), x0 = eqn.input(1)
+            let wide = y0.dtype == .bf16
+            let y = wide ? try y0.cast(to: .f32) : y0, x = wide ? try x0.cast(to: .f32) : x0
+            let t = y.dtype
+            let ay = try g.op("Abs", y), ax = try g.op("Abs", x)
+            var a = try arctangent(try g.op("Div", ay, ax), g)
+            let zero = try g.scalar(0, t)
+            let bothZero = try g.op("And", try g.op("Equal", ay, zero), try g.op("Equal", ax, zero))
+            let inf = try g.scalar(.infinity, t)
+            let bothInf = try g.op("And", try g.op("Equal", ay, inf), try g.op("Equal", ax, inf))
+            a = try g.op("Where", bothZero, zero, try g.op("Where", bothInf, try g.scalar(Double.pi / 4, t), a))
+            a = try g.op("Where", try signBit(x, g), try g.op("Sub", try g.scalar(Double.pi, t), a), a)
+            let r = try g.op("Where", try signBit(y, g), try g.op("Neg", a), a)
+            return [try r.cast(to: y0.dtype).with(shape: eqn.output(0).shape)]
+        },
+        Lowering("cbrt", emits: ["Abs", "Pow", "Sign", "Mul", "Cast"], dtypes: DType.floats) { eqn, g in
+            [try computingBF16InF32(try floatInput(eqn), g) { x in
+                let t = x.dtype
+                let third = t == .f64 ? try g.scalar(1.0 / 3.0, t) : try g.constant([Float(1.0 / 3.0)], dtype: .f32, shape: []).cast(to: t)
+                return try g.op("Mul", try g.op("Sign", x), try g.op("Pow", try g.op("Abs", x), third))
+            }.with(shape: eqn.output(0).shape)]
+        },
+        // TO_NEAREST_EVEN is ONNX Round. AWAY_FROM_ZERO cannot be floor(|x| + 0.5): that sum
+        // rounds up for the float just below 0.5. floor(|x|) plus whether the exact fraction
+        // |x| - floor(|x|) reaches one half is exact.
+        Lowering("round", emits: ["Round", "Abs", "Floor", "Sub", "GreaterOrEqual", "Cast", "Add", "Where", "Less", "Neg"],
+                 dtypes: DType.floats, note: "both rounding methods") { eqn, g in
+            let x0 = try floatInput(eqn)
+            let p = try eqn.require("rounding_method")
+            let method = p.string ?? ""
+            let even = method.contains("EVEN") || (!method.contains("AWAY") && p.int == 1)
+            return [try computingBF16InF32(x0, g) { x in
+                if even { return try g.op("Round", x) }
+                let t = x.dtype
+                let a = try g.op("Abs", x)
+                let whole = try g.op("Floor", a)
+                let up = try g.op("GreaterOrEqual", try g.op("Sub", a, whole), try g.scalar(0.5, t)).cast(to: t)
+                let r = try g.op("Add", whole, up)
+                return try g.op("Where", try g.op("Less", x, try g.scalar(0, t)), try g.op("Neg", r), r)
+            }.with(shape: eqn.output(0).shape)]
+        },
+        // x - x is exactly 0 for finite x and NaN for infinities and NaN.
+        Lowering("is_finite", emits: ["Sub", "Equal", "Cast"], dtypes: DType.floats) { eqn, g in
+            var x = try floatInput(eqn)
+            if x.dtype == .bf16 { x = try x.cast(to: .f32) }
+            return [try g.op("Equal", try g.op("Sub", x, x), try g.scalar(0, x.dtype), shape: eqn.output(0).shape)]
+        },
+        // XLA computes exp2 as exp(x * ln 2) with the product rounded to x's type, which in f16
+        // and bf16 moves results by several ulps from 2^x; the same formula reproduces them.
+        Lowering("exp2", emits: ["Mul", "Exp", "Cast"], dtypes: DType.floats, note: "exp(x * ln 2), rounded per step as XLA does; XLA flushes results below ~2^-126 to 0, ONNX Runtime keeps them") { eqn, g in
+            let x = try floatInput(eqn)
+            guard x.dtype == .bf16 else {
+                return [try g.op("Exp", try g.op("Mul", x, try g.scalar(0.6931471805599453, x.dtype)), shape: eqn.output(0).shape)]
+            }
+            let product = try g.op("Mul", try x.cast(to: .f32), try g.scalar(0.69140625, .f32)).cast(to: .bf16)  // ln 2 in bf16
+            return [try g.op("Exp", try product.cast(to: .f32)).cast(to: .bf16).with(shape: eqn.output(0).shape)]
+        },
+        // 1 - erf(x) keeps no digits once erf(x) rounds to 1 (x > 4 or so in f32). The Chebyshev
+        // fit erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), z >= 0 (Numerical Recipes, 2nd ed.,
+        // section 6.2) has relative error below 1.2e-7 everywhere; erfc(-z) = 2 - erfc(z).
+        Lowering("erfc", emits: uniqueOps(["Abs", "Div", "Add", "Mul", "Sub", "Neg", "Exp", "Where", "Less", "Cast"], doubleErfOps),
+                 dtypes: [.f16, .bf16, .f32, .f64], note: "f16/bf16/f32: relative error below 1.2e-7; f64: series and continued fraction, about 1e-15") { eqn, g in
+            if eqn.input(0).dtype == .f64 { return [try DoubleErf(eqn.input(0), g).erfc(g).with(shape: eqn.output(0).shape)] }
+            return [try computingBF16InF32(try floatInput(eqn), g) { x in
+                let t = x.dtype
+                let z = try g.op("Abs", x)
+                let tt = try g.op("Div", try g.scalar(1, t), try g.op("Add", try g.scalar(1, t), try g.op("Mul", z, try g.scalar(0.5, t))))
+                let coefficients = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+                                    0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277]
+                var poly = try g.scalar(coefficients.last!, t)
+                for c in coefficients.dropLast().reversed() {
+                    poly = try g.op("Add", try g.scalar(c, t), try g.op("Mul", tt, poly))
+                }
+                let e = try g.op("Mul", tt, try g.op("Exp", try g.op("Sub", poly, try g.op("Mul", z, z))))
+                return try g.op("Where", try g.op("Less", x, try g.scalar(0, t)), try g.op("Sub", try g.scalar(2, t), e), e)
+            }.with(shape: eqn.output(0).shape)]
+        },
+        // One step of the bit pattern toward y (away from zero when y is farther out).
+        Lowering("nextafter", emits: uniqueOps(["Sign"], floatBitsOps, pickOps),
+                 dtypes: DType.floats, note: "through the exact bit pattern (see bitcast_convert_type)") { eqn, g in
+            let x0 = try floatInput(eqn), t0 = x0.dtype
+            guard let layout = FloatLayout.of(t0) else { throw LoweringError.unsupported("nextafter on \(t0)") }
+            let ct = layout.compute
+            let x = try x0.cast(to: ct), y = try eqn.input(1).cast(to: ct)
+            let zero = try g.scalar(0, ct)
+            let up = try g.op("Equal", try g.op("Greater", y, x), try g.op("Greater", x, zero))
+            let bits = try layout.encode(x, g)
+            let one = try intConstant([1], layout.bits, g)
+            let stepped = try layout.decode(try pick(up, try g.op("Add", bits, one), try g.op("Sub", bits, one), g), g)
+            let tiny = try g.op("Mul", try g.op("Sign", y), try layout.pow2(1 - layout.bias - layout.mantissaBits, g))
+            var r = try g.op("Where", try g.op("Equal", x, zero), tiny, stepped)
+            r = try g.op("Where", try g.op("Equal", x, y), y, r)
+            r = try g.op("Where", try g.op("Or", try g.op("IsNaN", x), try g.op("IsNaN", y)), try g.op("Add", x, y), r)
+            return [try r.cast(to: t0).with(shape: eqn.output(0).shape)]
         },
     ]
 }

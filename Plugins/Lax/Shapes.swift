@@ -3,9 +3,6 @@ import PluginKit
 /// Shape, layout and type plumbing: these move and relabel data without arithmetic.
 func shapeLowerings() -> [Lowering] {
     [
-        Lowering("convert_element_type", emits: ["Cast"], note: "float to int truncates toward zero like XLA; NaN/inf to int is undefined in both") { eqn, g in
-            [try eqn.input(0).cast(to: eqn.output(0).dtype)]
-        },
         Lowering("copy", emits: []) { eqn, _ in [eqn.input(0)] },
         Lowering("stop_gradient", emits: []) { eqn, _ in [eqn.input(0)] },
         Lowering("reshape", emits: ["Reshape", "Transpose"]) { eqn, g in

@@ -10,6 +10,8 @@ public struct ConvertOptions {
     public var outputNames: [String]?
     /// Where a long conversion reports how far it got; nil for silence.
     public var progress: ProgressLine?
+    /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
+    public var upcastBF16 = false
     public init() {}
 }
 
@@ -50,6 +52,7 @@ public enum Converter {
         let graph = try lowerer.run(inputNames: options.inputNames, outputNames: options.outputNames)
         lap("lower")
         report.histogramBefore = histogram(graph)
+        if options.upcastBF16 { UpcastBF16().run(graph, opset: options.opset) }
         if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
         try Verifier.verify(graph, opset: options.opset)
         report.histogramAfter = histogram(graph)

@@ -65,6 +65,10 @@ struct Convert: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Names for the model inputs, in order.") var inputNames: [String] = []
     @Option(parsing: .upToNextOption, help: "Names for the model outputs, in order.") var outputNames: [String] = []
     @Flag(help: "Skip the graph optimizer.") var noOptimize = false
+    @Flag(name: .customLong("upcast-bf16"), help: ArgumentHelp(
+        "Compute bf16 graphs in f32, for runtimes without bf16 kernels (ONNX Runtime's CPU provider).",
+        discussion: "bf16 inputs, outputs and weights become f32 (exact widenings; outputs are rounded to bf16 precision). Explicit conversions to bf16 still round; other ops keep f32 precision, so results match JAX to bf16 precision."))
+    var upcastBF16 = false
     @Flag(help: "Print the ONNX op histogram before and after optimization, and timings.") var report = false
     @Flag(help: "Never show the progress line (shown on a terminal when a conversion takes over two seconds).")
     var quiet = false
@@ -79,6 +83,7 @@ struct Convert: ParsableCommand {
         var o = ConvertOptions()
         o.opset = opset
         o.optimize = !noOptimize
+        o.upcastBF16 = upcastBF16
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames

@@ -98,15 +98,7 @@ CASES: list[Case] = [
       for name, fn in [("eq", jnp.equal), ("ne", jnp.not_equal), ("lt", jnp.less),
                        ("le", jnp.less_equal), ("gt", jnp.greater), ("ge", jnp.greater_equal)]
       for dt, gen in [("f32", grid), ("i32", lambda *s: i32(*s, lo=-3, hi=3, nonzero=False))]],
-    # -- logical and bitwise ----------------------------------------------------------------
-    case("and_bool", jnp.logical_and, [boolean(*S), boolean(*S)], ["and"], EXACT),
-    case("and_i32", jnp.bitwise_and, [i32(*S, lo=-50, hi=50), i32(*S, lo=-50, hi=50)], ["and"], EXACT, min_opset=18),
-    case("or_bool", jnp.logical_or, [boolean(*S), boolean(*S)], ["or"], EXACT),
-    case("or_i32", jnp.bitwise_or, [i32(*S, lo=-50, hi=50), i32(*S, lo=-50, hi=50)], ["or"], EXACT, min_opset=18),
-    case("not_bool", jnp.logical_not, [boolean(*S)], ["not"], EXACT),
-    case("not_i32", jnp.invert, [i32(*S, lo=-50, hi=50)], ["not"], EXACT, min_opset=18),
-    case("xor_bool", jnp.logical_xor, [boolean(*S), boolean(*S)], ["xor"], EXACT),
-    case("xor_i32", jnp.bitwise_xor, [i32(*S, lo=-50, hi=50), i32(*S, lo=-50, hi=50)], ["xor"], EXACT, min_opset=18),
+    # (logical and bitwise cases live in cases_math.py)
     # -- selection and conversion -----------------------------------------------------------
     case("select_n_where_f32", jnp.where, [boolean(*S), f32(*S), f32(*S)], ["select_n"]),
     case("select_n_where_i32", jnp.where, [boolean(*S), i32(*S), i32(*S)], ["select_n"], EXACT),

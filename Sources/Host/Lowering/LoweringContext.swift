@@ -84,6 +84,8 @@ final class LoweringContext {
     func dtype(_ v: ValueID) -> DType {
         let info = graph.values[Int(v)]
         if info.dtype == .undefined, info.scope == graph.currentScope, info.producer >= 0, Int(info.producer) < graph.nodes.count {
+            // The producer's inputs may be untyped intermediates too: type them first.
+            for input in graph.nodes[Int(info.producer)].inputs where input != 0 { _ = dtype(input) }
             if let problem = NodeChecker.check(graph, node: Int(info.producer), opset: lowerer.opset) { misuse(problem) }
         }
         return graph.values[Int(v)].dtype

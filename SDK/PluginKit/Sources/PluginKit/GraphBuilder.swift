@@ -141,7 +141,15 @@ public final class GraphBuilder {
     public func unsqueeze(_ x: Value, _ axes: [Int]) throws -> Value {
         if axes.isEmpty { return x }
         var shape = x.shape
-        if var s = shape { for a in axes.sorted() { s.insert(1, at: a) }; shape = s }
+        if var s = shape {
+            // Negative axes count from the end of the result, as ONNX reads them.
+            let rank = s.count + axes.count
+            for a in axes.map({ $0 < 0 ? $0 + rank : $0 }).sorted() {
+                guard a >= 0, a <= s.count else { throw LoweringError.invalid("unsqueeze axes \(axes) out of range for rank \(rank)") }
+                s.insert(1, at: a)
+            }
+            shape = s
+        }
         return try op("Unsqueeze", x, try int64s(axes), shape: shape)
     }
 
