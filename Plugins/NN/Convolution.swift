@@ -1,0 +1,56 @@
+import PluginKit
+
+/// conv_general_dilated as ONNX Conv: operands transposed from their dimension numbers to Conv's
+/// [N, C, spatial...] and [O, I, spatial...], the result transposed to the output spec.
+/// XLA features Conv lacks become explicit nodes: lhs dilation (transposed convolution) inserts
+/// zeros between input elements, negative padding crops, and batch_group_count folds batch groups
+/// into channel groups.
+func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
+    let dn = try eqn.require("dimension_numbers")
+    guard let lhsSpec = (dn["lhs_spec"] ?? dn[0])?.ints, let rhsSpec = (dn["rhs_spec"] ?? dn[1])?.ints,
+          let outSpec = (dn["out_spec"] ?? dn[2])?.ints else {
+        throw LoweringError.invalid("conv_general_dilated dimension_numbers is not (lhs_spec, rhs_spec, out_spec)")
+    }
+    let spatial = lhsSpec.count - 2
+    guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
+    let out = eqn.output(0)
+    // XLA accumulates in the preferred (output) type; ONNX Runtime's Conv computes in f32 or f64.
+    let compute: DType
+    switch out.dtype {
+    case .f32, .f64: compute = out.dtype
+    case .f16, .bf16: compute = .f32
+    default: throw LoweringError.unsupported("conv_general_dilated producing \(out.dtype) (Conv is float-only)")
+    }
+    let strides = intsOr(eqn, "window_strides", spatial)
+    let lhsDilation = intsOr(eqn, "lhs_dilation", spatial)
+    let rhsDilation = intsOr(eqn, "rhs_dilation", spatial)
+    var pads = try padPairs(eqn)
+    let groups = (try? eqn.int("feature_group_count")) ?? 1
+    let batchGroups = (try? eqn.int("batch_group_count")) ?? 1
+    let spatialAxes = Array(2..<(2 + spatial))
+
+    var x = try eqn.input(0).cast(to: compute).with(shape: eqn.input(0).shape).transpose(lhsSpec)
+    let w = try eqn.input(1).cast(to: compute).with(shape: eqn.input(1).shape).transpose(rhsSpec)
+
+    if lhsDilation.contains(where: { $0 > 1 }) {
+        x = try dilate(x, lhsDilation, axes: spatialAxes, fill: try g.scalar(0, compute), g)
+    }
+    (x, pads) = try cropNegativePads(x, pads, axes: spatialAxes, g)
+
+    if batchGroups > 1 {
+        // Output feature group k sees batch slice k of the input: [G*N', C] -> [N', G*C].
+        let s = try knownShape(x, "batch_group_count")
+        let n = s[0] / batchGroups
+        let rest = s[2...].map { Dim.known(Int64($0)) }
+        x = try x.reshape([.known(Int64(batchGroups)), .known(Int64(n)), .known(Int64(s[1]))] + rest)
+            .transpose([1, 0] + Array(2..<(s.count + 1)))
+            .reshape([.known(Int64(n)), .known(Int64(batchGroups * s[1]))] + rest)
+    }
+
+    let outPerm = inversePermutation(outSpec)
+    let y = try g.op("Conv", x, w, attributes: [
+        "strides": .ints(strides), "dilations": .ints(rhsDilation),
+        "pads": .ints(pads.map(\.lo) + pads.map(\.hi)), "group": .int(Int64(groups * batchGroups)),
+    ], shape: outSpec.map { out.shape[$0] })
+    return [try y.transpose(outPerm).cast(to: out.dtype).with(shape: out.shape)]
+}
