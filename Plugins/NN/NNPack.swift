@@ -9,7 +9,26 @@ let nnPack = Pack(
                  dtypes: DType.floats,
                  note: "any dimension numbers; lhs dilation inserts zeros; batch groups fold into channel groups; f16/bf16 computed in f32",
                  lower: lowerConvolution),
+    ] + windowLowerings() + cumulativeLowerings() + logicalReductionLowerings() + [
+        Lowering("sort", emits: ["TopK", "GatherElements", "IsNaN", "Where", "Cast"], dtypes: DType.floats + [.bool] + DType.signedInts + [.u8, .u16, .u32],
+                 note: "stable TopK passes, least significant key first; NaN last; -0.0 ties +0.0",
+                 lower: lowerSort),
+        Lowering("top_k", emits: ["TopK", "Cast"], dtypes: DType.floats + DType.signedInts + [.u8, .u16, .u32],
+                 note: "ties to the lower index", lower: lowerTopK),
+        Lowering("reduce_precision", emits: ["Cast", "Abs", "Less", "Mul", "Where"], dtypes: DType.floats,
+                 note: "bfloat16 (8,7) and float16 (5,10) via Cast round trips; other formats decline",
+                 lower: lowerReducePrecision),
     ])
+
+func windowLowerings() -> [Lowering] {
+    let ops = ["MaxPool", "Conv", "Neg", "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Expand", "Pad", "Slice",
+               "Max", "Min", "Add", "Cast"]
+    return [WindowReduction.max, .min, .sum].map { r in
+        Lowering("reduce_window_\(r.rawValue)", emits: ops, dtypes: DType.floats + [.i32, .i64, .i8, .i16, .u8, .u16, .u32, .u64],
+                 note: "floats: \(r == .sum ? "Conv with ones" : "MaxPool") over the window axes; base dilation, >3 window axes, ints: strided slices",
+                 lower: lowerReduceWindow(r))
+    }
+}
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { nnPack.descriptor }

@@ -51,6 +51,130 @@ CASES: list[Case] = [
          [f32(1, 4, 5, 3), f32(3, 3, 3, 2)], ["conv_general_dilated"]),
 ]
 
+
+def window(op, init, dims, strides=None, padding="VALID", base=None, wdil=None):
+    return lambda x: lax.reduce_window(x, init, op, dims, strides or (1,) * len(dims), padding,
+                                       base_dilation=base, window_dilation=wdil)
+
+
+def ties(*shape, lo=-3, hi=3):
+    """Small integers as floats: many ties for sort stability."""
+    return lambda rng: rng.integers(lo, hi + 1, size=shape).astype(np.float32)
+
+
+def with_nans(*shape):
+    def gen(rng):
+        v = rng.uniform(-3, 3, size=shape).astype(np.float32)
+        v[rng.random(shape) < 0.2] = np.nan
+        v[rng.random(shape) < 0.1] = np.inf
+        v[rng.random(shape) < 0.1] = -np.inf
+        return v
+    return gen
+
+
+def cumprod_gen(*shape):
+    """Magnitudes near 1, with negatives and zeros, so long products stay in range."""
+    def gen(rng):
+        v = rng.uniform(0.5, 1.6, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        v[rng.random(shape) < 0.1] = 0.0
+        return v.astype(np.float32)
+    return gen
+
+
+def bf16_boundaries(*shape):
+    """Values whose low mantissa bits sit exactly on and around bfloat16/float16 rounding ties."""
+    def gen(rng):
+        base = rng.uniform(-4, 4, size=shape).astype(np.float32)
+        bits = base.view(np.uint32) & np.uint32(0xFFFF0000)
+        low = rng.choice(np.array([0x8000, 0x7FFF, 0x8001, 0x18000, 0x1000, 0xF000], dtype=np.uint32), size=shape)
+        return (bits | (low & np.uint32(0xFFFF))).view(np.float32)
+    return gen
+
+
+MAX, MIN, ADD = lax.max, lax.min, lax.add
+NINF, PINF = -np.inf, np.inf
+
+CASES += [
+    # -- reduce_window: pools the way Flax writes them, and windows ONNX pools cannot take ---
+    case("max_pool_nhwc_f32", lambda x: flax_pool("max", x, (2, 2), (2, 2), "VALID"), [f32(2, 6, 7, 3)],
+         ["reduce_window_max"]),
+    case("max_pool_same_f32", lambda x: flax_pool("max", x, (3, 3), (2, 1), "SAME"), [f32(1, 7, 6, 2)],
+         ["reduce_window_max"]),
+    case("avg_pool_nhwc_f32", lambda x: flax_pool("avg", x, (3, 2), (1, 2), "SAME"), [f32(2, 5, 6, 3)],
+         ["reduce_window_sum"]),
+    case("min_pool_f32", window(MIN, PINF, (1, 3, 2, 1), (1, 2, 1, 1), ((0, 0), (1, 2), (0, 1), (0, 0))),
+         [f32(2, 7, 5, 3)], ["reduce_window_min"]),
+    case("reduce_window_max_batch_channel_axes_f32", window(MAX, NINF, (2, 1, 3), (1, 1, 2), ((1, 0), (0, 0), (1, 1))),
+         [f32(4, 3, 7)], ["reduce_window_max"]),
+    case("reduce_window_sum_dilated_window_f32", window(ADD, 0.0, (1, 2, 3), (1, 2, 1), ((0, 0), (2, 1), (1, 3)), wdil=(1, 2, 2)),
+         [f32(2, 8, 7)], ["reduce_window_sum"]),
+    case("reduce_window_max_large_pad_f32", window(MAX, NINF, (2, 2), (1, 1), ((3, 2), (0, 2))), [f32(4, 5)],
+         ["reduce_window_max"]),
+    case("reduce_window_max_negative_pad_f32", window(MAX, NINF, (2, 3), (1, 2), ((-1, 1), (2, -2))), [f32(6, 7)],
+         ["reduce_window_max"]),
+    case("reduce_window_sum_base_dilation_f32", window(ADD, 0.0, (2, 3), (1, 2), ((1, 0), (2, 1)), base=(2, 3)),
+         [f32(4, 3)], ["reduce_window_sum"]),
+    case("reduce_window_max_base_dilation_f32", window(MAX, NINF, (3, 2), (2, 1), ((0, 1), (1, 1)), base=(2, 2), wdil=(1, 2)),
+         [f32(4, 5)], ["reduce_window_max"]),
+    case("reduce_window_max_4d_window_f32", window(MAX, NINF, (2, 2, 2, 2), (1, 1, 1, 2)), [f32(3, 3, 4, 5)],
+         ["reduce_window_max"]),
+    case("reduce_window_max_i32", window(MAX, np.int32(np.iinfo(np.int32).min), (1, 2, 2), (1, 1, 2), ((0, 0), (1, 1), (1, 0))),
+         [i32(2, 5, 6)], ["reduce_window_max"], EXACT),
+    case("reduce_window_min_i32", window(MIN, np.int32(np.iinfo(np.int32).max), (2, 2), (2, 1), ((1, 1), (0, 1))),
+         [i32(5, 4)], ["reduce_window_min"], EXACT),
+    case("reduce_window_sum_i32", window(ADD, np.int32(0), (3, 1), (1, 1), ((1, 1), (0, 0))), [i32(5, 4)],
+         ["reduce_window_sum"], EXACT),
+    case("flax_max_pool_nnx_f32", lambda x: flax_pool("max", x, (2, 3), (1, 2), ((1, 0), (1, 1))), [f32(1, 5, 7, 4)],
+         ["reduce_window_max"]),
+    # -- cumulative --------------------------------------------------------------------------
+    case("cumsum_f32", lambda x: jnp.cumsum(x, axis=1), [f32(3, 6)], ["cumsum"]),
+    case("cumsum_reverse_i32", lambda x: lax.cumsum(x, axis=0, reverse=True), [i32(5, 3)], ["cumsum"], EXACT),
+    case("cumprod_f32", lambda x: jnp.cumprod(x, axis=1), [cumprod_gen(3, 11)], ["cumprod"]),
+    case("cumprod_reverse_f32", lambda x: lax.cumprod(x, axis=0, reverse=True), [cumprod_gen(9, 3)], ["cumprod"]),
+    case("cumprod_i32", lambda x: lax.cumprod(x, axis=1), [i32(3, 7, lo=-3, hi=3, nonzero=False)], ["cumprod"], EXACT),
+    case("cummax_f32", lambda x: lax.cummax(x, axis=1), [f32(4, 13)], ["cummax"]),
+    case("cummax_reverse_i32", lambda x: lax.cummax(x, axis=0, reverse=True), [i32(7, 3)], ["cummax"], EXACT),
+    case("cummin_f32", lambda x: lax.cummin(x, axis=0), [f32(6, 3)], ["cummin"]),
+    case("cummin_reverse_f32", lambda x: lax.cummin(x, axis=2, reverse=True), [f32(2, 3, 9)], ["cummin"]),
+    case("cumlogsumexp_f32", lambda x: lax.cumlogsumexp(x, axis=1), [uniform(3, 10, lo=-30.0, hi=30.0)], ["cumlogsumexp"]),
+    case("cumlogsumexp_reverse_f32", lambda x: lax.cumlogsumexp(x, axis=0, reverse=True), [f32(7, 3)], ["cumlogsumexp"]),
+    case("logcumsumexp_inf_f32", lambda x: lax.cumlogsumexp(x, axis=1),
+         [lambda rng: np.array([[-np.inf, -np.inf, 1.0, -np.inf, 2.0], [-3.0, np.inf, 0.5, -np.inf, 1.0]], np.float32)],
+         ["cumlogsumexp"]),
+    # -- sort and top_k ----------------------------------------------------------------------
+    case("sort_f32", lambda x: jnp.sort(x, axis=1), [f32(4, 7)], ["sort"]),
+    case("sort_axis0_i32", lambda x: jnp.sort(x, axis=0), [i32(6, 3)], ["sort"], EXACT),
+    case("sort_nan_inf_f32", lambda x: jnp.sort(x, axis=-1), [with_nans(3, 12)], ["sort"]),
+    case("argsort_stable_ties", lambda x: jnp.argsort(x, axis=1, stable=True), [ties(4, 9)], ["sort"], EXACT),
+    case("argsort_nan", lambda x: jnp.argsort(x, axis=0), [with_nans(10, 3)], ["sort"], EXACT),
+    case("sort_multi_operand_two_keys", lambda a, b, c: lax.sort((a, b, c), dimension=1, num_keys=2),
+         [ties(3, 10, lo=-1, hi=1), i32(3, 10, lo=-2, hi=2), f32(3, 10)], ["sort"]),
+    case("sort_key_value_i32", lambda k, v: lax.sort_key_val(k, v, dimension=0), [i32(6, 2, lo=-2, hi=2), f32(6, 2)],
+         ["sort"]),
+    case("top_k_f32", lambda x: lax.top_k(x, 3), [f32(3, 8)], ["top_k"]),
+    case("top_k_ties_i32", lambda x: lax.top_k(x, 4), [i32(2, 9, lo=-2, hi=2)], ["top_k"], EXACT),
+    case("top_k_axis0_f32", lambda x: lax.top_k(x, 2, axis=0), [ties(5, 4)], ["top_k"]),
+    # -- logical reductions ------------------------------------------------------------------
+    case("reduce_and_bool", lambda x: jnp.all(x, axis=1), [boolean(3, 7)], ["reduce_and"], EXACT),
+    case("reduce_or_bool", lambda x: jnp.any(x, axis=(0, 2)), [boolean(3, 4, 5)], ["reduce_or"], EXACT),
+    case("reduce_xor_bool", lambda x: lax.reduce_xor(x, (0,)), [boolean(5, 3)], ["reduce_xor"], EXACT),
+    case("reduce_and_i32", lambda x: lax.reduce_and(x, (1,)), [i32(3, 6, lo=-100, hi=100)], ["reduce_and"], EXACT, min_opset=18),
+    case("reduce_or_i32", lambda x: lax.reduce_or(x, (0, 1)), [i32(3, 5, 2, lo=-100, hi=100)], ["reduce_or"], EXACT, min_opset=18),
+    case("reduce_xor_i32", lambda x: lax.reduce_xor(x, (2,)), [i32(2, 3, 7, lo=-100, hi=100)], ["reduce_xor"], EXACT, min_opset=18),
+    # -- reduce_precision --------------------------------------------------------------------
+    case("reduce_precision_bf16_f32", lambda x: lax.reduce_precision(x, 8, 7), [bf16_boundaries(4, 8)],
+         ["reduce_precision"], EXACT),
+    case("reduce_precision_f16_f32", lambda x: lax.reduce_precision(x, 5, 10), [bf16_boundaries(4, 8)],
+         ["reduce_precision"], EXACT),
+]
+
+
+def flax_pool(kind, x, window, strides, padding):
+    import flax.linen as nn
+    return (nn.max_pool if kind == "max" else nn.avg_pool)(x, window, strides=strides, padding=padding)
+
+
 REQUIRED = """
-conv_general_dilated
+conv_general_dilated reduce_window_max reduce_window_min reduce_window_sum cumsum cumprod cummax cummin
+cumlogsumexp sort top_k reduce_and reduce_or reduce_xor reduce_precision
 """.split()

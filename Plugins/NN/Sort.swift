@@ -1,0 +1,69 @@
+import PluginKit
+
+/// sort as a chain of stable TopK sorts (largest = 0; ONNX breaks ties by the lower index), least
+/// significant key first, so several keys sort lexicographically. Each pass sorts the permutation
+/// found so far; every operand is finally gathered through it. Float keys take two passes,
+/// value then "is NaN", which puts NaNs last as JAX's total order does (NaN's sign bit, and -0.0
+/// before +0.0, are not distinguished: ONNX has no bitcast before opset 26).
+func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
+    let axis = try eqn.int("dimension")
+    let numKeys = (try? eqn.int("num_keys")) ?? 1
+    let operands = eqn.inputs
+    let shape = eqn.output(0).shape
+    guard let n = shape[axis].value else { throw LoweringError.unsupported("sort along a symbolic axis") }
+    guard numKeys >= 1, numKeys <= operands.count else { throw LoweringError.invalid("sort num_keys \(numKeys) with \(operands.count) operands") }
+    let count = try g.int64s([n])
+    var perm: Value?
+    var single: Value?   // TopK's values, when one pass sorted the only key
+    for key in operands.prefix(numKeys).reversed() {
+        for pass in try sortPasses(key, g) {
+            let permuted = try perm.map { try g.op("GatherElements", pass, $0, attributes: ["axis": .int(Int64(axis))], shape: shape) } ?? pass
+            let r = try g.node("TopK", [permuted, count], outputs: 2,
+                               attributes: ["axis": .int(Int64(axis)), "largest": .int(0), "sorted": .int(1)])
+            single = perm == nil && pass.id == key.id ? r[0] : nil
+            perm = try perm.map { try g.op("GatherElements", $0, r[1], attributes: ["axis": .int(Int64(axis))], shape: shape) }
+                ?? r[1].with(shape: shape)
+        }
+    }
+    return try operands.enumerated().map { i, x in
+        if i == 0, let s = single, s.dtype == x.dtype { return s.with(shape: shape) }
+        return try g.op("GatherElements", x, perm!, attributes: ["axis": .int(Int64(axis))], shape: eqn.output(i).shape)
+    }
+}
+
+/// The keys one operand sorts by, least significant first, in a type TopK takes.
+func sortPasses(_ key: Value, _ g: GraphBuilder) throws -> [Value] {
+    let t = key.dtype
+    guard let wide = topKType(t) else { throw LoweringError.unsupported("sort keys of type \(t)") }
+    let x = try key.cast(to: wide).with(shape: key.shape)
+    guard t.isFloat else { return [x] }
+    let nan = try g.op("IsNaN", x, shape: x.shape)
+    let value = try g.op("Where", nan, try g.scalar(0, wide), x, shape: x.shape)
+    return [value, try nan.cast(to: .i32).with(shape: x.shape)]
+}
+
+/// ONNX Runtime's TopK covers f32, f64, i32 and i64; narrower types widen without changing order.
+func topKType(_ t: DType) -> DType? {
+    switch t {
+    case .f32, .f64, .i32, .i64: return t
+    case .f16, .bf16: return .f32
+    case .i8, .i16, .bool: return .i32
+    case .u8, .u16, .u32: return .i64
+    default: return nil
+    }
+}
+
+/// top_k: the k largest along `axis` (the last axis before JAX grew the param), ties to the lower
+/// index as JAX does.
+func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
+    let x = eqn.input(0)
+    let k = try eqn.int("k")
+    let rank = eqn.output(0).rank
+    var axis = eqn.param("axis").flatMap { $0.isNone ? nil : $0.int } ?? (rank - 1)
+    if axis < 0 { axis += rank }
+    guard let wide = topKType(x.dtype) else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
+    let r = try g.node("TopK", [try x.cast(to: wide), try g.int64s([k])], outputs: 2,
+                       attributes: ["axis": .int(Int64(axis)), "largest": .int(1), "sorted": .int(1)])
+    return [try r[0].cast(to: x.dtype).with(shape: eqn.output(0).shape),
+            try r[1].cast(to: eqn.output(1).dtype).with(shape: eqn.output(1).shape)]
+}
