@@ -161,6 +161,13 @@ CASES += [
     case("reduce_and_i32", lambda x: lax.reduce_and(x, (1,)), [i32(3, 6, lo=-100, hi=100)], ["reduce_and"], EXACT, min_opset=18),
     case("reduce_or_i32", lambda x: lax.reduce_or(x, (0, 1)), [i32(3, 5, 2, lo=-100, hi=100)], ["reduce_or"], EXACT, min_opset=18),
     case("reduce_xor_i32", lambda x: lax.reduce_xor(x, (2,)), [i32(2, 3, 7, lo=-100, hi=100)], ["reduce_xor"], EXACT, min_opset=18),
+    # -- argmax / argmin: index types and NaN (JAX returns the first NaN's index) -------------
+    case("argmax_nan_f32", lambda x: jnp.argmax(x, axis=1), [with_nans(5, 8)], ["argmax"], EXACT),
+    case("argmin_nan_f32", lambda x: jnp.argmin(x, axis=0), [with_nans(8, 5)], ["argmin"], EXACT),
+    case("argmax_index_i64", lambda x: lax.argmax(x, 1, jnp.int64), [f32(4, 6)], ["argmax"], EXACT, x64=True),
+    case("argmin_index_i32_u8", lambda x: lax.argmin(x, 0, jnp.int32),
+         [lambda rng: rng.integers(0, 255, size=(6, 4)).astype(np.uint8)], ["argmin"], EXACT),
+    case("argmax_bool", lambda x: jnp.argmax(x, axis=1), [boolean(4, 6)], ["argmax"], EXACT),
     # -- reduce_precision --------------------------------------------------------------------
     case("reduce_precision_bf16_f32", lambda x: lax.reduce_precision(x, 8, 7), [bf16_boundaries(4, 8)],
          ["reduce_precision"], EXACT),
