@@ -184,3 +184,25 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
     }
     return try acc!.cast(to: t).with(shape: out.shape)
 }
+
+/// The generic reduce_window, for bodies that are one max/min/add/mul of the two operands (what
+/// `lax.reduce_window` traces to when its init value is not the reduction's identity, or for
+/// `b * a` style lambdas). XLA skips padding and base-dilation holes and starts every window
+/// from the init value, so this is the identity-padded window reduction combined once with init.
+func lowerGenericReduceWindow(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
+    guard eqn.inputs.count == 2 else {
+        throw LoweringError.unsupported("reduce_window over \(eqn.inputs.count / 2) operands (only one operand and its init value)")
+    }
+    let body = try eqn.require("jaxpr").string ?? ""
+    let kinds: [String: WindowReduction] = ["max": .max, "min": .min, "add": .sum, "mul": .prod]
+    guard let r = kinds.first(where: { prim, _ in
+        body == "(i0, i1) { v0 = \(prim)(i0, i1) } (v0)" || body == "(i0, i1) { v0 = \(prim)(i1, i0) } (v0)"
+    })?.value else {
+        throw LoweringError.unsupported("reduce_window with the body \(body) (only a single max, min, add or mul of the two operands)")
+    }
+    let x = eqn.input(0)
+    let windowed = try lowerReduceWindow(r)(eqn, g)[0]
+    let compute = elementwiseType(x.dtype)
+    let y = try g.op(r.combine, try windowed.cast(to: compute), try eqn.input(1).cast(to: compute))
+    return [try y.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
+}

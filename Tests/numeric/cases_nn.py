@@ -126,6 +126,17 @@ CASES += [
          ["reduce_window_sum"], EXACT),
     case("flax_max_pool_nnx_f32", lambda x: flax_pool("max", x, (2, 3), (1, 2), ((1, 0), (1, 1))), [f32(1, 5, 7, 4)],
          ["reduce_window_max"]),
+    # generic reduce_window: an init that is not the identity, or a body JAX does not recognise
+    case("reduce_window_generic_max_init_f32", window(MAX, 0.5, (1, 2, 3), (1, 1, 2), ((0, 0), (1, 1), (2, 0))),
+         [f32(2, 5, 6)], ["reduce_window"]),
+    case("reduce_window_generic_add_init_f32", window(ADD, 1.5, (2, 2), (1, 2), ((1, 0), (0, 1)), base=(1, 2)),
+         [f32(4, 5)], ["reduce_window"]),
+    case("reduce_window_generic_mul_f32", window(lambda a, b: b * a, 1.0, (2, 2), (1, 1), ((0, 1), (1, 0))),
+         [cumprod_gen(4, 5)], ["reduce_window"]),
+    case("reduce_window_generic_min_i32", window(MIN, np.int32(2), (3,), (2,), ((1, 1),)), [i32(9)],
+         ["reduce_window"], EXACT),
+    case("reduce_window_traced_init_f32", lambda x, i: lax.reduce_window(x, i, lax.max, (2, 2), (1, 1), "SAME"),
+         [f32(4, 5), f32()], ["reduce_window"]),
     # -- cumulative --------------------------------------------------------------------------
     case("cumsum_f32", lambda x: jnp.cumsum(x, axis=1), [f32(3, 6)], ["cumsum"]),
     case("cumsum_reverse_i32", lambda x: lax.cumsum(x, axis=0, reverse=True), [i32(5, 3)], ["cumsum"], EXACT),
@@ -183,5 +194,5 @@ def flax_pool(kind, x, window, strides, padding):
 
 REQUIRED = """
 conv_general_dilated reduce_window_max reduce_window_min reduce_window_sum cumsum cumprod cummax cummin
-cumlogsumexp sort top_k reduce_and reduce_or reduce_xor reduce_precision
+cumlogsumexp reduce_window sort top_k reduce_and reduce_or reduce_xor reduce_precision
 """.split()

@@ -43,8 +43,12 @@ public final class ParamNode {
         p.items = fields.map(\.1)
         return p
     }
-    static func program(_ j: Jaxpr) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_JAXPR); p.jaxpr = j; return p }
-    static func program(_ c: ClosedJaxpr) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_CLOSED_JAXPR); p.closedJaxpr = c; return p }
+    static func program(_ j: Jaxpr) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_JAXPR); p.jaxpr = j; p.text = CText(j.summary); return p
+    }
+    static func program(_ c: ClosedJaxpr) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_CLOSED_JAXPR); p.closedJaxpr = c; p.text = CText(c.jaxpr.summary); return p
+    }
     static func array(tensor: Int, dtype: DType) -> ParamNode {
         let p = ParamNode(kind: J2O_PARAM_ARRAY); p.tensor = tensor; p.dtype = dtype; return p
     }
