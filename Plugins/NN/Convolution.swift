@@ -14,11 +14,12 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let spatial = lhsSpec.count - 2
     guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
     let out = eqn.output(0)
-    // XLA accumulates in the preferred (output) type; ONNX Runtime's Conv computes in f32 or f64.
+    // XLA accumulates in the preferred (output) type; ONNX Runtime's Conv computes in f32.
     let compute: DType
     switch out.dtype {
-    case .f32, .f64: compute = out.dtype
+    case .f32: compute = .f32
     case .f16, .bf16: compute = .f32
+    case .f64: throw LoweringError.unsupported("conv_general_dilated producing f64 (ONNX Runtime's Conv has no double kernel)")
     default: throw LoweringError.unsupported("conv_general_dilated producing \(out.dtype) (Conv is float-only)")
     }
     let strides = intsOr(eqn, "window_strides", spatial)
@@ -32,6 +33,20 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     var x = try eqn.input(0).cast(to: compute).with(shape: eqn.input(0).shape).transpose(lhsSpec)
     let w = try eqn.input(1).cast(to: compute).with(shape: eqn.input(1).shape).transpose(rhsSpec)
 
+    if lhsDilation.contains(where: { $0 > 1 }), strides.allSatisfy({ $0 == 1 }), batchGroups == 1,
+       let kernel = w.shape?.dropFirst(2).map(\.value) as? [Int64] {
+        // A transposed convolution: correlating the zero-dilated input with W is ConvTranspose
+        // with W flipped and its feature axes swapped, when the padding stays within the kernel.
+        let reach = zip(kernel, rhsDilation).map { (Int($0.0) - 1) * $0.1 }
+        let begin = zip(reach, pads).map { $0.0 - $0.1.lo }, end = zip(reach, pads).map { $0.0 - $0.1.hi }
+        if (begin + end).allSatisfy({ $0 >= 0 }) {
+            let y = try g.op("ConvTranspose", x, try transposedKernel(w, groups: groups, g), attributes: [
+                "strides": .ints(lhsDilation), "dilations": .ints(rhsDilation), "pads": .ints(begin + end),
+                "group": .int(Int64(groups)),
+            ], shape: outSpec.map { out.shape[$0] })
+            return [try y.transpose(inversePermutation(outSpec)).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+        }
+    }
     if lhsDilation.contains(where: { $0 > 1 }) {
         x = try dilate(x, lhsDilation, axes: spatialAxes, fill: try g.scalar(0, compute), g)
     }
@@ -52,5 +67,19 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         "strides": .ints(strides), "dilations": .ints(rhsDilation),
         "pads": .ints(pads.map(\.lo) + pads.map(\.hi)), "group": .int(Int64(groups * batchGroups)),
     ], shape: outSpec.map { out.shape[$0] })
-    return [try y.transpose(outPerm).cast(to: out.dtype).with(shape: out.shape)]
+    return [try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+}
+
+/// Conv's [O, I/G, k...] kernel as ConvTranspose's [I, O/G, k...], spatially flipped.
+func transposedKernel(_ w: Value, groups: Int, _ g: GraphBuilder) throws -> Value {
+    let s = try knownShape(w, "a transposed convolution's kernel")
+    let spatial = Array(s.dropFirst(2))
+    let k = spatial.map { Dim.known(Int64($0)) }
+    let o = s[0], ig = s[1]
+    let swapped = groups == 1 ? try w.transpose([1, 0] + Array(2..<s.count)) : try w.reshape([.known(Int64(groups)), .known(Int64(o / groups)), .known(Int64(ig))] + k)
+        .transpose([0, 2, 1] + Array(3..<(3 + spatial.count)))
+        .reshape([.known(Int64(groups * ig)), .known(Int64(o / groups))] + k)
+    let axes = Array(2..<(2 + spatial.count))
+    return try g.op("Slice", swapped, try g.int64s(axes.map { _ in Int64(-1) }), try g.int64s(axes.map { _ in Int64.min }),
+                    try g.int64s(axes), try g.int64s(axes.map { _ in Int64(-1) }), shape: swapped.shape)
 }

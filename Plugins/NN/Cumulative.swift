@@ -15,7 +15,7 @@ func cumulativeLowerings() -> [Lowering] {
             let compute = cumsumType(t)
             let y = try g.op("CumSum", try x.cast(to: compute), try g.constant([Int64(axis)], dtype: .i64, shape: []),
                              attributes: ["reverse": .int(reverse ? 1 : 0), "exclusive": .int(0)])
-            return [try y.cast(to: t).with(shape: eqn.output(0).shape)]
+            return [try y.cast(from: compute, to: t).with(shape: eqn.output(0).shape)]
         },
         Lowering("cumprod", emits: scanOps, dtypes: DType.numbers, note: "doubling scan of Mul (no CumProd before opset 26)",
                  lower: doublingScan(.prod)),
@@ -80,7 +80,7 @@ func doublingScan(_ reduction: WindowReduction?) -> LowerFunction {
             }
             k *= 2
         }
-        return [try y.cast(to: t).with(shape: out.shape)]
+        return [try y.cast(from: compute, to: t).with(shape: out.shape)]
     }
 }
 

@@ -30,5 +30,5 @@ func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] 
         let signedZero = try g.op("Mul", xw, try g.scalar(0, wide))
         result = try g.op("Where", tiny, signedZero, y)
     }
-    return [try result.cast(to: t).with(shape: eqn.output(0).shape)]
+    return [try result.cast(from: wide, to: t).with(shape: eqn.output(0).shape)]
 }

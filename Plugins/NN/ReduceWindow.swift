@@ -67,7 +67,8 @@ func lowerReduceWindow(_ r: WindowReduction) -> LowerFunction {
         let out = eqn.output(0)
         let w = try WindowParams(eqn, rank: out.rank)
         if w.active.isEmpty { return [x] }
-        if x.dtype.isFloat, r != .prod, w.active.count <= 3, w.baseDilation.allSatisfy({ $0 == 1 }) {
+        // ONNX Runtime's Conv is f32 only: an f64 sum stays exact on the slice route.
+        if x.dtype.isFloat, r != .prod, !(r == .sum && x.dtype == .f64), w.active.count <= 3, w.baseDilation.allSatisfy({ $0 == 1 }) {
             return [try pooled(r, x, w, out, g)]
         }
         return [try slicedWindows(r, x, w, out, g)]
@@ -79,7 +80,7 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
     let active = w.active
     let passive = (0..<out.rank).filter { !active.contains($0) }
     let t = x0.dtype
-    let compute: DType = t == .f64 && r != .sum ? .f64 : .f32
+    let compute: DType = t == .f64 ? .f64 : .f32
     var x = try x0.cast(to: compute).with(shape: x0.shape).transpose(passive + active)
     guard let inShape = x.shape else { throw LoweringError.unsupported("reduce_window on an operand of unknown rank") }
     let passiveDims = Array(inShape.prefix(passive.count))
@@ -113,16 +114,15 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
         ], shape: pooledShape)
         if r == .min { y = try g.op("Neg", y) }
     case .sum:
-        let count = kernel.reduce(1, *)
-        let ones = try g.constant(Array(repeating: Float(1), count: count), dtype: .f32, shape: [1, 1] + kernel.map(Int64.init))
         // A channel axis larger than 1 is one group per channel with the same kernel.
         var channels: Int64 = 1
         if passive.count == 2 {
             guard let c = inShape[1].value else { throw LoweringError.unsupported("reduce_window_sum over a symbolic channel axis") }
             channels = c
         }
-        let kernelTensor = channels == 1 ? ones
-            : try g.op("Expand", ones, try g.int64s([channels, 1] + kernel.map(Int64.init)))
+        let count = Int(channels) * kernel.reduce(1, *)
+        let kernelTensor = try g.constant(Array(repeating: Float(1), count: count), dtype: .f32,
+                                          shape: [channels, 1] + kernel.map(Int64.init))
         y = try g.op("Conv", x, kernelTensor, attributes: [
             "kernel_shape": .ints(kernel), "strides": .ints(strides), "dilations": .ints(dilations),
             "pads": .ints(pads.map(\.lo) + pads.map(\.hi)), "group": .int(channels),
@@ -137,7 +137,7 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
     default: y = try y.reshape(passiveDims + activeOut)
     }
     y = y.with(shape: passiveDims + activeOut)
-    return try y.transpose(inversePermutation(passive + active)).cast(to: t).with(shape: out.shape)
+    return try y.transpose(inversePermutation(passive + active)).cast(from: compute, to: t).with(shape: out.shape)
 }
 
 /// The general route: pad (and dilate) with the identity, then combine one strided slice per
@@ -182,7 +182,7 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
             offset[k] = 0
         }
     }
-    return try acc!.cast(to: t).with(shape: out.shape)
+    return try acc!.cast(from: compute, to: t).with(shape: out.shape)
 }
 
 /// The generic reduce_window, for bodies that are one max/min/add/mul of the two operands (what
@@ -203,6 +203,6 @@ func lowerGenericReduceWindow(_ eqn: Equation, _ g: GraphBuilder) throws -> [Val
     let x = eqn.input(0)
     let windowed = try lowerReduceWindow(r)(eqn, g)[0]
     let compute = elementwiseType(x.dtype)
-    let y = try g.op(r.combine, try windowed.cast(to: compute), try eqn.input(1).cast(to: compute))
-    return [try y.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
+    let y = try g.op(r.combine, try windowed.cast(from: x.dtype, to: compute), try eqn.input(1).cast(to: compute))
+    return [try y.cast(from: compute, to: x.dtype).with(shape: eqn.output(0).shape)]
 }

@@ -62,8 +62,18 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     var axis = eqn.param("axis").flatMap { $0.isNone ? nil : $0.int } ?? (rank - 1)
     if axis < 0 { axis += rank }
     guard let wide = topKType(x.dtype) else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
-    let r = try g.node("TopK", [try x.cast(to: wide), try g.int64s([k])], outputs: 2,
+    var key = try x.cast(to: wide)
+    if x.dtype.isFloat {
+        // JAX ranks (positive) NaN above everything; TopK's comparisons never pick it. NaN ranks
+        // as +inf here and the values are gathered from the operand, so NaNs come out as NaNs
+        // (a row holding both NaN and +inf may order those two differently from JAX).
+        key = try g.op("Where", try g.op("IsNaN", key), try g.scalar(.infinity, wide), key)
+    }
+    let r = try g.node("TopK", [key, try g.int64s([k])], outputs: 2,
                        attributes: ["axis": .int(Int64(axis)), "largest": .int(1), "sorted": .int(1)])
-    return [try r[0].cast(to: x.dtype).with(shape: eqn.output(0).shape),
+    let values = x.dtype.isFloat
+        ? try g.op("GatherElements", x, r[1], attributes: ["axis": .int(Int64(axis))])
+        : try r[0].cast(from: wide, to: x.dtype)
+    return [values.with(shape: eqn.output(0).shape),
             try r[1].cast(to: eqn.output(1).dtype).with(shape: eqn.output(1).shape)]
 }

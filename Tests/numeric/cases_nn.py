@@ -37,6 +37,20 @@ CASES: list[Case] = [
          [f32(1, 8, 9, 2), f32(3, 2, 2, 3)], ["conv_general_dilated"]),
     case("conv_lhs_dilation_f32", conv(NCHW, (1, 1), ((2, 1), (1, 2)), lhs_dil=(2, 3)),
          [f32(2, 2, 4, 3), f32(3, 2, 3, 3)], ["conv_general_dilated"]),
+    case("conv_lhs_dilation_strided_f32", conv(NHWC, (2, 1), ((1, 0), (3, 1)), lhs_dil=(2, 2)),
+         [f32(1, 4, 3, 2), f32(2, 2, 2, 3)], ["conv_general_dilated"]),
+    case("conv_lhs_dilation_grouped_f32", conv(NCHW, (1, 1), ((0, 1), (1, 1)), lhs_dil=(3, 2), rhs_dil=(1, 2), groups=2),
+         [f32(1, 4, 3, 3), f32(6, 2, 2, 2)], ["conv_general_dilated"]),
+    case("flax_conv_transpose_f32", lambda x, k: flax_conv_transpose(x, k, (2, 2), "SAME"),
+         [f32(2, 5, 4, 3, lo=0.1, hi=1.0), f32(3, 3, 3, 4, lo=0.1, hi=1.0)], ["conv_general_dilated"]),
+    case("flax_conv_transpose_valid_f32", lambda x, k: flax_conv_transpose(x, k, (3, 2), "VALID"),
+         [f32(1, 3, 4, 2), f32(2, 3, 2, 3)], ["conv_general_dilated"]),
+    case("flax_conv_f32", lambda x, k: flax_conv(x, k, (2, 1), [(1, 2), (0, 1)], (1, 2)),
+         [f32(2, 7, 8, 3, lo=0.1, hi=1.0), f32(3, 2, 3, 4, lo=0.1, hi=1.0)], ["conv_general_dilated"]),
+    case("conv_f16_preferred_f32", lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=NHWC,
+                                                                       preferred_element_type=jnp.float32),
+         [lambda rng: rng.uniform(-1, 1, (1, 4, 5, 2)).astype(np.float16), lambda rng: rng.uniform(-1, 1, (2, 2, 2, 3)).astype(np.float16)],
+         ["conv_general_dilated"], dict(rtol=1e-3, atol=1e-3)),
     case("conv_depthwise_f32", conv(NHWC, (1, 1), "SAME", groups=4),
          [f32(2, 5, 5, 4), f32(3, 3, 1, 8)], ["conv_general_dilated"]),
     case("conv_grouped_f32", conv(NCHW, (1, 1), "VALID", groups=2),
@@ -118,6 +132,12 @@ CASES += [
          [f32(4, 5)], ["reduce_window_max"]),
     case("reduce_window_max_4d_window_f32", window(MAX, NINF, (2, 2, 2, 2), (1, 1, 1, 2)), [f32(3, 3, 4, 5)],
          ["reduce_window_max"]),
+    case("reduce_window_sum_f64", window(ADD, 0.0, (2, 3), (1, 2), ((1, 0), (1, 1))), [lambda rng: rng.normal(size=(4, 7))],
+         ["reduce_window_sum"], x64=True),
+    case("min_pool_f64", window(MIN, np.inf, (2, 2), (1, 2), ((1, 1), (0, 1))), [lambda rng: rng.normal(size=(4, 7))],
+         ["reduce_window_min"], EXACT, x64=True),
+    case("max_pool_f16", window(MAX, -np.inf, (1, 2, 2, 1), (1, 2, 2, 1)), [lambda rng: rng.normal(size=(1, 4, 6, 2)).astype(np.float16)],
+         ["reduce_window_max"], EXACT),
     case("reduce_window_max_i32", window(MAX, np.int32(np.iinfo(np.int32).min), (1, 2, 2), (1, 1, 2), ((0, 0), (1, 1), (1, 0))),
          [i32(2, 5, 6)], ["reduce_window_max"], EXACT),
     case("reduce_window_min_i32", window(MIN, np.int32(np.iinfo(np.int32).max), (2, 2), (2, 1), ((1, 1), (0, 1))),
@@ -140,6 +160,8 @@ CASES += [
     # -- cumulative --------------------------------------------------------------------------
     case("cumsum_f32", lambda x: jnp.cumsum(x, axis=1), [f32(3, 6)], ["cumsum"]),
     case("cumsum_reverse_i32", lambda x: lax.cumsum(x, axis=0, reverse=True), [i32(5, 3)], ["cumsum"], EXACT),
+    case("cumsum_f64", lambda x: jnp.cumsum(x, axis=0), [lambda rng: rng.normal(size=(9, 2))], ["cumsum"], x64=True),
+    case("cummax_i64", lambda x: lax.cummax(x, axis=1), [lambda rng: rng.integers(-2**40, 2**40, size=(2, 9))], ["cummax"], EXACT, x64=True),
     case("cumprod_f32", lambda x: jnp.cumprod(x, axis=1), [cumprod_gen(3, 11)], ["cumprod"]),
     case("cumprod_reverse_f32", lambda x: lax.cumprod(x, axis=0, reverse=True), [cumprod_gen(9, 3)], ["cumprod"]),
     case("cumprod_i32", lambda x: lax.cumprod(x, axis=1), [i32(3, 7, lo=-3, hi=3, nonzero=False)], ["cumprod"], EXACT),
@@ -164,6 +186,8 @@ CASES += [
          ["sort"]),
     case("top_k_f32", lambda x: lax.top_k(x, 3), [f32(3, 8)], ["top_k"]),
     case("top_k_ties_i32", lambda x: lax.top_k(x, 4), [i32(2, 9, lo=-2, hi=2)], ["top_k"], EXACT),
+    case("top_k_nan_f32", lambda x: lax.top_k(x, 4), [lambda rng: np.where(rng.random((3, 9)) < 0.2, np.nan,
+                                                        rng.uniform(-3, 3, (3, 9))).astype(np.float32)], ["top_k"]),
     case("top_k_axis0_f32", lambda x: lax.top_k(x, 2, axis=0), [ties(5, 4)], ["top_k"]),
     # -- logical reductions ------------------------------------------------------------------
     case("reduce_and_bool", lambda x: jnp.all(x, axis=1), [boolean(3, 7)], ["reduce_and"], EXACT),
@@ -185,6 +209,19 @@ CASES += [
     case("reduce_precision_f16_f32", lambda x: lax.reduce_precision(x, 5, 10), [bf16_boundaries(4, 8)],
          ["reduce_precision"], EXACT),
 ]
+
+
+def flax_conv_transpose(x, kernel, strides, padding):
+    import flax.linen as nn
+    layer = nn.ConvTranspose(kernel.shape[-1], kernel.shape[:-2], strides=strides, padding=padding, use_bias=False)
+    return layer.apply({"params": {"kernel": kernel}}, x)
+
+
+def flax_conv(x, kernel, strides, padding, dilation):
+    import flax.linen as nn
+    layer = nn.Conv(kernel.shape[-1], kernel.shape[:-2], strides=strides, padding=padding, kernel_dilation=dilation,
+                    use_bias=False)
+    return layer.apply({"params": {"kernel": kernel}}, x)
 
 
 def flax_pool(kind, x, window, strides, padding):
