@@ -51,6 +51,8 @@ CASES: list[Case] = [
                                                                        preferred_element_type=jnp.float32),
          [lambda rng: rng.uniform(-1, 1, (1, 4, 5, 2)).astype(np.float16), lambda rng: rng.uniform(-1, 1, (2, 2, 2, 3)).astype(np.float16)],
          ["conv_general_dilated"], dict(rtol=1e-3, atol=1e-3)),
+    case("nnx_conv_block_f32", lambda x: nnx_block(x), [f32(2, 8, 8, 3, lo=0.1, hi=1.0)],
+         ["conv_general_dilated", "reduce_window_max", "reduce_window_sum"]),
     case("conv_depthwise_f32", conv(NHWC, (1, 1), "SAME", groups=4),
          [f32(2, 5, 5, 4), f32(3, 3, 1, 8)], ["conv_general_dilated"]),
     case("conv_grouped_f32", conv(NCHW, (1, 1), "VALID", groups=2),
@@ -162,6 +164,12 @@ CASES += [
     case("cumsum_reverse_i32", lambda x: lax.cumsum(x, axis=0, reverse=True), [i32(5, 3)], ["cumsum"], EXACT),
     case("cumsum_f64", lambda x: jnp.cumsum(x, axis=0), [lambda rng: rng.normal(size=(9, 2))], ["cumsum"], x64=True),
     case("cummax_i64", lambda x: lax.cummax(x, axis=1), [lambda rng: rng.integers(-2**40, 2**40, size=(2, 9))], ["cummax"], EXACT, x64=True),
+    case("cummax_u8", lambda x: lax.cummax(x, axis=1), [lambda rng: rng.integers(0, 256, size=(3, 7)).astype(np.uint8)],
+         ["cummax"], EXACT),
+    case("cumsum_i8_wraps", lambda x: lax.cumsum(x, axis=1), [lambda rng: rng.integers(-128, 128, size=(3, 9)).astype(np.int8)],
+         ["cumsum"], EXACT),
+    case("cumprod_u32_wraps", lambda x: lax.cumprod(x, axis=0), [lambda rng: rng.integers(1, 5000, size=(6, 3)).astype(np.uint32)],
+         ["cumprod"], EXACT),
     case("cumprod_f32", lambda x: jnp.cumprod(x, axis=1), [cumprod_gen(3, 11)], ["cumprod"]),
     case("cumprod_reverse_f32", lambda x: lax.cumprod(x, axis=0, reverse=True), [cumprod_gen(9, 3)], ["cumprod"]),
     case("cumprod_i32", lambda x: lax.cumprod(x, axis=1), [i32(3, 7, lo=-3, hi=3, nonzero=False)], ["cumprod"], EXACT),
@@ -206,9 +214,40 @@ CASES += [
     # -- reduce_precision --------------------------------------------------------------------
     case("reduce_precision_bf16_f32", lambda x: lax.reduce_precision(x, 8, 7), [bf16_boundaries(4, 8)],
          ["reduce_precision"], EXACT),
+    case("reduce_precision_f16_range_f32", lambda x: lax.reduce_precision(x, 5, 10),
+         [lambda rng: (rng.choice([-1, 1], (6, 8)) * 10.0 ** rng.uniform(-9, 5.5, (6, 8))).astype(np.float32)],
+         ["reduce_precision"], EXACT),
+    case("reduce_precision_bf16_of_f16", lambda x: lax.reduce_precision(x, 8, 7),
+         [lambda rng: rng.normal(size=(4, 5)).astype(np.float16)], ["reduce_precision"], EXACT),
     case("reduce_precision_f16_f32", lambda x: lax.reduce_precision(x, 5, 10), [bf16_boundaries(4, 8)],
          ["reduce_precision"], EXACT),
 ]
+
+
+_NNX_BLOCK = None
+
+
+def _make_nnx_block():
+    from flax import nnx
+    rngs = nnx.Rngs(0)
+    return (nnx.Conv(3, 4, kernel_size=(3, 3), rngs=rngs),
+            nnx.ConvTranspose(4, 2, kernel_size=(2, 2), strides=(2, 2), rngs=rngs))
+
+
+def nnx_block(x):
+    """A small flax.nnx model: conv, max pool, transposed conv, average pool (weights become constants)."""
+    global _NNX_BLOCK
+    from flax import nnx
+    if _NNX_BLOCK is None:
+        # Initialised eagerly even when first called under a trace, so weights are constants.
+        with jax.ensure_compile_time_eval():
+            _NNX_BLOCK = _make_nnx_block()
+    conv, up = _NNX_BLOCK
+
+    y = nnx.relu(conv(x))
+    y = nnx.max_pool(y, (2, 2), strides=(2, 2))
+    y = up(y)
+    return nnx.avg_pool(y, (3, 3), strides=(1, 1), padding="SAME")
 
 
 def flax_conv_transpose(x, kernel, strides, padding):
