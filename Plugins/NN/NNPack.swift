@@ -10,7 +10,7 @@ let nnPack = Pack(
                  note: "any dimension numbers; lhs dilation: ConvTranspose when padding fits the kernel, else explicit zeros; batch groups fold into channel groups; f16/bf16 computed in f32",
                  lower: lowerConvolution),
     ] + windowLowerings() + cumulativeLowerings() + logicalReductionLowerings() + [
-        Lowering("sort", emits: ["TopK", "GatherElements", "IsNaN", "Where", "Cast"], dtypes: DType.floats + [.bool] + DType.signedInts + [.u8, .u16, .u32],
+        Lowering("sort", emits: ["TopK", "GatherElements", "IsNaN", "Equal", "Where", "Cast"], dtypes: DType.floats + [.bool] + DType.signedInts + [.u8, .u16, .u32],
                  note: "stable TopK passes, least significant key first; NaN last; -0.0 ties +0.0",
                  lower: lowerSort),
         Lowering("top_k", emits: ["TopK", "Cast", "IsNaN", "Where", "GatherElements"], dtypes: DType.floats + DType.signedInts + [.u8, .u16, .u32],

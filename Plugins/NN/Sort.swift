@@ -2,9 +2,9 @@ import PluginKit
 
 /// sort as a chain of stable TopK sorts (largest = 0; ONNX breaks ties by the lower index), least
 /// significant key first, so several keys sort lexicographically. Each pass sorts the permutation
-/// found so far; every operand is finally gathered through it. Float keys take two passes,
-/// value then "is NaN", which puts NaNs last as JAX's total order does (NaN's sign bit, and -0.0
-/// before +0.0, are not distinguished: ONNX has no bitcast before opset 26).
+/// found so far; every operand is finally gathered through it. NaNs sort last whatever their sign
+/// and -0.0 ties +0.0, as jnp.sort does: f32/f16/bf16 keys become f64 with NaN above +inf (one
+/// pass), f64 keys take two passes (value, then "is NaN").
 func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let axis = try eqn.int("dimension")
     let numKeys = (try? eqn.int("num_keys")) ?? 1
@@ -37,6 +37,13 @@ func sortPasses(_ key: Value, _ g: GraphBuilder) throws -> [Value] {
     guard let wide = topKType(t) else { throw LoweringError.unsupported("sort keys of type \(t)") }
     let x = try key.cast(to: wide).with(shape: key.shape)
     guard t.isFloat else { return [x] }
+    if t != .f64 {
+        // One pass: in f64, +inf moves below a new top (1e300, beyond every f32) and NaN takes +inf.
+        let d = try key.cast(to: .f64).with(shape: key.shape)
+        let inf = try g.scalar(.infinity, .f64)
+        let lifted = try g.op("Where", try g.op("Equal", d, inf), try g.scalar(1e300, .f64), d, shape: d.shape)
+        return [try g.op("Where", try g.op("IsNaN", d), inf, lifted, shape: d.shape)]
+    }
     let nan = try g.op("IsNaN", x, shape: x.shape)
     let value = try g.op("Where", nan, try g.scalar(0, wide), x, shape: x.shape)
     return [value, try nan.cast(to: .i32).with(shape: x.shape)]

@@ -184,6 +184,10 @@ CASES += [
          ["cumlogsumexp"]),
     # -- sort and top_k ----------------------------------------------------------------------
     case("sort_f32", lambda x: jnp.sort(x, axis=1), [f32(4, 7)], ["sort"]),
+    case("sort_nan_inf_f64", lambda x: jnp.sort(x, axis=0), [lambda rng: with_nans(9, 2)(rng).astype(np.float64)], ["sort"],
+         x64=True),
+    case("argsort_signed_zero_nan", lambda x: jnp.argsort(x, axis=1),
+         [lambda rng: np.array([[0.0, -0.0, np.nan, 1.0, -np.nan, np.inf, -0.0, -np.inf, 0.0]], np.float32)], ["sort"], EXACT),
     case("sort_axis0_i32", lambda x: jnp.sort(x, axis=0), [i32(6, 3)], ["sort"], EXACT),
     case("sort_nan_inf_f32", lambda x: jnp.sort(x, axis=-1), [with_nans(3, 12)], ["sort"]),
     case("argsort_stable_ties", lambda x: jnp.argsort(x, axis=1, stable=True), [ties(4, 9)], ["sort"], EXACT),
