@@ -15,8 +15,10 @@ let nnPack = Pack(
                  lower: lowerSort),
         Lowering("top_k", emits: ["TopK", "Cast", "IsNaN", "Where", "GatherElements"], dtypes: DType.floats + DType.signedInts + [.u8, .u16, .u32],
                  note: "ties to the lower index; NaN ranks largest (as +inf among infinities)", lower: lowerTopK),
-        Lowering("reduce_precision", emits: ["Cast", "Abs", "Less", "Mul", "Where"], dtypes: DType.floats,
-                 note: "bfloat16 (8,7) and float16 (5,10) via Cast round trips; other formats decline",
+        Lowering("reduce_precision", emits: ["Cast", "Abs", "Log", "Mul", "Floor", "Max", "Min", "Pow", "Less", "Sub",
+                                             "Where", "Add", "GreaterOrEqual", "Div", "Round", "Sign", "IsInf", "IsNaN", "Or"],
+                 dtypes: DType.floats,
+                 note: "any (exponent, mantissa) bits: XLA's round-to-nearest-even and range clamp in arithmetic; bfloat16 via Cast",
                  lower: lowerReducePrecision),
     ])
 

@@ -1,34 +1,56 @@
 import PluginKit
 
-/// reduce_precision rounds to a narrower float format and back. ONNX has no bitcast before opset
-/// 26, so the bit-level emulation is out of reach; the formats JAX users hit are real ONNX types:
-/// (8, 7) is bfloat16 and (5, 10) is float16, where a round trip through Cast rounds to nearest
-/// even exactly as XLA does. XLA flushes results below the narrow format's smallest normal to a
-/// signed zero, which Cast (keeping subnormals) does not, so those are zeroed explicitly.
-/// Formats at least as wide as the operand's are the identity; other formats decline.
+/// reduce_precision(exponent_bits e, mantissa_bits m) as XLA defines it on the bits: round the
+/// mantissa to m bits, nearest even (a carry may bump the exponent), then send exponents above
+/// the narrow format's range to a signed infinity and those at or below its smallest normal to a
+/// signed zero; NaN stays NaN. ONNX has no bitcast before opset 26, so the same rounding is done
+/// in arithmetic: with E = floor(log2|x|) (at least the operand format's smallest normal
+/// exponent, which is where the bit-level rounding of subnormals lands too), x is rounded to a
+/// multiple of 2^(E - m) by Round (half to even). bfloat16 (8, 7) of a 32-bit or narrower float
+/// is a Cast round trip, which rounds identically. Results match XLA bit for bit except that a
+/// zero may lose its sign: ONNX Runtime's Where returns +0.0 when it selects -0.0.
 func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let x = eqn.input(0)
     let e = try eqn.int("exponent_bits"), m = try eqn.int("mantissa_bits")
     let t = x.dtype
-    let own: [DType: (Int, Int)] = [.f64: (11, 52), .f32: (8, 23), .f16: (5, 10), .bf16: (8, 7)]
-    guard let (te, tm) = own[t] else { throw LoweringError.unsupported("reduce_precision on \(t)") }
+    // (exponent bits, mantissa bits, smallest normal exponent) of the operand's format.
+    let formats: [DType: (Int, Int, Int)] = [.f64: (11, 52, -1022), .f32: (8, 23, -126), .f16: (5, 10, -14), .bf16: (8, 7, -126)]
+    guard let (te, tm, minExp) = formats[t] else { throw LoweringError.unsupported("reduce_precision on \(t)") }
+    guard e >= 1, m >= 0 else { throw LoweringError.invalid("reduce_precision to \(e) exponent and \(m) mantissa bits") }
     if e >= te && m >= tm { return [x] }
-    let narrow: DType, minNormal: Double
-    switch (e, m) {
-    case (8, 7): narrow = .bf16; minNormal = 0x1p-126
-    case (5, 10): narrow = .f16; minNormal = 0x1p-14
-    default:
-        throw LoweringError.unsupported("reduce_precision to \(e) exponent and \(m) mantissa bits (only bfloat16 (8, 7) and float16 (5, 10) map to ONNX types)")
-    }
-    // f16 and bf16 do not hold each other: go through f32, which holds both exactly.
+    let shape = eqn.output(0).shape
     let wide = t == .f64 ? DType.f64 : .f32
     let xw = try x.cast(to: wide)
-    let y = try xw.cast(to: narrow).cast(to: wide)
-    var result = y
-    if narrow == .f16 || t == .f64 {
-        let tiny = try g.op("Less", try g.op("Abs", y), try g.scalar(minNormal, wide))
-        let signedZero = try g.op("Mul", xw, try g.scalar(0, wide))
-        result = try g.op("Where", tiny, signedZero, y)
+    if e == 8 && m == 7 && t != .f64 {
+        return [try xw.cast(to: .bf16).cast(from: .bf16, to: t).with(shape: shape)]
     }
-    return [try result.cast(from: wide, to: t).with(shape: eqn.output(0).shape)]
+    func c(_ v: Double) throws -> Value { try g.scalar(v, wide) }
+    let a = try g.op("Abs", xw)
+    var y = xw
+    if m < tm {
+        // E = floor(log2 |x|), corrected by one either way where Log's rounding misses a binade.
+        var ex = try g.op("Floor", try g.op("Mul", try g.op("Log", a), try c(1 / 0.6931471805599453)))
+        ex = try g.op("Max", ex, try c(Double(minExp)))
+        ex = try g.op("Min", ex, try c(Double(te == 11 ? 1023 : 127)))
+        let two = try c(2)
+        let p = try g.op("Pow", two, ex)
+        ex = try g.op("Where", try g.op("Less", a, p), try g.op("Sub", ex, try c(1)), ex)
+        ex = try g.op("Max", ex, try c(Double(minExp)))
+        let p2 = try g.op("Pow", two, try g.op("Add", ex, try c(1)))
+        ex = try g.op("Where", try g.op("GreaterOrEqual", a, p2), try g.op("Add", ex, try c(1)), ex)
+        let ulp = try g.op("Pow", two, try g.op("Sub", ex, try c(Double(m))))
+        y = try g.op("Mul", try g.op("Round", try g.op("Div", xw, ulp)), ulp)
+    }
+    if e < te {
+        let bias = (1 << (e - 1)) - 1
+        let ya = try g.op("Abs", y)
+        let signedInf = try g.op("Mul", try g.op("Sign", xw), try c(.infinity))
+        let signedZero = try g.op("Mul", xw, try c(0))
+        y = try g.op("Where", try g.op("GreaterOrEqual", ya, try c(Double(sign: .plus, exponent: bias + 1, significand: 1))), signedInf, y)
+        y = try g.op("Where", try g.op("Less", ya, try c(Double(sign: .plus, exponent: 1 - bias, significand: 1))), signedZero, y)
+    }
+    // Infinities and NaN pass through (the arithmetic above turns them into NaN).
+    let special = try g.op("Or", try g.op("IsInf", xw), try g.op("IsNaN", xw))
+    y = try g.op("Where", special, xw, y)
+    return [try y.cast(from: wide, to: t).with(shape: shape)]
 }

@@ -107,6 +107,18 @@ def bf16_boundaries(*shape):
     return gen
 
 
+def rp_values(*shape):
+    """Magnitudes from f32 subnormals to near overflow, exact rounding ties, and the specials."""
+    def gen(rng):
+        v = rng.choice([-1, 1], shape) * 2.0 ** rng.uniform(-140, 127, shape)
+        ties = rng.choice([-1, 1], shape) * (1 + rng.integers(0, 64, shape) / 64 + 1 / 128) * 2.0 ** rng.integers(-20, 20, shape)
+        v = np.where(rng.random(shape) < 0.4, ties, v).astype(np.float32)
+        flat = v.reshape(-1)
+        flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
+        return v
+    return gen
+
+
 MAX, MIN, ADD = lax.max, lax.min, lax.add
 NINF, PINF = -np.inf, np.inf
 
@@ -223,6 +235,14 @@ CASES += [
          ["reduce_precision"], EXACT),
     case("reduce_precision_bf16_of_f16", lambda x: lax.reduce_precision(x, 8, 7),
          [lambda rng: rng.normal(size=(4, 5)).astype(np.float16)], ["reduce_precision"], EXACT),
+    *[case(f"reduce_precision_e{e}m{m}_f32", lambda x, e=e, m=m: lax.reduce_precision(x, e, m), [gen(6, 16)],
+           ["reduce_precision"], EXACT)
+      for e, m in [(4, 3), (5, 2), (3, 1), (8, 10), (11, 4), (6, 0), (8, 22)]
+      for gen in [rp_values]],
+    case("reduce_precision_e4m3_f16", lambda x: lax.reduce_precision(x, 4, 3),
+         [lambda rng: rp_values(5, 9)(rng).astype(np.float16)], ["reduce_precision"], EXACT),
+    case("reduce_precision_e5m4_f64", lambda x: lax.reduce_precision(x, 5, 4),
+         [lambda rng: rp_values(5, 9)(rng).astype(np.float64) * (1 + 1e-12)], ["reduce_precision"], EXACT, x64=True),
     case("reduce_precision_f16_f32", lambda x: lax.reduce_precision(x, 5, 10), [bf16_boundaries(4, 8)],
          ["reduce_precision"], EXACT),
 ]
