@@ -14,14 +14,18 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let spatial = lhsSpec.count - 2
     guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
     let out = eqn.output(0)
-    // XLA accumulates in the preferred (output) type; ONNX Runtime's Conv computes in f32.
+    // XLA accumulates in the preferred (output) type. ONNX Runtime's Conv computes in f32 only;
+    // f64 and integer convolutions are MatMuls over the unfolded windows instead (narrow
+    // integers wrap the same when multiplied and summed in 32 bits and cast back).
     let compute: DType
     switch out.dtype {
-    case .f32: compute = .f32
-    case .f16, .bf16: compute = .f32
-    case .f64: throw LoweringError.unsupported("conv_general_dilated producing f64 (ONNX Runtime's Conv has no double kernel)")
-    default: throw LoweringError.unsupported("conv_general_dilated producing \(out.dtype) (Conv is float-only)")
+    case .f32, .f16, .bf16: compute = .f32
+    case .f64, .i32, .i64, .u32, .u64: compute = out.dtype
+    case .i8, .i16: compute = .i32
+    case .u8, .u16: compute = .u32
+    default: throw LoweringError.unsupported("conv_general_dilated producing \(out.dtype)")
     }
+    let useConv = compute == .f32
     let strides = intsOr(eqn, "window_strides", spatial)
     let lhsDilation = intsOr(eqn, "lhs_dilation", spatial)
     let rhsDilation = intsOr(eqn, "rhs_dilation", spatial)
@@ -33,7 +37,7 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     var x = try eqn.input(0).cast(to: compute).with(shape: eqn.input(0).shape).transpose(lhsSpec)
     let w = try eqn.input(1).cast(to: compute).with(shape: eqn.input(1).shape).transpose(rhsSpec)
 
-    if lhsDilation.contains(where: { $0 > 1 }), strides.allSatisfy({ $0 == 1 }), batchGroups == 1,
+    if useConv, lhsDilation.contains(where: { $0 > 1 }), strides.allSatisfy({ $0 == 1 }), batchGroups == 1,
        let kernel = w.shape?.dropFirst(2).map(\.value) as? [Int64] {
         // A transposed convolution: correlating the zero-dilated input with W is ConvTranspose
         // with W flipped and its feature axes swapped, when the padding stays within the kernel.
@@ -63,6 +67,11 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     }
 
     let outPerm = inversePermutation(outSpec)
+    if !useConv {
+        let y = try unfoldedConvolution(x, w, strides: strides, dilations: rhsDilation, pads: pads,
+                                        groups: groups * batchGroups, outShape: outSpec.map { out.shape[$0] }, compute, g)
+        return [try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+    }
     let y = try g.op("Conv", x, w, attributes: [
         "strides": .ints(strides), "dilations": .ints(rhsDilation),
         "pads": .ints(pads.map(\.lo) + pads.map(\.hi)), "group": .int(Int64(groups * batchGroups)),
@@ -82,4 +91,42 @@ func transposedKernel(_ w: Value, groups: Int, _ g: GraphBuilder) throws -> Valu
     let axes = Array(2..<(2 + spatial.count))
     return try g.op("Slice", swapped, try g.int64s(axes.map { _ in Int64(-1) }), try g.int64s(axes.map { _ in Int64.min }),
                     try g.int64s(axes), try g.int64s(axes.map { _ in Int64(-1) }), shape: swapped.shape)
+}
+
+/// A convolution as one batched MatMul: each kernel position's strided slice of the zero-padded
+/// input is stacked beside the channels ([N, C, P, L], L the output positions), so
+/// [G, O/G, C/G*P] x [N, G, C/G*P, L] is the whole convolution in the compute type.
+func unfoldedConvolution(_ x0: Value, _ w: Value, strides: [Int], dilations: [Int], pads: [(lo: Int, hi: Int)],
+                         groups: Int, outShape: [Dim], _ t: DType, _ g: GraphBuilder) throws -> Value {
+    let ws = try knownShape(w, "a convolution kernel")
+    let kernel = Array(ws.dropFirst(2))
+    let spatial = kernel.count
+    let axes = Array(2..<(2 + spatial))
+    let x = try padConstant(x0, pads, axes: axes, fill: try g.scalar(0, t), g)
+    guard let outSpatial = outShape.dropFirst(2).map(\.value) as? [Int64], let c = x.shape?[1].value else {
+        throw LoweringError.unsupported("an unfolded convolution needs static spatial and channel dimensions")
+    }
+    let positions = kernel.reduce(1, *)
+    guard positions <= 1024 else { throw LoweringError.unsupported("an unfolded convolution with \(positions) kernel positions") }
+    var slices: [Value?] = []
+    var offset = Array(repeating: 0, count: spatial)
+    for _ in 0..<positions {
+        let starts = (0..<spatial).map { offset[$0] * dilations[$0] }
+        let ends = (0..<spatial).map { starts[$0] + (Int(outSpatial[$0]) - 1) * strides[$0] + 1 }
+        let s = try g.op("Slice", x, try g.int64s(starts), try g.int64s(ends), try g.int64s(axes), try g.int64s(strides))
+        slices.append(try s.unsqueeze([2]))
+        for k in (0..<spatial).reversed() {
+            offset[k] += 1
+            if offset[k] < kernel[k] { break }
+            offset[k] = 0
+        }
+    }
+    let stacked = slices.count == 1 ? slices[0]! : try g.op("Concat", slices, attributes: ["axis": .int(2)])
+    let n = outShape[0]
+    let cg = Int(c) / groups, o = ws[0]
+    let length = outSpatial.reduce(1, *)
+    let cols = try stacked.reshape([n, .known(Int64(groups)), .known(Int64(cg * positions)), .known(length)])
+    let rows = try w.reshape([.known(Int64(groups)), .known(Int64(o / groups)), .known(Int64(cg * positions))])
+    let y = try g.op("MatMul", rows, cols, shape: [n, .known(Int64(groups)), .known(Int64(o / groups)), .known(length)])
+    return try y.reshape(outShape)
 }

@@ -5,9 +5,10 @@ let nnPack = Pack(
     name: "NN", version: "0.1.0",
     description: "convolution, pooling windows, cumulative ops, sort and top_k",
     lowerings: [
-        Lowering("conv_general_dilated", emits: ["Conv", "ConvTranspose", "Transpose", "Cast", "Pad", "Slice", "Reshape", "Unsqueeze"],
-                 dtypes: [.f16, .bf16, .f32],
-                 note: "any dimension numbers; lhs dilation: ConvTranspose when padding fits the kernel, else explicit zeros; batch groups fold into channel groups; f16/bf16 computed in f32",
+        Lowering("conv_general_dilated", emits: ["Conv", "ConvTranspose", "MatMul", "Concat", "Transpose", "Cast", "Pad", "Slice",
+                                                 "Reshape", "Unsqueeze"],
+                 dtypes: DType.numbers,
+                 note: "any dimension numbers; lhs dilation: ConvTranspose when padding fits the kernel, else explicit zeros; batch groups fold into channel groups; f16/bf16 computed in f32; f64 and integers: MatMul over unfolded windows",
                  lower: lowerConvolution),
     ] + windowLowerings() + cumulativeLowerings() + logicalReductionLowerings() + [
         Lowering("sort", emits: ["TopK", "GatherElements", "IsNaN", "Equal", "Where", "Cast"], dtypes: DType.floats + [.bool] + DType.signedInts + [.u8, .u16, .u32],
