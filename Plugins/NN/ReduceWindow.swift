@@ -98,7 +98,6 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
     let kernel = active.map { w.dims[$0] }
     let dilations = active.map { w.windowDilation[$0] }
     let strides = active.map { w.strides[$0] }
-    let pooledShape: [Dim]? = nil
     var y: Value
     switch r {
     case .max, .min:
@@ -111,7 +110,7 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
         y = try g.op("MaxPool", x, attributes: [
             "kernel_shape": .ints(kernel), "strides": .ints(strides), "dilations": .ints(dilations),
             "pads": .ints(pads.map(\.lo) + pads.map(\.hi)),
-        ], shape: pooledShape)
+        ])
         if r == .min { y = try g.op("Neg", y) }
     case .sum:
         // A channel axis larger than 1 is one group per channel with the same kernel.

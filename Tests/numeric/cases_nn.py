@@ -173,6 +173,16 @@ CASES += [
     case("max_pool_dilated_window_f32", window(MAX, NINF, (1, 2, 2, 1), (1, 1, 2, 1), ((0, 0), (1, 1), (2, 1), (0, 0)), wdil=(1, 2, 3, 1)),
          [f32(2, 6, 8, 3)], ["reduce_window_max"]),
     case("reduce_window_min_1d_f32", window(MIN, PINF, (3,), (2,), ((2, 2),)), [f32(9)], ["reduce_window_min"]),
+    *[case(f"reduce_window_{name}_{np.dtype(dt).name}", window(op, init(dt), (2, 2), (1, 2), ((1, 0), (0, 1))),
+           [lambda rng, dt=dt: rng.integers(0 if np.dtype(dt).kind == "u" else -100, 100, size=(5, 6)).astype(dt)],
+           [f"reduce_window_{name}"], EXACT, x64=np.dtype(dt).itemsize == 8)
+      for dt in [np.uint8, np.int8, np.int16, np.uint16, np.uint32, np.int64, np.uint64]
+      for name, op, init in [("sum", ADD, lambda d: d(0)), ("max", MAX, lambda d: d(np.iinfo(d).min)), ("min", MIN, lambda d: d(np.iinfo(d).max))]],
+    *[case(f"cum_{name}_{np.dtype(dt).name}", lambda x, fn=fn: fn(x, axis=1),
+           [lambda rng, dt=dt: rng.integers(0 if np.dtype(dt).kind == "u" else -5, 6, size=(3, 7)).astype(dt)],
+           [name], EXACT, x64=np.dtype(dt).itemsize == 8)
+      for dt in [np.uint8, np.int16, np.uint32, np.uint64, np.int64]
+      for name, fn in [("cumsum", lax.cumsum), ("cumprod", lax.cumprod), ("cummax", lax.cummax), ("cummin", lax.cummin)]],
     case("reduce_window_max_i32", window(MAX, np.int32(np.iinfo(np.int32).min), (1, 2, 2), (1, 1, 2), ((0, 0), (1, 1), (1, 0))),
          [i32(2, 5, 6)], ["reduce_window_max"], EXACT),
     case("reduce_window_min_i32", window(MIN, np.int32(np.iinfo(np.int32).max), (2, 2), (2, 1), ((1, 1), (0, 1))),
