@@ -14,7 +14,7 @@ func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     guard numKeys >= 1, numKeys <= operands.count else { throw LoweringError.invalid("sort num_keys \(numKeys) with \(operands.count) operands") }
     let count = try g.int64s([n])
     var perm: Value?
-    var single: Value?   // TopK's values, when one pass sorted the only key
+    var single: Value?   // TopK's values, when one pass sorted the first operand itself (no cast)
     for key in operands.prefix(numKeys).reversed() {
         for pass in try sortPasses(key, g) {
             let permuted = try perm.map { try g.op("GatherElements", pass, $0, attributes: ["axis": .int(Int64(axis))], shape: shape) } ?? pass
@@ -26,7 +26,7 @@ func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         }
     }
     return try operands.enumerated().map { i, x in
-        if i == 0, let s = single, s.dtype == x.dtype { return s.with(shape: shape) }
+        if i == 0, let s = single { return s.with(shape: shape) }
         return try g.op("GatherElements", x, perm!, attributes: ["axis": .int(Int64(axis))], shape: eqn.output(i).shape)
     }
 }
