@@ -34,6 +34,7 @@ func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
 /// The keys one operand sorts by, least significant first, in a type TopK takes.
 func sortPasses(_ key: Value, _ g: GraphBuilder) throws -> [Value] {
     let t = key.dtype
+    if t == .u64 { return [try unsignedAsSigned(key, g)] }
     guard let wide = topKType(t) else { throw LoweringError.unsupported("sort keys of type \(t)") }
     let x = try key.cast(to: wide).with(shape: key.shape)
     guard t.isFloat else { return [x] }
@@ -47,6 +48,13 @@ func sortPasses(_ key: Value, _ g: GraphBuilder) throws -> [Value] {
     let nan = try g.op("IsNaN", x, shape: x.shape)
     let value = try g.op("Where", nan, try g.scalar(0, wide), x, shape: x.shape)
     return [value, try nan.cast(to: .i32).with(shape: x.shape)]
+}
+
+/// u64 reordered as i64 (TopK has no unsigned 64-bit type): flipping the sign bit maps unsigned
+/// order onto signed order.
+func unsignedAsSigned(_ x: Value, _ g: GraphBuilder) throws -> Value {
+    guard g.opset >= 18 else { throw LoweringError.unsupported("ordering u64 values needs opset 18 (BitwiseXor)") }
+    return try g.op("BitwiseXor", try x.cast(to: .i64), try g.constant([Int64.min], dtype: .i64, shape: []), shape: x.shape)
 }
 
 /// ONNX Runtime's TopK covers f32, f64, i32 and i64; narrower types widen without changing order.
@@ -68,8 +76,9 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let rank = eqn.output(0).rank
     var axis = eqn.param("axis").flatMap { $0.isNone ? nil : $0.int } ?? (rank - 1)
     if axis < 0 { axis += rank }
-    guard let wide = topKType(x.dtype) else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
-    var key = try x.cast(to: wide)
+    let wide = x.dtype == .u64 ? DType.i64 : topKType(x.dtype)
+    guard let wide else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
+    var key = x.dtype == .u64 ? try unsignedAsSigned(x, g) : try x.cast(to: wide)
     if x.dtype.isFloat {
         // JAX ranks (positive) NaN above everything; TopK's comparisons never pick it. NaN ranks
         // as +inf here and the values are gathered from the operand, so NaNs come out as NaNs
@@ -78,7 +87,7 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     }
     let r = try g.node("TopK", [key, try g.int64s([k])], outputs: 2,
                        attributes: ["axis": .int(Int64(axis)), "largest": .int(1), "sorted": .int(1)])
-    let values = x.dtype.isFloat
+    let values = x.dtype.isFloat || x.dtype == .u64
         ? try g.op("GatherElements", x, r[1], attributes: ["axis": .int(Int64(axis))])
         : try r[0].cast(from: wide, to: x.dtype)
     return [values.with(shape: eqn.output(0).shape),
