@@ -10,9 +10,8 @@ func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let numKeys = (try? eqn.int("num_keys")) ?? 1
     let operands = eqn.inputs
     let shape = eqn.output(0).shape
-    guard let n = shape[axis].value else { throw LoweringError.unsupported("sort along a symbolic axis") }
     guard numKeys >= 1, numKeys <= operands.count else { throw LoweringError.invalid("sort num_keys \(numKeys) with \(operands.count) operands") }
-    let count = try g.int64s([n])
+    let count = try g.dimTensor(shape[axis])
     var perm: Value?
     var single: Value?   // TopK's values, when one pass sorted the first operand itself (no cast)
     for key in operands.prefix(numKeys).reversed() {
