@@ -18,7 +18,7 @@ let nnPack = Pack(
         Lowering("top_k", emits: ["TopK", "Cast", "IsNaN", "Where", "GatherElements", "BitwiseXor"], dtypes: DType.floats + DType.ints,
                  note: "ties to the lower index; NaN ranks largest (as +inf among infinities); u64 needs opset 18", lower: lowerTopK),
         Lowering("reduce_precision", emits: ["Cast", "Abs", "Log", "Mul", "Floor", "Max", "Min", "Pow", "Less", "Sub",
-                                             "Where", "Add", "GreaterOrEqual", "Div", "Round", "Sign", "IsInf", "IsNaN", "Or"],
+                                             "Where", "Add", "GreaterOrEqual", "Div", "Round", "IsInf", "IsNaN", "Or", "And", "Equal"],
                  dtypes: DType.floats,
                  note: "any (exponent, mantissa) bits: XLA's round-to-nearest-even and range clamp in arithmetic; bfloat16 via Cast",
                  lower: lowerReducePrecision),

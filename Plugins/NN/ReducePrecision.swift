@@ -7,8 +7,7 @@ import PluginKit
 /// in arithmetic: with E = floor(log2|x|) (at least the operand format's smallest normal
 /// exponent, which is where the bit-level rounding of subnormals lands too), x is rounded to a
 /// multiple of 2^(E - m) by Round (half to even). bfloat16 (8, 7) of a 32-bit or narrower float
-/// is a Cast round trip, which rounds identically. Results match XLA bit for bit except that a
-/// zero may lose its sign: ONNX Runtime's Where returns +0.0 when it selects -0.0.
+/// is a Cast round trip, which rounds identically. Results match XLA bit for bit.
 func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let x = eqn.input(0)
     let e = try eqn.int("exponent_bits"), m = try eqn.int("mantissa_bits")
@@ -25,8 +24,10 @@ func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] 
         return [try xw.cast(to: .bf16).cast(from: .bf16, to: t).with(shape: shape)]
     }
     func c(_ v: Double) throws -> Value { try g.scalar(v, wide) }
+    // The magnitude is rounded (half-to-even is symmetric) and the sign put back by a multiply:
+    // ONNX Runtime's Where returns +0.0 when it selects -0.0, so zeros must not pass through it.
     let a = try g.op("Abs", xw)
-    var y = xw
+    var y = a
     if m < tm {
         // E = floor(log2 |x|), corrected by one either way where Log's rounding misses a binade.
         var ex = try g.op("Floor", try g.op("Mul", try g.op("Log", a), try c(1 / 0.6931471805599453)))
@@ -39,18 +40,21 @@ func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] 
         let p2 = try g.op("Pow", two, try g.op("Add", ex, try c(1)))
         ex = try g.op("Where", try g.op("GreaterOrEqual", a, p2), try g.op("Add", ex, try c(1)), ex)
         let ulp = try g.op("Pow", two, try g.op("Sub", ex, try c(Double(m))))
-        y = try g.op("Mul", try g.op("Round", try g.op("Div", xw, ulp)), ulp)
+        y = try g.op("Mul", try g.op("Round", try g.op("Div", a, ulp)), ulp)
     }
     if e < te {
         let bias = (1 << (e - 1)) - 1
-        let ya = try g.op("Abs", y)
-        let signedInf = try g.op("Mul", try g.op("Sign", xw), try c(.infinity))
-        let signedZero = try g.op("Mul", xw, try c(0))
-        y = try g.op("Where", try g.op("GreaterOrEqual", ya, try c(Double(sign: .plus, exponent: bias + 1, significand: 1))), signedInf, y)
-        y = try g.op("Where", try g.op("Less", ya, try c(Double(sign: .plus, exponent: 1 - bias, significand: 1))), signedZero, y)
+        let overflow = try g.op("GreaterOrEqual", y, try c(Double(sign: .plus, exponent: bias + 1, significand: 1)))
+        y = try g.op("Where", overflow, try c(.infinity), y)
+        y = try g.op("Where", try g.op("Less", y, try c(Double(sign: .plus, exponent: 1 - bias, significand: 1))), try c(0), y)
     }
     // Infinities and NaN pass through (the arithmetic above turns them into NaN).
     let special = try g.op("Or", try g.op("IsInf", xw), try g.op("IsNaN", xw))
-    y = try g.op("Where", special, xw, y)
-    return [try y.cast(from: wide, to: t).with(shape: shape)]
+    y = try g.op("Where", special, a, y)
+    // -1 for negative numbers and -0.0 (1 / -0.0 is -inf), else 1.
+    let zero = try c(0)
+    let negative = try g.op("Or", try g.op("Less", xw, zero),
+                            try g.op("And", try g.op("Equal", xw, zero), try g.op("Less", try g.op("Div", try c(1), xw), zero)))
+    let sign = try g.op("Where", negative, try c(-1), try c(1))
+    return [try g.op("Mul", sign, y).cast(from: wide, to: t).with(shape: shape)]
 }
