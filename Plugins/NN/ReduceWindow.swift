@@ -107,11 +107,16 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
             pads = pads.map { _ in (0, 0) }
         }
         if r == .min { x = try g.op("Neg", x, shape: x.shape) }
-        y = try g.op("MaxPool", x, attributes: [
+        let attrs: KeyValuePairs<String, Attr> = [
             "kernel_shape": .ints(kernel), "strides": .ints(strides), "dilations": .ints(dilations),
             "pads": .ints(pads.map(\.lo) + pads.map(\.hi)),
-        ])
+        ]
+        y = try g.op("MaxPool", x, attributes: attrs)
         if r == .min { y = try g.op("Neg", y) }
+        // MaxPool skips NaN; XLA's max and min propagate it, so a pooled NaN mask puts it back.
+        let nanMask = try g.op("Cast", try g.op("IsNaN", x), attributes: ["to": .int(Int64(compute.rawValue))])
+        let hasNaN = try g.op("Greater", try g.op("MaxPool", nanMask, attributes: attrs), try g.scalar(0, compute))
+        y = try g.op("Where", hasNaN, try g.scalar(.nan, compute), y)
     case .sum:
         // A channel axis larger than 1 is one group per channel with the same kernel.
         var channels: Int64 = 1

@@ -183,6 +183,12 @@ CASES += [
            [name], EXACT, x64=np.dtype(dt).itemsize == 8)
       for dt in [np.uint8, np.int16, np.uint32, np.uint64, np.int64]
       for name, fn in [("cumsum", lax.cumsum), ("cumprod", lax.cumprod), ("cummax", lax.cummax), ("cummin", lax.cummin)]],
+    case("max_pool_nan_f32", lambda x: flax_pool("max", x, (2, 2), (1, 1), "SAME"), [with_nans(1, 5, 6, 2)], ["reduce_window_max"]),
+    case("min_pool_nan_f32", window(MIN, PINF, (2, 3), (1, 2), ((1, 0), (1, 1))), [with_nans(5, 7)], ["reduce_window_min"]),
+    case("reduce_window_max_nan_slices_f32", window(MAX, NINF, (2, 2), (1, 1), "VALID", base=(2, 1)), [with_nans(4, 5)],
+         ["reduce_window_max"]),
+    case("cummax_nan_f32", lambda x: lax.cummax(x, axis=1), [with_nans(3, 9)], ["cummax"]),
+    case("cumlogsumexp_nan_f32", lambda x: lax.cumlogsumexp(x, axis=0, reverse=True), [with_nans(9, 3)], ["cumlogsumexp"]),
     case("reduce_window_max_i32", window(MAX, np.int32(np.iinfo(np.int32).min), (1, 2, 2), (1, 1, 2), ((0, 0), (1, 1), (1, 0))),
          [i32(2, 5, 6)], ["reduce_window_max"], EXACT),
     case("reduce_window_min_i32", window(MIN, np.int32(np.iinfo(np.int32).max), (2, 2), (2, 1), ((1, 1), (0, 1))),
