@@ -33,7 +33,7 @@ func reductionLowerings() -> [Lowering] {
         }
     }
     for (prim, op) in [("argmax", "ArgMax"), ("argmin", "ArgMin")] {
-        out.append(Lowering(prim, emits: [op, "ArgMax", "Cast", "IsNaN", "ReduceMax", "Where"],
+        out.append(Lowering(prim, emits: (op == "ArgMax" ? [op] : [op, "ArgMax"]) + ["Cast", "IsNaN", "ReduceMax", "Where"],
                             note: "first index on ties, like JAX; the first NaN wins, as in JAX") { eqn, g in
             let x = eqn.input(0)
             let axes = try eqn.ints("axes")

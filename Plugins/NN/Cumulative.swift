@@ -17,16 +17,16 @@ func cumulativeLowerings() -> [Lowering] {
                              attributes: ["reverse": .int(reverse ? 1 : 0), "exclusive": .int(0)])
             return [try y.cast(from: compute, to: t).with(shape: eqn.output(0).shape)]
         },
-        Lowering("cumprod", emits: scanOps, dtypes: DType.numbers, note: "doubling scan of Mul (no CumProd before opset 26)",
+        Lowering("cumprod", emits: scanOps + ["Mul"], dtypes: DType.numbers, note: "doubling scan of Mul (no CumProd before opset 26)",
                  lower: doublingScan(.prod)),
-        Lowering("cummax", emits: scanOps, dtypes: DType.numbers, note: "doubling scan of Max", lower: doublingScan(.max)),
-        Lowering("cummin", emits: scanOps, dtypes: DType.numbers, note: "doubling scan of Min", lower: doublingScan(.min)),
-        Lowering("cumlogsumexp", emits: scanOps + ["Sub", "Exp", "Log", "Add", "IsInf", "Where"], dtypes: DType.floats,
+        Lowering("cummax", emits: scanOps + ["Max"], dtypes: DType.numbers, note: "doubling scan of Max", lower: doublingScan(.max)),
+        Lowering("cummin", emits: scanOps + ["Min"], dtypes: DType.numbers, note: "doubling scan of Min", lower: doublingScan(.min)),
+        Lowering("cumlogsumexp", emits: scanOps + ["Max", "Min", "Sub", "Exp", "Log", "Add", "IsInf", "Where"], dtypes: DType.floats,
                  note: "doubling scan of a stable logaddexp", lower: doublingScan(nil)),
     ]
 }
 
-let scanOps = ["Pad", "Slice", "Mul", "Max", "Min", "Cast"]
+let scanOps = ["Pad", "Slice", "Cast"]
 
 /// ONNX Runtime's CumSum covers f32, f64, i32 and i64; narrower types wrap the same when summed
 /// wider and cast back.

@@ -25,16 +25,21 @@ let nnPack = Pack(
     ])
 
 func windowLowerings() -> [Lowering] {
-    let ops = ["MaxPool", "Conv", "Neg", "IsNaN", "Greater", "Where", "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Expand", "Pad", "Slice",
-               "Max", "Min", "Add", "Cast"]
-    return [Lowering("reduce_window", emits: ops + ["Mul"], dtypes: DType.floats + [.i32, .i64, .i8, .i16, .u8, .u16, .u32, .u64],
+    let layout = ["Transpose", "Reshape", "Unsqueeze", "Squeeze", "Pad", "Slice", "Cast"]
+    let ops: [WindowReduction: [String]] = [
+        .max: ["MaxPool", "IsNaN", "Greater", "Where", "Max"] + layout,
+        .min: ["MaxPool", "Neg", "IsNaN", "Greater", "Where", "Min"] + layout,
+        .sum: ["Conv", "Add"] + layout,
+    ]
+    let types = DType.floats + DType.ints
+    return [Lowering("reduce_window", emits: Array(Set(ops.values.joined())).sorted() + ["Mul"], dtypes: types,
                      note: "one operand; a body that is a single max/min/add/mul, combined once with the init value",
                      lower: lowerGenericReduceWindow)]
         + [WindowReduction.max, .min, .sum].map { r in
-        Lowering("reduce_window_\(r.rawValue)", emits: ops, dtypes: DType.floats + [.i32, .i64, .i8, .i16, .u8, .u16, .u32, .u64],
-                 note: "floats: \(r == .sum ? "Conv with ones" : "MaxPool (plus a pooled NaN mask: NaN propagates)") over the window axes; base dilation, >3 window axes, ints: strided slices",
-                 lower: lowerReduceWindow(r))
-    }
+            Lowering("reduce_window_\(r.rawValue)", emits: ops[r]!, dtypes: types,
+                     note: "floats: \(r == .sum ? "Conv with ones" : "MaxPool (plus a pooled NaN mask: NaN propagates)") over the window axes; base dilation, >3 window axes, ints: strided slices",
+                     lower: lowerReduceWindow(r))
+        }
 }
 
 @_cdecl("jax2onnx_pack")
