@@ -78,10 +78,12 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let wide = x.dtype == .u64 ? DType.i64 : topKType(x.dtype)
     guard let wide else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
     var key = x.dtype == .u64 ? try unsignedAsSigned(x, g) : try x.cast(to: wide)
-    if x.dtype.isFloat {
-        // JAX ranks (positive) NaN above everything; TopK's comparisons never pick it. NaN ranks
-        // as +inf here and the values are gathered from the operand, so NaNs come out as NaNs
-        // (a row holding both NaN and +inf may order those two differently from JAX).
+    // JAX ranks (positive) NaN above everything; TopK's comparisons never pick it. Narrow floats
+    // take sort's f64 key (NaN above +inf, exact); f64 ranks NaN as +inf (a row holding both may
+    // order those two differently from JAX). Values are gathered from the operand either way.
+    if x.dtype.isFloat && x.dtype != .f64 {
+        key = try sortPasses(x, g)[0]
+    } else if x.dtype == .f64 {
         key = try g.op("Where", try g.op("IsNaN", key), try g.scalar(.infinity, wide), key)
     }
     let r = try g.node("TopK", [key, try g.int64s([k])], outputs: 2,

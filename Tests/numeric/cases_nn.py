@@ -254,6 +254,7 @@ CASES += [
     case("top_k_ties_i32", lambda x: lax.top_k(x, 4), [i32(2, 9, lo=-2, hi=2)], ["top_k"], EXACT),
     case("top_k_nan_f32", lambda x: lax.top_k(x, 4), [lambda rng: np.where(rng.random((3, 9)) < 0.2, np.nan,
                                                         rng.uniform(-3, 3, (3, 9))).astype(np.float32)], ["top_k"]),
+    case("top_k_nan_inf_f32", lambda x: lax.top_k(x, 5), [with_nans(4, 12)], ["top_k"]),
     case("top_k_axis0_f32", lambda x: lax.top_k(x, 2, axis=0), [ties(5, 4)], ["top_k"]),
     # -- logical reductions ------------------------------------------------------------------
     case("reduce_and_bool", lambda x: jnp.all(x, axis=1), [boolean(3, 7)], ["reduce_and"], EXACT),
