@@ -32,11 +32,11 @@ func windowLowerings() -> [Lowering] {
         .sum: ["Conv", "Add"] + layout,
     ]
     let types = DType.floats + DType.ints
-    return [Lowering("reduce_window", emits: Array(Set(ops.values.joined())).sorted() + ["Mul"], dtypes: types,
-                     note: "one operand; a body that is a single max/min/add/mul, combined once with the init value",
+    return [Lowering("reduce_window", emits: Array(Set(ops.values.joined())).sorted() + ["Mul"], dtypes: types + [.bool],
+                     note: "one operand; a body that is a single max/min/add/mul (and/or on bools), combined once with the init value",
                      lower: lowerGenericReduceWindow)]
         + [WindowReduction.max, .min, .sum].map { r in
-            Lowering("reduce_window_\(r.rawValue)", emits: ops[r]!, dtypes: types,
+            Lowering("reduce_window_\(r.rawValue)", emits: ops[r]!, dtypes: r == .sum ? types : types + [.bool],
                      note: "floats: \(r == .sum ? "Conv with ones" : "MaxPool (plus a pooled NaN mask: NaN propagates)") over the window axes; base dilation, >3 window axes, ints: strided slices",
                      lower: lowerReduceWindow(r))
         }

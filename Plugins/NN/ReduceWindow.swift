@@ -162,7 +162,8 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
     let active = w.active
     let positions = active.map { w.dims[$0] }.reduce(1, *)
     guard positions <= 4096 else { throw LoweringError.unsupported("reduce_window with \(positions) window positions") }
-    let fill = try identity(r, compute, g)
+    // Bools compute as 0/1 in i32, so their identities are false (max) and true (min).
+    let fill = t == .bool ? try g.scalar(r == .max ? 0 : 1, compute) : try identity(r, compute, g)
     var x = try x0.cast(to: compute).with(shape: x0.shape)
     x = try dilate(x, active.map { w.baseDilation[$0] }, axes: active, fill: fill, g)
     var pads = active.map { w.pads[$0] }
@@ -198,11 +199,12 @@ func lowerGenericReduceWindow(_ eqn: Equation, _ g: GraphBuilder) throws -> [Val
         throw LoweringError.unsupported("reduce_window over \(eqn.inputs.count / 2) operands (only one operand and its init value)")
     }
     let body = try eqn.require("jaxpr").string ?? ""
-    let kinds: [String: WindowReduction] = ["max": .max, "min": .min, "add": .sum, "mul": .prod]
+    var kinds: [String: WindowReduction] = ["max": .max, "min": .min, "add": .sum, "mul": .prod]
+    if eqn.input(0).dtype == .bool { kinds["or"] = .max; kinds["and"] = .min }
     guard let r = kinds.first(where: { prim, _ in
         body == "(i0, i1) { v0 = \(prim)(i0, i1) } (v0)" || body == "(i0, i1) { v0 = \(prim)(i1, i0) } (v0)"
     })?.value else {
-        throw LoweringError.unsupported("reduce_window with the body \(body) (only a single max, min, add or mul of the two operands)")
+        throw LoweringError.unsupported("reduce_window with the body \(body) (only a single max, min, add or mul of the two operands, or and/or on bools)")
     }
     let x = eqn.input(0)
     let windowed = try lowerReduceWindow(r)(eqn, g)[0]
