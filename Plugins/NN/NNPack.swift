@@ -25,7 +25,7 @@ let nnPack = Pack(
     ])
 
 func windowLowerings() -> [Lowering] {
-    let layout = ["Transpose", "Reshape", "Unsqueeze", "Squeeze", "Pad", "Slice", "Cast"]
+    let layout = ["Transpose", "Reshape", "Unsqueeze", "Squeeze", "Pad", "Slice", "Concat", "Cast"]
     let ops: [WindowReduction: [String]] = [
         .max: ["MaxPool", "IsNaN", "Greater", "Where", "Max"] + layout,
         .min: ["MaxPool", "Neg", "IsNaN", "Greater", "Where", "Min"] + layout,

@@ -31,18 +31,19 @@ func knownShape(_ x: Value, _ what: String) throws -> [Int] {
 func dilate(_ x: Value, _ dilation: [Int], axes: [Int], fill: Value, _ g: GraphBuilder) throws -> Value {
     var v = x
     for (axis, d) in zip(axes, dilation) where d > 1 {
-        var shape = try knownShape(v, "base dilation")
-        let n = shape[axis]
+        // Only the dilated axis needs a static size; others (a symbolic batch) pass through.
+        guard var shape = v.shape, let n = shape[axis].value.map(Int.init) else {
+            throw LoweringError.unsupported("dilation along a symbolic axis")
+        }
         guard n > 0 else { continue }
         let split = try v.unsqueeze([axis + 1])
         var pads = Array(repeating: 0, count: 2 * (shape.count + 1))
         pads[shape.count + 1 + axis + 1] = d - 1
         let padded = try g.op("Pad", split, try g.int64s(pads), fill)
-        shape[axis] = n * d
-        let flat = try padded.reshape(shape.map { .known(Int64($0)) })
-        shape[axis] = (n - 1) * d + 1
-        v = try g.op("Slice", flat, try g.int64s([0]), try g.int64s([shape[axis]]), try g.int64s([axis]),
-                     shape: shape.map { .known(Int64($0)) })
+        shape[axis] = .known(Int64(n * d))
+        let flat = try padded.reshape(shape)
+        shape[axis] = .known(Int64((n - 1) * d + 1))
+        v = try g.op("Slice", flat, try g.int64s([0]), try g.int64s([(n - 1) * d + 1]), try g.int64s([axis]), shape: shape)
     }
     return v
 }
@@ -50,16 +51,16 @@ func dilate(_ x: Value, _ dilation: [Int], axes: [Int], fill: Value, _ g: GraphB
 /// Applies the negative parts of XLA padding as slices and returns the non-negative rest.
 func cropNegativePads(_ x: Value, _ pads: [(lo: Int, hi: Int)], axes: [Int], _ g: GraphBuilder) throws -> (Value, [(lo: Int, hi: Int)]) {
     guard pads.contains(where: { $0.lo < 0 || $0.hi < 0 }) else { return (x, pads) }
-    var shape = try knownShape(x, "negative padding")
+    guard var shape = x.shape else { throw LoweringError.unsupported("negative padding of an operand of unknown rank") }
     var starts: [Int] = [], ends: [Int] = [], sliced: [Int] = []
     for (axis, p) in zip(axes, pads) where p.lo < 0 || p.hi < 0 {
-        let start = max(0, -p.lo), end = shape[axis] - max(0, -p.hi)
+        guard let n = shape[axis].value.map(Int.init) else { throw LoweringError.unsupported("negative padding of a symbolic axis") }
+        let start = max(0, -p.lo), end = n - max(0, -p.hi)
         guard end >= start else { throw LoweringError.unsupported("padding that removes more than the whole axis") }
         starts.append(start); ends.append(end); sliced.append(axis)
-        shape[axis] = end - start
+        shape[axis] = .known(Int64(end - start))
     }
-    let y = try g.op("Slice", x, try g.int64s(starts), try g.int64s(ends), try g.int64s(sliced),
-                     shape: shape.map { .known(Int64($0)) })
+    let y = try g.op("Slice", x, try g.int64s(starts), try g.int64s(ends), try g.int64s(sliced), shape: shape)
     return (y, pads.map { (max(0, $0.lo), max(0, $0.hi)) })
 }
 
