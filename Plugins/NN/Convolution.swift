@@ -2,9 +2,10 @@ import PluginKit
 
 /// conv_general_dilated as ONNX Conv: operands transposed from their dimension numbers to Conv's
 /// [N, C, spatial...] and [O, I, spatial...], the result transposed to the output spec.
-/// XLA features Conv lacks become explicit nodes: lhs dilation (transposed convolution) inserts
-/// zeros between input elements, negative padding crops, and batch_group_count folds batch groups
-/// into channel groups.
+/// XLA features Conv lacks: lhs dilation (a transposed convolution) is ConvTranspose when the
+/// padding stays within the kernel's reach and the strides are 1, else zeros inserted between
+/// input elements; negative padding crops; batch_group_count folds batch groups into channel
+/// groups. Types ONNX Runtime's Conv lacks (f64, integers) take a MatMul over unfolded windows.
 func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let dn = try eqn.require("dimension_numbers")
     guard let lhsSpec = (dn["lhs_spec"] ?? dn[0])?.ints, let rhsSpec = (dn["rhs_spec"] ?? dn[1])?.ints,
