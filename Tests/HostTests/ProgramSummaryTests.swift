@@ -22,6 +22,6 @@ final class ProgramSummaryTests: XCTestCase {
         try Fixture.writeBundle(json, to: path)
         let b = try BundleReader.read(path: path)
         let p = try XCTUnwrap(b.program.jaxpr.equations[0].params.field("jaxpr"))
-        XCTAssertEqual(p.text?.string, "(i0, i1) { v0 = max(i1, i0); v1 = add(v0, 1.5) } (v1)")
+        XCTAssertEqual(p.displayText?.string, "(i0, i1) { v0 = max(i1, i0); v1 = add(v0, 1.5) } (v1)")
     }
 }

@@ -43,12 +43,8 @@ public final class ParamNode {
         p.items = fields.map(\.1)
         return p
     }
-    static func program(_ j: Jaxpr) -> ParamNode {
-        let p = ParamNode(kind: J2O_PARAM_JAXPR); p.jaxpr = j; p.text = CText(j.summary); return p
-    }
-    static func program(_ c: ClosedJaxpr) -> ParamNode {
-        let p = ParamNode(kind: J2O_PARAM_CLOSED_JAXPR); p.closedJaxpr = c; p.text = CText(c.jaxpr.summary); return p
-    }
+    static func program(_ j: Jaxpr) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_JAXPR); p.jaxpr = j; return p }
+    static func program(_ c: ClosedJaxpr) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_CLOSED_JAXPR); p.closedJaxpr = c; return p }
     static func array(tensor: Int, dtype: DType) -> ParamNode {
         let p = ParamNode(kind: J2O_PARAM_ARRAY); p.tensor = tensor; p.dtype = dtype; return p
     }
@@ -59,6 +55,10 @@ public final class ParamNode {
     static func opaque(type: String, repr: String) -> ParamNode {
         let p = ParamNode(kind: J2O_PARAM_OPAQUE); p.typeName = CText(type); p.text = CText(repr); return p
     }
+
+    /// What `param_string` gives: the text, or for a nested program its one-line summary, made
+    /// only when a pack asks.
+    public private(set) lazy var displayText: CText? = text ?? (jaxpr ?? closedJaxpr?.jaxpr).map { CText($0.summary) }
 
     /// A record or dict field by name.
     public func field(_ name: String) -> ParamNode? {
