@@ -33,12 +33,34 @@ func reductionLowerings() -> [Lowering] {
         }
     }
     for (prim, op) in [("argmax", "ArgMax"), ("argmin", "ArgMin")] {
-        out.append(Lowering(prim, emits: [op, "Cast"], note: "first index on ties, like JAX") { eqn, g in
+        out.append(Lowering(prim, emits: (op == "ArgMax" ? [op] : [op, "ArgMax"]) + ["Cast", "IsNaN", "ReduceMax", "Where"],
+                            note: "first index on ties, like JAX; the first NaN wins, as in JAX") { eqn, g in
             let x = eqn.input(0)
             let axes = try eqn.ints("axes")
             guard axes.count == 1 else { throw LoweringError.unsupported("\(prim) over \(axes.count) axes") }
-            let xin = x.dtype.isBool || (x.dtype.isInt && x.dtype != .i32 && x.dtype != .i64) ? try x.cast(to: .i32) : x
-            let r = try g.op(op, xin, attributes: ["axis": .int(Int64(axes[0])), "keepdims": .int(0), "select_last_index": .int(0)])
+            let attrs: KeyValuePairs<String, Attr> = ["axis": .int(Int64(axes[0])), "keepdims": .int(0), "select_last_index": .int(0)]
+            // u32 widens to i64 so its order survives; narrower ints and bools fit i32.
+            let xin: Value
+            switch x.dtype {
+            case .i32, .i64, .f32, .f64: xin = x
+            case .u32: xin = try x.cast(to: .i64)
+            case .f16, .bf16: xin = try x.cast(to: .f32)
+            case .u64: throw LoweringError.unsupported("\(prim) on u64 (ArgMax has no unsigned 64-bit type)")
+            default: xin = try x.cast(to: .i32)
+            }
+            var r = try g.op(op, xin, attributes: attrs)
+            if x.dtype.isFloat {
+                // ArgMax compares with < and >, so NaN never wins; JAX picks the first NaN.
+                let nan = try g.op("IsNaN", xin).cast(to: .i32)
+                let firstNaN = try g.op("ArgMax", nan, attributes: attrs)
+                let anyNaN: Value
+                if g.opset >= 18 {
+                    anyNaN = try g.op("ReduceMax", nan, try g.int64s([axes[0]]), attributes: ["keepdims": .int(0)])
+                } else {
+                    anyNaN = try g.op("ReduceMax", nan, attributes: ["axes": .ints([axes[0]]), "keepdims": .int(0)])
+                }
+                r = try g.op("Where", try anyNaN.cast(to: .bool), firstNaN, r)
+            }
             return [try r.cast(to: eqn.output(0).dtype).with(shape: eqn.output(0).shape)]
         })
     }

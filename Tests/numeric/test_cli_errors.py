@@ -25,8 +25,9 @@ def line_of(marker: str) -> int:
 
 def unsupported(x):
     # neither primitive is in the packs' contract (docs list the covered ones)
-    a = lax.cumlogsumexp(x, axis=0)  # CUMLOGSUMEXP
-    values, _ = lax.top_k(x, 2)  # TOP_K
+    sq = x[:, :3]
+    a = lax.linalg.cholesky(sq)  # CHOLESKY
+    values = lax.linalg.triangular_solve(sq, x, left_side=True)  # TRIANGULAR_SOLVE
     return a, values
 
 
@@ -56,7 +57,7 @@ def test_unclaimed_primitives_are_listed_with_sources(cli, bad_bundle, tmp_path)
     proc = run(cli, "convert", bad_bundle, "-o", out)
     assert_no_crash(proc)
     assert proc.returncode == 1, proc.stderr
-    for prim, marker in (("cumlogsumexp", "CUMLOGSUMEXP"), ("top_k", "TOP_K")):
+    for prim, marker in (("cholesky", "CHOLESKY"), ("triangular_solve", "TRIANGULAR_SOLVE")):
         lines = [ln for ln in proc.stderr.splitlines() if prim in ln]
         assert lines, f"{prim} not named in stderr:\n{proc.stderr}"
         assert any(f"{THIS_FILE}:{line_of(marker)}" in ln for ln in lines), proc.stderr
@@ -69,8 +70,8 @@ def test_to_onnx_raises_with_stderr(cli, tmp_path):
     with pytest.raises(ConversionError) as info:
         to_onnx(unsupported, [X], out, cli=cli)
     assert info.value.returncode == 1
-    assert "cumlogsumexp" in info.value.stderr and "top_k" in info.value.stderr
-    assert "cumlogsumexp" in str(info.value)
+    assert "cholesky" in info.value.stderr and "triangular_solve" in info.value.stderr
+    assert "cholesky" in str(info.value)
     assert not out.exists()
 
 

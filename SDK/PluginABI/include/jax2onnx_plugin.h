@@ -92,7 +92,7 @@ typedef int32_t j2o_param_kind;
 #define J2O_PARAM_ENUM 8         /* param_type_name, param_string (member name), param_int (value) */
 #define J2O_PARAM_RECORD 9       /* NamedTuple/dataclass: param_type_name, param_field, param_count */
 #define J2O_PARAM_DICT 10        /* param_field, param_count, param_field_name */
-#define J2O_PARAM_JAXPR 11       /* a nested program: see inline_program */
+#define J2O_PARAM_JAXPR 11       /* a nested program: see inline_program; param_string gives a one-line summary */
 #define J2O_PARAM_CLOSED_JAXPR 12
 #define J2O_PARAM_ARRAY 13       /* a constant array: param_array gives it as a value */
 #define J2O_PARAM_SCALAR 14      /* a typed scalar: param_dtype, param_int / param_float */
@@ -186,7 +186,8 @@ struct j2o_host_api {
     j2o_param_kind (*param_kind)(j2o_param p);
     int64_t (*param_int)(j2o_param p);        /* INT, BOOL, ENUM value, SCALAR, static DIM */
     double (*param_float)(j2o_param p);       /* FLOAT, INT, SCALAR */
-    const char *(*param_string)(j2o_param p, size_t *len); /* STRING, DTYPE, DIM, ENUM name, OPAQUE repr */
+    const char *(*param_string)(j2o_param p, size_t *len); /* STRING, DTYPE, DIM, ENUM name, OPAQUE repr,
+                                                              JAXPR / CLOSED_JAXPR summary: "(i0, i1) { v0 = max(i0, i1) } (v0)" */
     j2o_dtype (*param_dtype)(j2o_param p);    /* DTYPE, SCALAR, ARRAY */
     int32_t (*param_count)(j2o_param p);      /* LIST items, RECORD/DICT fields */
     j2o_param (*param_item)(j2o_param p, int32_t index);

@@ -56,6 +56,10 @@ public final class ParamNode {
         let p = ParamNode(kind: J2O_PARAM_OPAQUE); p.typeName = CText(type); p.text = CText(repr); return p
     }
 
+    /// What `param_string` gives: the text, or for a nested program its one-line summary, made
+    /// only when a pack asks.
+    public private(set) lazy var displayText: CText? = text ?? (jaxpr ?? closedJaxpr?.jaxpr).map { CText($0.summary) }
+
     /// A record or dict field by name.
     public func field(_ name: String) -> ParamNode? {
         guard kind == J2O_PARAM_RECORD || kind == J2O_PARAM_DICT else { return nil }

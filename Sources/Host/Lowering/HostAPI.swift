@@ -110,7 +110,7 @@ enum HostAPI {
         param_kind: { p in param(p)?.kind ?? J2O_PARAM_NONE },
         param_int: { p in param(p)?.int ?? 0 },
         param_float: { p in param(p)?.double ?? 0 },
-        param_string: { p, len in text(param(p)?.text, len) },
+        param_string: { p, len in text(param(p)?.displayText, len) },
         param_dtype: { p in param(p)?.dtype.rawValue ?? J2O_DTYPE_UNDEFINED },
         param_count: { p in Int32(param(p)?.items.count ?? 0) },
         param_item: { p, i in

@@ -1,0 +1,133 @@
+import PluginKit
+
+/// conv_general_dilated as ONNX Conv: operands transposed from their dimension numbers to Conv's
+/// [N, C, spatial...] and [O, I, spatial...], the result transposed to the output spec.
+/// XLA features Conv lacks: lhs dilation (a transposed convolution) is ConvTranspose when the
+/// padding stays within the kernel's reach and the strides are 1, else zeros inserted between
+/// input elements; negative padding crops; batch_group_count folds batch groups into channel
+/// groups. Types ONNX Runtime's Conv lacks (f64, integers) take a MatMul over unfolded windows.
+func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
+    let dn = try eqn.require("dimension_numbers")
+    guard let lhsSpec = (dn["lhs_spec"] ?? dn[0])?.ints, let rhsSpec = (dn["rhs_spec"] ?? dn[1])?.ints,
+          let outSpec = (dn["out_spec"] ?? dn[2])?.ints else {
+        throw LoweringError.invalid("conv_general_dilated dimension_numbers is not (lhs_spec, rhs_spec, out_spec)")
+    }
+    let spatial = lhsSpec.count - 2
+    guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
+    let out = eqn.output(0)
+    // XLA accumulates in the preferred (output) type. ONNX Runtime's Conv computes in f32 only;
+    // f64 and integer convolutions are MatMuls over the unfolded windows instead (narrow
+    // integers wrap the same when multiplied and summed in 32 bits and cast back).
+    let compute: DType
+    switch out.dtype {
+    case .f32, .f16, .bf16: compute = .f32
+    case .f64, .i32, .i64, .u32, .u64: compute = out.dtype
+    case .i8, .i16: compute = .i32
+    case .u8, .u16: compute = .u32
+    default: throw LoweringError.unsupported("conv_general_dilated producing \(out.dtype)")
+    }
+    let useConv = compute == .f32
+    let strides = intsOr(eqn, "window_strides", spatial)
+    let lhsDilation = intsOr(eqn, "lhs_dilation", spatial)
+    let rhsDilation = intsOr(eqn, "rhs_dilation", spatial)
+    var pads = try padPairs(eqn)
+    let groups = (try? eqn.int("feature_group_count")) ?? 1
+    let batchGroups = (try? eqn.int("batch_group_count")) ?? 1
+    let spatialAxes = Array(2..<(2 + spatial))
+
+    var x = try eqn.input(0).cast(to: compute).with(shape: eqn.input(0).shape).transpose(lhsSpec)
+    let w = try eqn.input(1).cast(to: compute).with(shape: eqn.input(1).shape).transpose(rhsSpec)
+
+    if useConv, lhsDilation.contains(where: { $0 > 1 }), strides.allSatisfy({ $0 == 1 }), batchGroups == 1,
+       let kernel = w.shape?.dropFirst(2).map(\.value) as? [Int64] {
+        // A transposed convolution: correlating the zero-dilated input with W is ConvTranspose
+        // with W flipped and its feature axes swapped, when the padding stays within the kernel.
+        let reach = zip(kernel, rhsDilation).map { (Int($0.0) - 1) * $0.1 }
+        let begin = zip(reach, pads).map { $0.0 - $0.1.lo }, end = zip(reach, pads).map { $0.0 - $0.1.hi }
+        if (begin + end).allSatisfy({ $0 >= 0 }) {
+            let y = try g.op("ConvTranspose", x, try transposedKernel(w, groups: groups, g), attributes: [
+                "strides": .ints(lhsDilation), "dilations": .ints(rhsDilation), "pads": .ints(begin + end),
+                "group": .int(Int64(groups)),
+            ], shape: outSpec.map { out.shape[$0] })
+            return [try y.transpose(inversePermutation(outSpec)).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+        }
+    }
+    if lhsDilation.contains(where: { $0 > 1 }) {
+        x = try dilate(x, lhsDilation, axes: spatialAxes, fill: try g.scalar(0, compute), g)
+    }
+    (x, pads) = try cropNegativePads(x, pads, axes: spatialAxes, g)
+
+    if batchGroups > 1 {
+        // Output feature group k sees batch slice k of the input: [G*N', C] -> [N', G*C].
+        let s = try knownShape(x, "batch_group_count")
+        let n = s[0] / batchGroups
+        let rest = s[2...].map { Dim.known(Int64($0)) }
+        x = try x.reshape([.known(Int64(batchGroups)), .known(Int64(n)), .known(Int64(s[1]))] + rest)
+            .transpose([1, 0] + Array(2..<(s.count + 1)))
+            .reshape([.known(Int64(n)), .known(Int64(batchGroups * s[1]))] + rest)
+    }
+
+    let outPerm = inversePermutation(outSpec)
+    if !useConv {
+        let y = try unfoldedConvolution(x, w, strides: strides, dilations: rhsDilation, pads: pads,
+                                        groups: groups * batchGroups, outShape: outSpec.map { out.shape[$0] }, compute, g)
+        return [try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+    }
+    let y = try g.op("Conv", x, w, attributes: [
+        "strides": .ints(strides), "dilations": .ints(rhsDilation),
+        "pads": .ints(pads.map(\.lo) + pads.map(\.hi)), "group": .int(Int64(groups * batchGroups)),
+    ], shape: outSpec.map { out.shape[$0] })
+    return [try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+}
+
+/// Conv's [O, I/G, k...] kernel as ConvTranspose's [I, O/G, k...], spatially flipped.
+func transposedKernel(_ w: Value, groups: Int, _ g: GraphBuilder) throws -> Value {
+    let s = try knownShape(w, "a transposed convolution's kernel")
+    let spatial = Array(s.dropFirst(2))
+    let k = spatial.map { Dim.known(Int64($0)) }
+    let o = s[0], ig = s[1]
+    let swapped = groups == 1 ? try w.transpose([1, 0] + Array(2..<s.count)) : try w.reshape([.known(Int64(groups)), .known(Int64(o / groups)), .known(Int64(ig))] + k)
+        .transpose([0, 2, 1] + Array(3..<(3 + spatial.count)))
+        .reshape([.known(Int64(groups * ig)), .known(Int64(o / groups))] + k)
+    let axes = Array(2..<(2 + spatial.count))
+    return try g.op("Slice", swapped, try g.int64s(axes.map { _ in Int64(-1) }), try g.int64s(axes.map { _ in Int64.min }),
+                    try g.int64s(axes), try g.int64s(axes.map { _ in Int64(-1) }), shape: swapped.shape)
+}
+
+/// A convolution as one batched MatMul: each kernel position's strided slice of the zero-padded
+/// input is stacked beside the channels ([N, C, P, L], L the output positions), so
+/// [G, O/G, C/G*P] x [N, G, C/G*P, L] is the whole convolution in the compute type.
+func unfoldedConvolution(_ x0: Value, _ w: Value, strides: [Int], dilations: [Int], pads: [(lo: Int, hi: Int)],
+                         groups: Int, outShape: [Dim], _ t: DType, _ g: GraphBuilder) throws -> Value {
+    let ws = try knownShape(w, "a convolution kernel")
+    let kernel = Array(ws.dropFirst(2))
+    let spatial = kernel.count
+    let axes = Array(2..<(2 + spatial))
+    let x = try padConstant(x0, pads, axes: axes, fill: try g.scalar(0, t), g)
+    guard let outSpatial = outShape.dropFirst(2).map(\.value) as? [Int64], let c = x.shape?[1].value else {
+        throw LoweringError.unsupported("an unfolded convolution needs static spatial and channel dimensions")
+    }
+    let positions = kernel.reduce(1, *)
+    guard positions <= 1024 else { throw LoweringError.unsupported("an unfolded convolution with \(positions) kernel positions") }
+    var slices: [Value?] = []
+    var offset = Array(repeating: 0, count: spatial)
+    for _ in 0..<positions {
+        let starts = (0..<spatial).map { offset[$0] * dilations[$0] }
+        let ends = (0..<spatial).map { starts[$0] + (Int(outSpatial[$0]) - 1) * strides[$0] + 1 }
+        let s = try g.op("Slice", x, try g.int64s(starts), try g.int64s(ends), try g.int64s(axes), try g.int64s(strides))
+        slices.append(try s.unsqueeze([2]))
+        for k in (0..<spatial).reversed() {
+            offset[k] += 1
+            if offset[k] < kernel[k] { break }
+            offset[k] = 0
+        }
+    }
+    let stacked = slices.count == 1 ? slices[0]! : try g.op("Concat", slices, attributes: ["axis": .int(2)])
+    let n = outShape[0]
+    let cg = Int(c) / groups, o = ws[0]
+    let length = outSpatial.reduce(1, *)
+    let cols = try stacked.reshape([n, .known(Int64(groups)), .known(Int64(cg * positions)), .known(length)])
+    let rows = try w.reshape([.known(Int64(groups)), .known(Int64(o / groups)), .known(Int64(cg * positions))])
+    let y = try g.op("MatMul", rows, cols, shape: [n, .known(Int64(groups)), .known(Int64(o / groups)), .known(length)])
+    return try y.reshape(outShape)
+}

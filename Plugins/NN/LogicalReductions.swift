@@ -1,0 +1,59 @@
+import PluginKit
+
+/// reduce_and / reduce_or / reduce_xor. On bools they are numeric reductions of 0/1: the
+/// minimum, the maximum, and the sum's parity. ONNX has no bitwise reductions, so on integers the
+/// reduced axes are moved to the front and flattened into one, which is halved log2(K) times by
+/// combining its two halves with BitwiseAnd/Or/Xor (opset 18).
+let logicalReductions: [(prim: String, boolReduce: String, intOp: String)] = [
+    ("reduce_and", "ReduceMin", "BitwiseAnd"), ("reduce_or", "ReduceMax", "BitwiseOr"), ("reduce_xor", "ReduceSum", "BitwiseXor"),
+]
+
+func logicalReductionLowerings() -> [Lowering] {
+    logicalReductions.map { prim, boolReduce, intOp in
+        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat"], dtypes: [.bool] + DType.ints,
+                 note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (opset 18)") { eqn, g in
+            let x = eqn.input(0)
+            let out = eqn.output(0)
+            let axes = try eqn.ints("axes")
+            if axes.isEmpty { return [x] }
+            let t = x.dtype
+            guard t.isBool || t.isInt else { throw LoweringError.unsupported("\(prim) on \(t)") }
+            if t.isBool {
+                let bits = try x.cast(to: .i32)
+                var r: Value
+                if boolReduce == "ReduceSum" || g.opset >= 18 {
+                    r = try g.op(boolReduce, bits, try g.int64s(axes), attributes: ["keepdims": .int(0)])
+                } else {
+                    r = try g.op(boolReduce, bits, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
+                }
+                if boolReduce == "ReduceSum" { r = try g.op("Mod", r, try g.scalar(2, .i32)) }
+                return [try r.cast(to: .bool).with(shape: out.shape)]
+            }
+            if g.opset < 18 { throw LoweringError.unsupported("\(prim) on integers needs opset 18 (\(intOp))") }
+            let op = intOp
+            guard let shape = x.shape else { throw LoweringError.unsupported("\(prim) on an operand of unknown rank") }
+            let kept = (0..<shape.count).filter { !axes.contains($0) }
+            let reduced = axes.map { shape[$0] }
+            guard var k = Dim.product(reduced).value.map(Int.init) else {
+                throw LoweringError.unsupported("\(prim) over symbolic axes")
+            }
+            guard k > 0 else { throw LoweringError.unsupported("\(prim) over an empty axis") }
+            let keptShape = kept.map { shape[$0] }
+            var v = try x.transpose(axes + kept).reshape([.known(Int64(k))] + keptShape)
+            let zero = try g.int64s([0])
+            while k > 1 {
+                let h = k / 2
+                let a = try g.op("Slice", v, zero, try g.int64s([h]), zero, shape: [.known(Int64(h))] + keptShape)
+                let b = try g.op("Slice", v, try g.int64s([h]), try g.int64s([2 * h]), zero, shape: [.known(Int64(h))] + keptShape)
+                var c = try g.op(op, a, b, shape: a.shape)
+                if k % 2 == 1 {
+                    let rest = try g.op("Slice", v, try g.int64s([2 * h]), try g.int64s([k]), zero)
+                    c = try g.op("Concat", c, rest, attributes: ["axis": .int(0)], shape: [.known(Int64(h + 1))] + keptShape)
+                }
+                v = c
+                k = h + k % 2
+            }
+            return [try v.reshape(out.shape)]
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import PluginKit
+
+/// reduce_precision(exponent_bits e, mantissa_bits m) as XLA defines it on the bits: round the
+/// mantissa to m bits, nearest even (a carry may bump the exponent), then send exponents above
+/// the narrow format's range to a signed infinity and those at or below its smallest normal to a
+/// signed zero; NaN stays NaN. ONNX has no bitcast before opset 26, so the same rounding is done
+/// in arithmetic: with E = floor(log2|x|) (at least the operand format's smallest normal
+/// exponent, which is where the bit-level rounding of subnormals lands too), x is rounded to a
+/// multiple of 2^(E - m) by Round (half to even). bfloat16 (8, 7) of a 32-bit or narrower float
+/// is a Cast round trip, which rounds identically. Results match XLA bit for bit.
+func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
+    let x = eqn.input(0)
+    let e = try eqn.int("exponent_bits"), m = try eqn.int("mantissa_bits")
+    let t = x.dtype
+    // (exponent bits, mantissa bits, smallest normal exponent) of the operand's format.
+    let formats: [DType: (Int, Int, Int)] = [.f64: (11, 52, -1022), .f32: (8, 23, -126), .f16: (5, 10, -14), .bf16: (8, 7, -126)]
+    guard let (te, tm, minExp) = formats[t] else { throw LoweringError.unsupported("reduce_precision on \(t)") }
+    guard e >= 1, m >= 0 else { throw LoweringError.invalid("reduce_precision to \(e) exponent and \(m) mantissa bits") }
+    if e >= te && m >= tm { return [x] }
+    let shape = eqn.output(0).shape
+    let wide = t == .f64 ? DType.f64 : .f32
+    let xw = try x.cast(to: wide)
+    if e == 8 && m == 7 && t != .f64 {
+        return [try xw.cast(to: .bf16).cast(from: .bf16, to: t).with(shape: shape)]
+    }
+    func c(_ v: Double) throws -> Value { try g.scalar(v, wide) }
+    // The magnitude is rounded (half-to-even is symmetric) and the sign put back by a multiply:
+    // ONNX Runtime's Where returns +0.0 when it selects -0.0, so zeros must not pass through it.
+    let a = try g.op("Abs", xw)
+    var y = a
+    if m < tm {
+        // E = floor(log2 |x|), corrected by one either way where Log's rounding misses a binade.
+        var ex = try g.op("Floor", try g.op("Mul", try g.op("Log", a), try c(1 / 0.6931471805599453)))
+        ex = try g.op("Max", ex, try c(Double(minExp)))
+        ex = try g.op("Min", ex, try c(Double(te == 11 ? 1023 : 127)))
+        let two = try c(2)
+        let p = try g.op("Pow", two, ex)
+        ex = try g.op("Where", try g.op("Less", a, p), try g.op("Sub", ex, try c(1)), ex)
+        ex = try g.op("Max", ex, try c(Double(minExp)))
+        let p2 = try g.op("Pow", two, try g.op("Add", ex, try c(1)))
+        ex = try g.op("Where", try g.op("GreaterOrEqual", a, p2), try g.op("Add", ex, try c(1)), ex)
+        let ulp = try g.op("Pow", two, try g.op("Sub", ex, try c(Double(m))))
+        y = try g.op("Mul", try g.op("Round", try g.op("Div", a, ulp)), ulp)
+    }
+    if e < te {
+        let bias = (1 << (e - 1)) - 1
+        let overflow = try g.op("GreaterOrEqual", y, try c(Double(sign: .plus, exponent: bias + 1, significand: 1)))
+        y = try g.op("Where", overflow, try c(.infinity), y)
+        y = try g.op("Where", try g.op("Less", y, try c(Double(sign: .plus, exponent: 1 - bias, significand: 1))), try c(0), y)
+    }
+    // Infinities and NaN pass through (the arithmetic above turns them into NaN).
+    let special = try g.op("Or", try g.op("IsInf", xw), try g.op("IsNaN", xw))
+    y = try g.op("Where", special, a, y)
+    // -1 for negative numbers and -0.0 (1 / -0.0 is -inf), else 1.
+    let zero = try c(0)
+    let negative = try g.op("Or", try g.op("Less", xw, zero),
+                            try g.op("And", try g.op("Equal", xw, zero), try g.op("Less", try g.op("Div", try c(1), xw), zero)))
+    let sign = try g.op("Where", negative, try c(-1), try c(1))
+    return [try g.op("Mul", sign, y).cast(from: wide, to: t).with(shape: shape)]
+}
