@@ -5,6 +5,11 @@ extension Rewriter {
         return nil
     }
 
+    func string(_ n: Node, _ name: String) -> String? {
+        if case let .string(x)? = n.attribute(name) { return String(decoding: x, as: UTF8.self) }
+        return nil
+    }
+
     func ints(_ n: Node, _ name: String) -> [Int64]? {
         if case let .ints(x)? = n.attribute(name) { return x }
         return nil

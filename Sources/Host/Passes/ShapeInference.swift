@@ -82,6 +82,31 @@ extension Rewriter {
             guard var s = input(0), let axes = reduceAxes(n) else { return nil }
             if keepDims(n) { for a in axes { s[a] = .known(1) }; return s }
             return s.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        case "Conv", "MaxPool", "AveragePool":
+            // Explicit padding only (the lowering never uses auto_pad).
+            guard let x = input(0), x.count >= 3, (string(n, "auto_pad") ?? "NOTSET") == "NOTSET" else { return nil }
+            let spatial = x.count - 2
+            var kernel: [Int64]
+            if n.op == "Conv" {
+                guard let w = input(1), w.count == x.count, let ks = Optional(w.dropFirst(2).compactMap(\.value)), ks.count == spatial else { return nil }
+                kernel = ks
+            } else {
+                guard let ks = ints(n, "kernel_shape"), ks.count == spatial else { return nil }
+                kernel = ks
+            }
+            let strides = ints(n, "strides") ?? [Int64](repeating: 1, count: spatial)
+            let dilations = ints(n, "dilations") ?? [Int64](repeating: 1, count: spatial)
+            let pads = ints(n, "pads") ?? [Int64](repeating: 0, count: 2 * spatial)
+            let ceil = int(n, "ceil_mode") == 1
+            var out: [Dim] = [x[0]]
+            if n.op == "Conv" { guard let w = input(1) else { return nil }; out.append(w[0]) } else { out.append(x[1]) }
+            for i in 0..<spatial {
+                guard let d = x[i + 2].value else { return nil }
+                let span = d + pads[i] + pads[i + spatial] - dilations[i] * (kernel[i] - 1) - 1
+                let q = ceil ? (span + strides[i] - 1) / strides[i] : span / strides[i]
+                out.append(.known(q + 1))
+            }
+            return out
         case "Concat":
             guard case let .int(axis0)? = n.attribute("axis"), var s = input(0) else { return nil }
             let axis = Int(axis0 < 0 ? axis0 + Int64(s.count) : axis0)
