@@ -229,6 +229,16 @@ struct j2o_host_api {
     j2o_status (*error)(j2o_ctx *ctx, const char *message, size_t len);
     /* Records why this pack passes on the equation and returns J2O_DECLINE. */
     j2o_status (*decline)(j2o_ctx *ctx, const char *message, size_t len);
+
+    /* ---- shapes, continued (appended after the 1.2 base; check api->struct_size) ---- */
+    /* A 1-D int64 tensor of `count` elements holding a whole shape, for Reshape, Expand, Slice,
+     * Range, ConstantOfShape and the like. dims[i] is one dimension as NUL-terminated text: a
+     * decimal integer ("64") or an expression as in dim_value ("B", "2*B"). A constant when every
+     * dim is a number; otherwise built once per distinct list per graph from dim_value parts (runs
+     * of numbers become one constant) and reused. Like dim_value's, these nodes are the host's:
+     * they never count against the claim's op list. Returns 0 after recording an error when a dim
+     * cannot be parsed or a symbol cannot be read from any model input. */
+    j2o_value (*shape_value)(j2o_ctx *ctx, const char *const *dims, int32_t count);
 };
 
 /* Every host of ABI 1.x provides at least this much of j2o_host_api. */

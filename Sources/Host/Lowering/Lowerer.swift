@@ -14,6 +14,8 @@ public final class Lowerer {
     var literalCache: [LiteralKey: ValueID] = [:]
     var tensorCache: [Int: ValueID] = [:]
     var dimCache: [String: ValueID] = [:]
+    /// shape_value results by their dims' canonical text.
+    var shapeCache: [[String]: ValueID] = [:]
     /// Where each symbol of the top-level inputs can be read at runtime: (graph input, axis).
     var symbolSources: [String: (ValueID, Int)] = [:]
     /// Interned C strings handed to packs (primitive names, symbols).
@@ -193,6 +195,7 @@ public final class Lowerer {
         literalCache = literalCache.filter { $0.value < limit }
         tensorCache = tensorCache.filter { $0.value < limit }
         dimCache = dimCache.filter { $0.value < limit }
+        shapeCache = shapeCache.filter { $0.value < limit }
         env = env.filter { $0.value < limit }
         for (v, p) in stableConstantBytes where v >= limit {
             p.deallocate()

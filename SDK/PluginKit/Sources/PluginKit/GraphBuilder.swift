@@ -112,9 +112,12 @@ public final class GraphBuilder {
         }
     }
 
-    /// A shape as an int64[n] tensor (a constant when every dim is known).
+    /// A shape as an int64[n] tensor (a constant when every dim is known). Symbolic shapes come
+    /// from the host's shape_value, whose nodes do not count against the claim's op list.
     public func shapeTensor(_ dims: [Dim]) throws -> Value {
         if let known = dims.map(\.value) as? [Int64] { return try int64s(known) }
+        if let v = try hostShapeValue(dims) { return v }
+        // A host older than shape_value: the Concat is then the lowering's own node.
         let parts = try dims.map { try dimTensor($0) }
         return try op("Concat", parts.map { Optional($0) }, attributes: ["axis": .int(0)], shape: [.known(Int64(dims.count))])
     }
