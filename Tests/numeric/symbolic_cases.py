@@ -278,3 +278,6 @@ CASES = [
 ISSUE_CASES = ["mlp_batch", "cnn_batch", "causal_attention", "arange_broadcast", "concat_prefix",
                "flatten_roundtrip", "pad_symbolic", "slice_symbolic", "dynamic_slice_symbolic",
                "embedding_gather", "scan_time"]
+
+# Primitives JAX emits only under symbolic dims, so only these cases can test them.
+SYMBOLIC_ONLY = ["dim_as_value"]

@@ -20,7 +20,7 @@ import onnx
 
 from casekit import jaxpr_primitives
 from jax2onnx_swift import allclose, to_onnx
-from symbolic_cases import CASES, ISSUE_CASES
+from symbolic_cases import CASES, ISSUE_CASES, SYMBOLIC_ONLY
 
 # Names JAX uses for primitives the packs claim under another name in other releases.
 ALIASES = {"pjit": "jit", "jit": "pjit", "remat2": "checkpoint", "checkpoint": "remat2"}
@@ -56,6 +56,13 @@ def dims_of(value_info) -> list:
 
 def expected_dims(shape) -> list:
     return [d if isinstance(d, int) else str(d) for d in shape]
+
+
+def test_symbolic_only_primitives_are_exercised():
+    found = set()
+    for c in CASES:
+        found |= jaxpr_primitives(jax.make_jaxpr(c.fn)(*symbolic_args(c)))
+    assert not [p for p in SYMBOLIC_ONLY if p not in found]
 
 
 def test_table_has_every_issue_case_and_two_sizes_per_symbol():
