@@ -1,14 +1,15 @@
 """Symbolic-dimension cases (issue 5): each is a JAX function, its inputs with symbolic dims, and
 the concrete sizes the one exported model must match JAX at. test_symbolic.py runs them.
 
-An input is `arg(*dims, dtype=, gen=)`: dims mix ints and symbol names ("B", "T"), all symbols
-share one scope. `gen(rng, shape)` draws a concrete input (default: float32 of both signs).
+An input is `arg(*dims, dtype=, gen=)`: dims mix ints, symbol names ("B", "T") and expressions
+of them ("4*k"); all symbols share one scope. `gen(rng, shape)` draws a concrete input (default: float32 of both signs).
 Every symbol takes at least two sizes across a case's `sizes`, including 1 where it is legal, so
 an accidental broadcast of size 1 or a size frozen at export time fails.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -53,13 +54,15 @@ class SymCase:
     env_gens: dict = field(default_factory=dict)
 
     def symbols(self) -> list[str]:
-        return sorted({d for a in self.args for d in a.dims if isinstance(d, str)})
+        return sorted({s for a in self.args for d in a.dims if isinstance(d, str)
+                       for s in re.findall(r"[A-Za-z_]\w*", d)})
 
     def concrete_inputs(self, env: dict, seed: int) -> list[np.ndarray]:
         rng = np.random.default_rng(seed)
         out = []
         for k, a in enumerate(self.args):
-            shape = tuple(env[d] if isinstance(d, str) else d for d in a.dims)
+            # a dim may be an expression of symbols such as "4*k"
+            shape = tuple(int(eval(d, {}, dict(env))) if isinstance(d, str) else d for d in a.dims)
             gen = self.env_gens.get(k)
             out.append(gen(rng, shape, env) if gen else a.gen(rng, shape))
         return out
@@ -241,6 +244,12 @@ def jit_inner(x):
     return inner(x)
 
 
+def divisible_reshape(x):
+    """An input dim 4*k: the reshape by 4 holds for every k, and k is read back from 4*k."""
+    rows = x.reshape(-1, 4)
+    return rows * jnp.arange(rows.shape[0], dtype=jnp.float32)[:, None]
+
+
 BT = ({"B": 2, "T": 5}, {"B": 1, "T": 3}, {"B": 4, "T": 1})
 
 CASES = [
@@ -271,6 +280,7 @@ CASES = [
     SymCase("scan_time", scan_time, (arg("T", "B", 4),), BT),
     SymCase("fori_symbolic", fori_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4})),
     SymCase("cond_symbolic", cond_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4})),
+    SymCase("divisible_reshape", divisible_reshape, (arg("4*k"),), ({"k": 1}, {"k": 3})),
     SymCase("jit_inner", jit_inner, (arg("B", 3),), ({"B": 1}, {"B": 4})),
 ]
 

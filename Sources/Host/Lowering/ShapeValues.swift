@@ -39,8 +39,64 @@ extension Lowerer {
         return v
     }
 
-    private func int64Constant(_ values: [Int64]) -> ValueID {
+    func int64Constant(_ values: [Int64]) -> ValueID {
         let bytes = values.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }
         return graph.addInitializer(Initializer(dtype: .i64, dims: [Int64(values.count)], bytes: .owned(bytes)))
+    }
+}
+
+/// How to read a symbol S back from an input dimension `scale*S + offset` (scale > 0).
+struct SymbolDerivation {
+    let input: ValueID
+    let axis: Int
+    let scale: Int64
+    let offset: Int64
+}
+
+extension Lowerer {
+    /// Records, for symbols no input has as a plain dimension, an input dimension linear in them
+    /// (`4*k`, `B + 1`, `2*T - 1`), so a model exported with such a dim can still read the symbol.
+    func deriveSymbols(_ invars: [Variable]) {
+        for v in invars {
+            guard let value = env[v.id] else { continue }
+            for (axis, d) in v.type.shape.enumerated() {
+                guard case let .symbolic(text) = d, let e = try? DimExpr.parse(text), e.symbols.count == 1,
+                      let s = e.symbols.first, symbolSources[s] == nil, derivedSymbols[s] == nil,
+                      let (scale, offset) = e.linear(in: s), scale > 0 else { continue }
+                derivedSymbols[s] = SymbolDerivation(input: value, axis: axis, scale: scale, offset: offset)
+            }
+        }
+    }
+
+    /// The runtime value (int64[1]) of a symbol read through its derivation.
+    func derivedSymbol(_ s: String) throws -> ValueID {
+        guard let d = derivedSymbols[s] else {
+            throw HostError.conversion(["symbol '\(s)' does not appear in the dimensions of any model input (as '\(s)' or as a multiple of it plus a constant), so its size cannot be read at runtime"])
+        }
+        let n = graph.addNode("Shape", [d.input], outputCount: 1)
+        graph.setAttribute(node: n, Attribute(name: "start", value: .int(Int64(d.axis))))
+        graph.setAttribute(node: n, Attribute(name: "end", value: .int(Int64(d.axis + 1))))
+        var v = graph.nodes[n].outputs[0]
+        func step(_ op: String, _ k: Int64) {
+            let c = int64Constant([k])
+            v = graph.nodes[graph.addNode(op, [v, c], outputCount: 1)].outputs[0]
+            graph.setType(v, dtype: .i64)
+            graph.setShape(v, [.known(1)])
+        }
+        graph.setType(v, dtype: .i64)
+        graph.setShape(v, [.known(1)])
+        if d.offset != 0 { step("Sub", d.offset) }
+        if d.scale != 1 { step("Div", d.scale) }
+        return v
+    }
+}
+
+extension DimExpr {
+    /// (a, c) when the expression is a*s + c for every value of s (its only symbol), else nil.
+    func linear(in s: String) -> (Int64, Int64)? {
+        guard let c = evaluate([s: 0]), let a1 = evaluate([s: 1]) else { return nil }
+        let a = a1 - c
+        for x: Int64 in [2, 3, 7, 64, 1000, 123_457] where evaluate([s: x]) != a * x + c { return nil }
+        return (a, c)
     }
 }
