@@ -9,17 +9,23 @@ itself once the lowering lands."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import textwrap
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import jax
+import jax2onnx_swift
 import onnx
 
 from casekit import jaxpr_primitives
-from jax2onnx_swift import allclose, to_onnx
+from jax2onnx_swift import ConversionError, allclose, to_onnx
+from jax2onnx_swift.testing import marker_line
 from symbolic_cases import CASES, ISSUE_CASES, SYMBOLIC_ONLY
 
 # Names JAX uses for primitives the packs claim under another name in other releases.
@@ -102,3 +108,81 @@ def test_symbolic_case(case, opset, optimize, cli, claimed, tmp_path):
         inputs = case.concrete_inputs(env, zlib.crc32(f"{case.id}{sorted(env.items())}".encode()))
         ok, message = allclose(case.fn, path, inputs, rtol=case.rtol, atol=case.atol)
         assert ok, f"{case.id} at {env} (opset {opset}, {'optimized' if optimize else 'unoptimized'}): {message}"
+
+
+# -- constraint errors ----------------------------------------------------------------------------
+
+THIS_FILE = str(Path(__file__).resolve())
+
+
+def needs_multiple_of_4(x):
+    y = x * 2
+    return y.reshape(-1, 4)  # NEEDS_MULTIPLE_OF_4
+
+
+def branches_on_size(x):
+    return x * 2 if x.shape[0] > 3 else -x  # BRANCHES_ON_SIZE
+
+
+def test_traced_constraint_names_line_operation_and_expression(cli, tmp_path):
+    path = tmp_path / "m.onnx"
+    with pytest.raises(ConversionError) as failed:
+        to_onnx(needs_multiple_of_4, [("B",)], path, cli=cli)
+    message = str(failed.value)
+    assert f"{THIS_FILE}:{marker_line(THIS_FILE, 'NEEDS_MULTIPLE_OF_4')} (needs_multiple_of_4)" in message, message
+    assert "in reshape" in message and "mod(B, - 4)" in message and '"4*k"' in message, message
+    assert failed.value.returncode == 1
+    # JAX's own exception is not chained into what the user sees.
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__
+    assert not path.exists()
+
+    with pytest.raises(ConversionError) as failed:
+        to_onnx(branches_on_size, [("B", 3)], path, cli=cli)
+    message = str(failed.value)
+    assert f"{THIS_FILE}:{marker_line(THIS_FILE, 'BRANCHES_ON_SIZE')} (branches_on_size)" in message, message
+    assert "'B' > '3'" in message, message
+
+
+def test_constraint_hint_works(cli, tmp_path):
+    """The fix the message suggests, a dim of 4*k, converts and runs (k is read back from 4*k)."""
+    path = tmp_path / "m.onnx"
+    to_onnx(needs_multiple_of_4, [("4*k",)], path, cli=cli)
+    for n in (4, 20):
+        x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+        ok, message = allclose(needs_multiple_of_4, path, [x])
+        assert ok, message
+
+
+def test_constraint_error_exits_nonzero_without_jax_traceback(cli, tmp_path):
+    script = tmp_path / "export.py"
+    script.write_text(textwrap.dedent(f"""
+        from jax2onnx_swift import to_onnx
+
+        def f(x):
+            return x.reshape(-1, 4)
+
+        to_onnx(f, [("B",)], {str(tmp_path / "m.onnx")!r}, cli={cli!r})
+    """))
+    env = dict(os.environ, PYTHONPATH=str(Path(jax2onnx_swift.__file__).parents[1]))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode != 0
+    err = proc.stderr
+    assert f"{script}:5 (f), in reshape" in err, err
+    assert "site-packages/jax" not in err and "During handling" not in err and "InconclusiveDimension" not in err, err
+    assert err.count("Traceback") == 1, err
+    assert err.rstrip().splitlines()[-3].startswith("jax2onnx_swift.convert.ConversionError: cannot trace"), err
+
+
+def test_symbol_no_input_carries_is_reported_at_its_equation(cli, tmp_path):
+    scope = jax.export.SymbolicScope()
+    b, t, bt = jax.export.symbolic_shape("B, T, B*T", scope=scope)
+
+    def unflatten(x):
+        return x.reshape(b, t) * 2  # UNFLATTEN
+
+    with pytest.raises(ConversionError) as failed:
+        to_onnx(unflatten, [jax.ShapeDtypeStruct((bt,), np.float32)], tmp_path / "m.onnx", cli=cli)
+    message = str(failed.value)
+    assert failed.value.returncode == 1
+    assert f"(reshape) at {THIS_FILE}:{marker_line(THIS_FILE, 'UNFLATTEN')}" in message, message
+    assert "symbol 'B'" in message and "(B, T)" in message, message

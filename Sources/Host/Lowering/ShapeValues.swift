@@ -21,7 +21,9 @@ extension Lowerer {
         for (d, text) in zip(dims, texts) {
             if case let .constant(c) = d { run.append(c); continue }
             flush()
-            parts.append(try dimValue(text))
+            do { parts.append(try dimValue(text)) } catch {
+                throw HostError.conversion(["cannot compute the shape (\(texts.joined(separator: ", "))) at runtime: \(error)"])
+            }
         }
         flush()
         if parts.isEmpty { parts = [int64Constant([])] }
