@@ -214,6 +214,11 @@ def take_rows(x, idx):
     return jnp.take(x, idx, axis=0, mode="clip")
 
 
+def scatter_add_rows(x, idx, u):
+    """Scatter-add N update rows into a (B, 3) operand: both leading dims symbolic."""
+    return x.at[idx].add(u)
+
+
 _wx, _wh = weights(8, 4, 6), weights(9, 6, 6)
 
 
@@ -277,6 +282,10 @@ CASES = [
     SymCase("gather_columns", gather_columns, (arg("B", 6),), ({"B": 1}, {"B": 5})),
     SymCase("take_rows", take_rows, (arg("B", 3), arg("N", dtype=np.int32, gen=ints(-2, 9))),
             ({"B": 1, "N": 4}, {"B": 6, "N": 1}, {"B": 3, "N": 7})),
+    SymCase("scatter_add_rows", scatter_add_rows, (arg("B", 3), arg("N", dtype=np.int32), arg("N", 3)),
+            ({"B": 1, "N": 3}, {"B": 5, "N": 1}, {"B": 4, "N": 6}),
+            # indices in range (repeats included): JAX drops out-of-range scatter updates
+            env_gens={1: lambda rng, shape, env: rng.integers(0, env["B"], size=shape).astype(np.int32)}),
     SymCase("scan_time", scan_time, (arg("T", "B", 4),), BT),
     SymCase("fori_symbolic", fori_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4})),
     SymCase("cond_symbolic", cond_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4})),
