@@ -45,32 +45,40 @@ final class ShapeValueTests: XCTestCase {
         }
     }
 
-    /// The built-in Lax pack under symbolic dims: broadcast_in_dim, reshape to (B*T) and iota,
-    /// claims that list no Shape, Concat or Mul, each symbol read once.
+    /// The built-in Lax pack under symbolic dims: broadcast_in_dim of a scalar, reshape and iota,
+    /// whose claims list no Shape, Concat or Mul, share each symbol's read and each shape's value.
     func testLaxLoweringsShareOneReadPerSymbol() throws {
-        func eqn(_ prim: String, _ input: Int?, _ out: Int, _ dtype: String, _ shape: String, _ params: String) -> String {
-            let ins = input.map { "[{\"var\":\($0)}]" } ?? "[]"
+        func eqn(_ prim: String, _ input: String?, _ out: Int, _ dtype: String, _ shape: String, _ params: String) -> String {
+            let ins = input.map { "[\($0)]" } ?? "[]"
             return "{\"prim\":\"\(prim)\",\"in\":\(ins),\"out\":[{\"id\":\(out),\"aval\":{\"dtype\":\"\(dtype)\",\"shape\":\(shape)}}],\"params\":{\(params)}}"
         }
-        let dimB = "{\"$\":\"dim\",\"v\":\"B\"}", dimT = "{\"$\":\"dim\",\"v\":\"T\"}", dimBT = "{\"$\":\"dim\",\"v\":\"B*T\"}"
+        func dim(_ e: String) -> String { "{\"$\":\"dim\",\"v\":\"\(e)\"}" }
+        let zero = "{\"lit\":{\"aval\":{\"dtype\":\"f32\",\"shape\":[]},\"value\":0.0}}"
+        let broadcastBT = "\"shape\":[\(dim("B")),\(dim("T"))],\"broadcast_dimensions\":[],\"sharding\":null"
+        let broadcast2B = "\"shape\":[\(dim("2*B"))],\"broadcast_dimensions\":[],\"sharding\":null"
         let eqns = [
-            eqn("broadcast_in_dim", 1, 2, "f32", "[2,\"B\",\"T\"]",
-                "\"shape\":[2,\(dimB),\(dimT)],\"broadcast_dimensions\":[1,2],\"sharding\":null"),
-            eqn("broadcast_in_dim", 1, 3, "f32", "[2,\"B\",\"T\"]",
-                "\"shape\":[2,\(dimB),\(dimT)],\"broadcast_dimensions\":[1,2],\"sharding\":null"),
-            eqn("reshape", 1, 4, "f32", "[\"B*T\"]", "\"new_sizes\":[\(dimBT)],\"dimensions\":null"),
-            eqn("iota", nil, 5, "i32", "[\"T\"]", "\"dtype\":\"i32\",\"shape\":[\(dimT)],\"dimension\":0,\"sharding\":null"),
+            eqn("broadcast_in_dim", zero, 2, "f32", "[\"B\",\"T\"]", broadcastBT),
+            eqn("broadcast_in_dim", zero, 3, "f32", "[\"B\",\"T\"]", broadcastBT),
+            // (B, T) -> (B*T) needs no runtime shape (-1); back to (B, T) reuses the broadcasts' shape.
+            eqn("reshape", "{\"var\":1}", 4, "f32", "[\"B*T\"]", "\"new_sizes\":[\(dim("B*T"))],\"dimensions\":null"),
+            eqn("reshape", "{\"var\":4}", 5, "f32", "[\"B\",\"T\"]", "\"new_sizes\":[\(dim("B")),\(dim("T"))],\"dimensions\":null"),
+            eqn("iota", nil, 6, "i32", "[\"T\"]", "\"dtype\":\"i32\",\"shape\":[\(dim("T"))],\"dimension\":0,\"sharding\":null"),
+            eqn("broadcast_in_dim", zero, 7, "f32", "[\"2*B\"]", broadcast2B),
+            eqn("broadcast_in_dim", zero, 8, "f32", "[\"2*B\"]", broadcast2B),
         ]
         let json = """
         {"format":"jax2onnx-bundle","version":1,"tensors":[],
          "program":{"jaxpr":{"constvars":[],"invars":[{"id":1,"aval":{"dtype":"f32","shape":["B","T"]}}],
-                             "outvars":[{"var":2},{"var":3},{"var":4},{"var":5}],"eqns":[\(eqns.joined(separator: ","))]},"consts":[]}}
+                             "outvars":[{"var":2},{"var":3},{"var":4},{"var":5},{"var":6},{"var":7},{"var":8}],
+                             "eqns":[\(eqns.joined(separator: ","))]},"consts":[]}}
         """
         let g = try lower(json)
-        XCTAssertEqual(count(g, "Shape"), 2, g.nodes.map(\.op).description)
-        XCTAssertEqual(count(g, "Concat"), 1, "[2,B,T] is built once for both broadcasts")
-        XCTAssertEqual(count(g, "Mul"), 1, "B*T")
+        let ops = g.nodes.map(\.op).description
+        XCTAssertEqual(count(g, "Shape"), 2, ops)
+        XCTAssertEqual(count(g, "Concat"), 1, "[B, T] is built once for two broadcasts and a reshape: \(ops)")
+        XCTAssertEqual(count(g, "Mul"), 1, "2*B once: \(ops)")
+        XCTAssertEqual(count(g, "Reshape"), 2, ops)
         XCTAssertEqual(g.outputs.map { g.values[Int($0.value)].shape?.description ?? "?" },
-                       ["[2, B, T]", "[2, B, T]", "[B*T]", "[T]"])
+                       ["[B, T]", "[B, T]", "[B*T]", "[B, T]", "[T]", "[2*B]", "[2*B]"])
     }
 }

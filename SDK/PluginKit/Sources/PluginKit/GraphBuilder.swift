@@ -125,7 +125,22 @@ public final class GraphBuilder {
     public func reshape(_ x: Value, _ dims: [Dim]) throws -> Value {
         if let s = x.shape, s == dims { return x }
         let allowZero = dims.contains(.known(0))
-        return try op("Reshape", x, try shapeTensor(dims), attributes: allowZero ? ["allowzero": .int(1)] : [:], shape: dims)
+        return try op("Reshape", x, try reshapeTarget(x, dims, allowZero: allowZero),
+                      attributes: allowZero ? ["allowzero": .int(1)] : [:], shape: dims)
+    }
+
+    /// Reshape's shape input. Symbolic dims cost runtime arithmetic, so those Reshape can work out
+    /// itself go as 0 (copy the input's dim at that axis) or one -1 (whatever the rest leaves);
+    /// only what remains is computed.
+    func reshapeTarget(_ x: Value, _ dims: [Dim], allowZero: Bool) throws -> Value {
+        guard !allowZero else { return try shapeTensor(dims) }
+        var spec = dims
+        for (i, d) in dims.enumerated() where d.value == nil {
+            if let s = x.shape, i < s.count, s[i] == d { spec[i] = .known(0) }
+        }
+        let open = spec.indices.filter { spec[$0].value == nil }
+        if open.count == 1 { spec[open[0]] = .known(-1) }
+        return try shapeTensor(spec)
     }
 
     public func transpose(_ x: Value, _ perm: [Int]) throws -> Value {
@@ -154,7 +169,12 @@ public final class GraphBuilder {
     /// Broadcasts to `dims` (numpy rules); vanishes when the shape already matches.
     public func expand(_ x: Value, _ dims: [Dim]) throws -> Value {
         if let s = x.shape, s == dims { return x }
-        return try op("Expand", x, try shapeTensor(dims), shape: dims)
+        // Where x already has the target dim, 1 broadcasts to it: no runtime value needed there.
+        var spec = dims
+        if let s = x.shape, s.count == dims.count {
+            for i in dims.indices where dims[i].value == nil && s[i] == dims[i] { spec[i] = .known(1) }
+        }
+        return try op("Expand", x, try shapeTensor(spec), shape: dims)
     }
 
     // MARK: nested programs
