@@ -186,3 +186,44 @@ def test_symbol_no_input_carries_is_reported_at_its_equation(cli, tmp_path):
     assert failed.value.returncode == 1
     assert f"(reshape) at {THIS_FILE}:{marker_line(THIS_FILE, 'UNFLATTEN')}" in message, message
     assert "symbol 'B'" in message and "(B, T)" in message, message
+
+
+# -- the host's dimension arithmetic --------------------------------------------------------------
+
+def write_json_bundle(path, program: dict):
+    from jax2onnx_swift.bundle import HEADER, MAGIC, VERSION
+    from jax2onnx_swift.tensors import align
+    blob = json.dumps({"format": "jax2onnx-bundle", "version": VERSION, "tensors": [], "program": program}).encode()
+    data_offset = align(HEADER.size + len(blob))
+    with open(path, "wb") as f:
+        f.write(HEADER.pack(MAGIC, VERSION, 0, HEADER.size, len(blob), data_offset, 0))
+        f.write(blob + b"\0" * (data_offset - HEADER.size - len(blob)))
+
+
+@pytest.mark.parametrize("expr,value", [
+    # floordiv floors a negative intermediate (ONNX Div truncates); mod takes the divisor's sign
+    ("floordiv(B - 5, 2) + 3", lambda b: (b - 5) // 2 + 3),
+    ("mod(B - 5, 3) + 1", lambda b: (b - 5) % 3 + 1),
+    ("max(B - 3, 2)", lambda b: max(b - 3, 2)),
+    ("min(2*B, B + 3)", lambda b: min(2 * b, b + 3)),
+])
+def test_dimension_expressions_evaluate_like_jax(expr, value, cli, tmp_path):
+    """A hand-written bundle: x: f32[B] and ones of shape [expr]; ONNX Runtime must give expr's
+    value at each B, including those where a sub-expression is negative."""
+    dim = {"$": "dim", "v": expr}
+    write_json_bundle(tmp_path / "m.jaxpr", {"jaxpr": {
+        "constvars": [], "invars": [{"id": 1, "aval": {"dtype": "f32", "shape": ["B"]}}],
+        "outvars": [{"var": 2}, {"var": 1}],
+        "eqns": [{"prim": "broadcast_in_dim", "in": [{"lit": {"aval": {"dtype": "f32", "shape": []}, "value": 1.0}}],
+                  "out": [{"id": 2, "aval": {"dtype": "f32", "shape": [expr]}}],
+                  "params": {"shape": [dim], "broadcast_dimensions": [], "sharding": None}}]}, "consts": []})
+    out = tmp_path / "m.onnx"
+    proc = subprocess.run([cli, "convert", str(tmp_path / "m.jaxpr"), "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    model = onnx.load(str(out))
+    assert dims_of(model.graph.output[0]) == [expr]
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    for b in (1, 2, 4, 9):
+        got = sess.run(None, {sess.get_inputs()[0].name: np.zeros(b, np.float32)})[0]
+        assert got.shape == (value(b),), f"{expr} at B={b}: {got.shape[0]}, expected {value(b)}"

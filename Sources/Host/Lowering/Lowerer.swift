@@ -276,8 +276,11 @@ public final class Lowerer {
         case let .add(a, b): v = try binary("Add", a, b)
         case let .sub(a, b): v = try binary("Sub", a, b)
         case let .mul(a, b): v = try binary("Mul", a, b)
+        case let .call("floordiv", a, b) where !a.isNonNegative:
+            // Div truncates toward zero; a - mod(a, b) is a multiple of b, so it floors even for a
+            // negative intermediate such as B - 5 (Mod takes the divisor's sign, like JAX's mod).
+            v = try binary("Div", .sub(a, .call("mod", a, b)), b)
         case let .call(f, a, b):
-            // Dimensions are non-negative, so integer Div is floor division.
             v = try binary(["floordiv": "Div", "mod": "Mod", "max": "Max", "min": "Min"][f]!, a, b)
         }
         graph.setType(v, dtype: .i64)

@@ -102,3 +102,17 @@ extension DimExpr {
         return (a, c)
     }
 }
+
+extension DimExpr {
+    /// Certainly >= 0 for every value of the symbols (sizes are), judged by the form alone.
+    var isNonNegative: Bool {
+        switch self {
+        case let .constant(c): return c >= 0
+        case .symbol: return true
+        case .sub: return false
+        case let .add(a, b), let .mul(a, b): return a.isNonNegative && b.isNonNegative
+        case let .call(f, a, b):
+            return f == "max" ? a.isNonNegative || b.isNonNegative : a.isNonNegative && b.isNonNegative
+        }
+    }
+}
