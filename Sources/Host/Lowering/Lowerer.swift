@@ -14,8 +14,6 @@ public final class Lowerer {
     var literalCache: [LiteralKey: ValueID] = [:]
     var tensorCache: [Int: ValueID] = [:]
     var dimCache: [String: ValueID] = [:]
-    /// shape_value results by their dims' canonical text.
-    var shapeCache: [[String]: ValueID] = [:]
     /// Where each symbol of the top-level inputs can be read at runtime: (graph input, axis).
     var symbolSources: [String: (ValueID, Int)] = [:]
     /// Symbols that occur only inside an input dimension such as `4*k` or `B + 1`, read back from it.
@@ -198,7 +196,6 @@ public final class Lowerer {
         literalCache = literalCache.filter { $0.value < limit }
         tensorCache = tensorCache.filter { $0.value < limit }
         dimCache = dimCache.filter { $0.value < limit }
-        shapeCache = shapeCache.filter { $0.value < limit }
         env = env.filter { $0.value < limit }
         for (v, p) in stableConstantBytes where v >= limit {
             p.deallocate()

@@ -8,9 +8,11 @@ extension Lowerer {
         for t in texts {
             do { dims.append(try DimExpr.parse(t)) } catch { throw HostError.conversion(["shape_value: \(error)"]) }
         }
-        // Canonical text, so "B*T" and "(B)*(T)" share one value.
-        let key = dims.map(\.description)
-        if let v = shapeCache[key] { return v }
+        // Canonical text, so "B*T" and "(B)*(T)" share one value. Whole shapes live in dimCache
+        // beside single dims (a bracketed key no expression can have), so whatever forgets or
+        // rolls back cached dims does the same for shapes.
+        let key = "[" + dims.map(\.description).joined(separator: ", ") + "]"
+        if let v = dimCache[key] { return v }
         var parts: [ValueID] = []
         var run: [Int64] = []
         func flush() {
@@ -37,7 +39,7 @@ extension Lowerer {
             graph.setType(v, dtype: .i64)
             graph.setShape(v, [.known(Int64(dims.count))])
         }
-        shapeCache[key] = v
+        dimCache[key] = v
         return v
     }
 
