@@ -5,9 +5,10 @@ import PluginKit
 let laxPack = Pack(
     name: "Lax", version: "0.1.0",
     description: "jax.lax elementwise, shape, reduction and dot_general lowerings",
-    lowerings: elementwiseLowerings() + mathLowerings() + shapeLowerings() + reductionLowerings() + [dimAsValueLowering()] + [
+    lowerings: elementwiseLowerings() + mathLowerings() + shapeLowerings() + reductionLowerings() + [
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
                  note: "MatMul (never Einsum); preferred_element_type via Cast", lower: lowerDotGeneral),
+        dimAsValueLowering(),
     ])
 
 @_cdecl("jax2onnx_pack")
