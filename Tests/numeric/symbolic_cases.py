@@ -2,7 +2,8 @@
 the concrete sizes the one exported model must match JAX at. test_symbolic.py runs them.
 
 An input is `arg(*dims, dtype=, gen=)`: dims mix ints, symbol names ("B", "T") and expressions
-of them ("4*k"); all symbols share one scope. `gen(rng, shape)` draws a concrete input (default: float32 of both signs).
+of them ("4*k"); all symbols share one scope. `gen(rng, shape)` draws a concrete input (default:
+float32 of both signs).
 Every symbol takes at least two sizes across a case's `sizes`, including 1 where it is legal, so
 an accidental broadcast of size 1 or a size frozen at export time fails.
 """
