@@ -59,9 +59,10 @@ final class ShapeValueTests: XCTestCase {
         let eqns = [
             eqn("broadcast_in_dim", zero, 2, "f32", "[\"B\",\"T\"]", broadcastBT),
             eqn("broadcast_in_dim", zero, 3, "f32", "[\"B\",\"T\"]", broadcastBT),
-            // (B, T) -> (B*T) needs no runtime shape (-1); back to (B, T) reuses the broadcasts' shape.
+            // (B, T) -> (B*T) needs no runtime shape ([-1]); back to (B, T) twice builds [-1, T] once.
             eqn("reshape", "{\"var\":1}", 4, "f32", "[\"B*T\"]", "\"new_sizes\":[\(dim("B*T"))],\"dimensions\":null"),
             eqn("reshape", "{\"var\":4}", 5, "f32", "[\"B\",\"T\"]", "\"new_sizes\":[\(dim("B")),\(dim("T"))],\"dimensions\":null"),
+            eqn("reshape", "{\"var\":4}", 9, "f32", "[\"B\",\"T\"]", "\"new_sizes\":[\(dim("B")),\(dim("T"))],\"dimensions\":null"),
             eqn("iota", nil, 6, "i32", "[\"T\"]", "\"dtype\":\"i32\",\"shape\":[\(dim("T"))],\"dimension\":0,\"sharding\":null"),
             eqn("broadcast_in_dim", zero, 7, "f32", "[\"2*B\"]", broadcast2B),
             eqn("broadcast_in_dim", zero, 8, "f32", "[\"2*B\"]", broadcast2B),
@@ -69,16 +70,16 @@ final class ShapeValueTests: XCTestCase {
         let json = """
         {"format":"jax2onnx-bundle","version":1,"tensors":[],
          "program":{"jaxpr":{"constvars":[],"invars":[{"id":1,"aval":{"dtype":"f32","shape":["B","T"]}}],
-                             "outvars":[{"var":2},{"var":3},{"var":4},{"var":5},{"var":6},{"var":7},{"var":8}],
+                             "outvars":[{"var":2},{"var":3},{"var":4},{"var":5},{"var":6},{"var":7},{"var":8},{"var":9}],
                              "eqns":[\(eqns.joined(separator: ","))]},"consts":[]}}
         """
         let g = try lower(json)
         let ops = g.nodes.map(\.op).description
         XCTAssertEqual(count(g, "Shape"), 2, ops)
-        XCTAssertEqual(count(g, "Concat"), 1, "[B, T] is built once for two broadcasts and a reshape: \(ops)")
+        XCTAssertEqual(count(g, "Concat"), 2, "[B, T] once for two broadcasts, [-1, T] once for two reshapes: \(ops)")
         XCTAssertEqual(count(g, "Mul"), 1, "2*B once: \(ops)")
-        XCTAssertEqual(count(g, "Reshape"), 2, ops)
+        XCTAssertEqual(count(g, "Reshape"), 3, ops)
         XCTAssertEqual(g.outputs.map { g.values[Int($0.value)].shape?.description ?? "?" },
-                       ["[B, T]", "[B, T]", "[B*T]", "[B, T]", "[T]", "[2*B]", "[2*B]"])
+                       ["[B, T]", "[B, T]", "[B*T]", "[B, T]", "[T]", "[2*B]", "[2*B]", "[B, T]"])
     }
 }

@@ -21,7 +21,7 @@ extension Lowerer {
             run = []
         }
         for (d, text) in zip(dims, texts) {
-            if case let .constant(c) = d { run.append(c); continue }
+            if d.symbols.isEmpty, let c = d.evaluate([:]) { run.append(c); continue }
             flush()
             do { parts.append(try dimValue(text)) } catch {
                 throw HostError.conversion(["cannot compute the shape (\(texts.joined(separator: ", "))) at runtime: \(error)"])

@@ -131,15 +131,15 @@ public final class GraphBuilder {
 
     /// Reshape's shape input. Symbolic dims cost runtime arithmetic, so those Reshape can work out
     /// itself go as 0 (copy the input's dim at that axis) or one -1 (whatever the rest leaves);
-    /// only what remains is computed.
+    /// only what remains is computed. The first symbolic dim takes the -1: its expression tends
+    /// to be the product (B*T) that would cost the most to compute.
     func reshapeTarget(_ x: Value, _ dims: [Dim], allowZero: Bool) throws -> Value {
         guard !allowZero else { return try shapeTensor(dims) }
         var spec = dims
         for (i, d) in dims.enumerated() where d.value == nil {
             if let s = x.shape, i < s.count, s[i] == d { spec[i] = .known(0) }
         }
-        let open = spec.indices.filter { spec[$0].value == nil }
-        if open.count == 1 { spec[open[0]] = .known(-1) }
+        if let first = spec.firstIndex(where: { $0.value == nil }) { spec[first] = .known(-1) }
         return try shapeTensor(spec)
     }
 
