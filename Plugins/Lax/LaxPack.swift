@@ -9,6 +9,7 @@ let laxPack = Pack(
         + conversionLowerings() + shapeLowerings() + reductionLowerings() + [
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
                  note: "MatMul (never Einsum); preferred_element_type via Cast", lower: lowerDotGeneral),
+        dimAsValueLowering(),
     ])
 
 @_cdecl("jax2onnx_pack")

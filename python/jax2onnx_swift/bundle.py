@@ -16,6 +16,7 @@ import jax
 from .dtypes import numpy_dtype
 from .inputs import abstract_args
 from .jaxpr_json import ProgramEncoder
+from .shape_errors import INCONCLUSIVE, symbolic_shape_error
 from .tensors import ALIGN, TensorTable, align
 
 MAGIC = b"J2OBNDL\0"
@@ -32,10 +33,15 @@ def save_bundle(fn: Callable, inputs, path, *, input_names=None, output_names=No
 
     inputs: one entry per positional argument of fn, each a concrete array, a
     jax.ShapeDtypeStruct (symbolic shapes allowed), a shape tuple such as ("B", 30) meaning
-    float32, or a pytree of those. Pytree outputs are flattened in JAX's leaf order.
+    float32, or a pytree of those. Pytree outputs are flattened in JAX's leaf order. A program
+    that traces only for some sizes of a symbol raises ConversionError naming the line and the
+    expression JAX could not decide.
     """
     args = abstract_args(inputs)
-    closed, out_shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+    try:
+        closed, out_shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+    except INCONCLUSIVE as e:
+        raise symbolic_shape_error(e, args) from None
     if input_names is None:
         input_names = _default_input_names(closed)
     if output_names is None:

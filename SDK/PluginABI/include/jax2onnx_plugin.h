@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define J2O_ABI_MAJOR 1
-#define J2O_ABI_MINOR 2
+#define J2O_ABI_MINOR 3
 /* What a pack writes into j2o_pack_descriptor.abi_version. */
 #define J2O_ABI_VERSION ((J2O_ABI_MAJOR << 16) | J2O_ABI_MINOR)
 #define J2O_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -234,7 +234,7 @@ struct j2o_host_api {
     /* Records why this pack passes on the equation and returns J2O_DECLINE. */
     j2o_status (*decline)(j2o_ctx *ctx, const char *message, size_t len);
 
-    /* ---- subgraphs (since ABI 1.1; check struct_size before use) ----
+    /* ---- subgraphs (since ABI 1.2; check struct_size before use) ----
      * A pack lowering control flow builds ONNX subgraphs and attaches them as graph attributes:
      *   g = subgraph_begin(ctx);  x = subgraph_input(ctx, g, ...);  ...emit...;
      *   subgraph_end(ctx, g, outs, n);  node = node(ctx, "Loop", ...);  attr_graph(ctx, node, "body", g);
@@ -269,6 +269,16 @@ struct j2o_host_api {
     /* A graph attribute: attaches the ended subgraph `graph` to `node`, which must be a node of the
      * graph `graph` was begun in. Each subgraph is attached at most once; one never attached is dropped. */
     void (*attr_graph)(j2o_ctx *ctx, j2o_node node, const char *name, j2o_graph graph);
+
+    /* ---- shapes, continued (since ABI 1.3; check api->struct_size) ---- */
+    /* A 1-D int64 tensor of `count` elements holding a whole shape, for Reshape, Expand, Slice,
+     * Range, ConstantOfShape and the like. dims[i] is one dimension as NUL-terminated text: a
+     * decimal integer ("64") or an expression as in dim_value ("B", "2*B"). A constant when every
+     * dim is a number; otherwise built once per distinct list per graph from dim_value parts (runs
+     * of numbers become one constant) and reused. Like dim_value's, these nodes are the host's:
+     * they never count against the claim's op list. Returns 0 after recording an error when a dim
+     * cannot be parsed or a symbol cannot be read from any model input. */
+    j2o_value (*shape_value)(j2o_ctx *ctx, const char *const *dims, int32_t count);
 };
 
 /* Every host of ABI 1.x provides at least this much of j2o_host_api. */

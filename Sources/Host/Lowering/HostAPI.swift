@@ -256,6 +256,18 @@ enum HostAPI {
             let ctx = context(c)
             guard let name else { ctx.misuse("attr_graph: name is NULL"); return }
             ctx.attachSubgraph(handle, to: n, name: String(cString: name))
+        },
+        shape_value: { c, dims, count in
+            let ctx = context(c)
+            guard count >= 0, count == 0 || dims != nil else { ctx.misuse("shape_value: bad dims or count"); return 0 }
+            var texts: [String] = []
+            for i in 0..<Int(count) {
+                guard let d = dims![i] else { ctx.misuse("shape_value: dims[\(i)] is NULL"); return 0 }
+                texts.append(String(cString: d))
+            }
+            do { return try ctx.lowerer.shapeValue(texts) } catch {
+                ctx.misuse("\(error)"); return 0
+            }
         }
     )
 }

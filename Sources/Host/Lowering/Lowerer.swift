@@ -16,6 +16,8 @@ public final class Lowerer {
     var dimCache: [String: ValueID] = [:]
     /// Where each symbol of the top-level inputs can be read at runtime: (graph input, axis).
     var symbolSources: [String: (ValueID, Int)] = [:]
+    /// Symbols that occur only inside an input dimension such as `4*k` or `B + 1`, read back from it.
+    var derivedSymbols: [String: SymbolDerivation] = [:]
     /// Interned C strings handed to packs (primitive names, symbols).
     var cstrings: [String: CText] = [:]
     /// A failure inside a nested program, reported in preference to the outer pack's status.
@@ -64,6 +66,7 @@ public final class Lowerer {
                 }
             }
         }
+        deriveSymbols(jaxpr.invars)
         try bindConstants(program)
         try lowerEquations(jaxpr)
         let outNames = outputNames ?? bundle.outputNames ?? []
@@ -281,7 +284,8 @@ public final class Lowerer {
             v = graph.addInitializer(Initializer(dtype: .i64, dims: [1], bytes: .owned(ScalarEncoding.bytes(.int(c), as: .i64))))
         case let .symbol(s):
             guard let (input, axis) = symbolSources[s] else {
-                throw HostError.conversion(["symbol '\(s)' does not appear as a dimension of any model input, so its size cannot be read at runtime"])
+                v = try derivedSymbol(s)
+                break
             }
             let n = graph.addNode("Shape", [input], outputCount: 1)
             graph.setAttribute(node: n, Attribute(name: "start", value: .int(Int64(axis))))
@@ -290,8 +294,11 @@ public final class Lowerer {
         case let .add(a, b): v = try binary("Add", a, b)
         case let .sub(a, b): v = try binary("Sub", a, b)
         case let .mul(a, b): v = try binary("Mul", a, b)
+        case let .call("floordiv", a, b) where !a.isNonNegative:
+            // Div truncates toward zero; a - mod(a, b) is a multiple of b, so it floors even for a
+            // negative intermediate such as B - 5 (Mod takes the divisor's sign, like JAX's mod).
+            v = try binary("Div", .sub(a, .call("mod", a, b)), b)
         case let .call(f, a, b):
-            // Dimensions are non-negative, so integer Div is floor division.
             v = try binary(["floordiv": "Div", "mod": "Mod", "max": "Max", "min": "Min"][f]!, a, b)
         }
         graph.setType(v, dtype: .i64)

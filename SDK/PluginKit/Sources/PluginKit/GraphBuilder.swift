@@ -115,9 +115,12 @@ public final class GraphBuilder {
         }
     }
 
-    /// A shape as an int64[n] tensor (a constant when every dim is known).
+    /// A shape as an int64[n] tensor (a constant when every dim is known). Symbolic shapes come
+    /// from the host's shape_value, whose nodes do not count against the claim's op list.
     public func shapeTensor(_ dims: [Dim]) throws -> Value {
         if let known = dims.map(\.value) as? [Int64] { return try int64s(known) }
+        if let v = try hostShapeValue(dims) { return v }
+        // A host older than shape_value: the Concat is then the lowering's own node.
         let parts = try dims.map { try dimTensor($0) }
         return try op("Concat", parts.map { Optional($0) }, attributes: ["axis": .int(0)], shape: [.known(Int64(dims.count))])
     }
@@ -125,7 +128,22 @@ public final class GraphBuilder {
     public func reshape(_ x: Value, _ dims: [Dim]) throws -> Value {
         if let s = x.shape, s == dims { return x }
         let allowZero = dims.contains(.known(0))
-        return try op("Reshape", x, try shapeTensor(dims), attributes: allowZero ? ["allowzero": .int(1)] : [:], shape: dims)
+        return try op("Reshape", x, try reshapeTarget(x, dims, allowZero: allowZero),
+                      attributes: allowZero ? ["allowzero": .int(1)] : [:], shape: dims)
+    }
+
+    /// Reshape's shape input. Symbolic dims cost runtime arithmetic, so those Reshape can work out
+    /// itself go as 0 (copy the input's dim at that axis) or one -1 (whatever the rest leaves);
+    /// only what remains is computed. The first symbolic dim takes the -1: its expression tends
+    /// to be the product (B*T) that would cost the most to compute.
+    func reshapeTarget(_ x: Value, _ dims: [Dim], allowZero: Bool) throws -> Value {
+        guard !allowZero else { return try shapeTensor(dims) }
+        var spec = dims
+        for (i, d) in dims.enumerated() where d.value == nil {
+            if let s = x.shape, i < s.count, s[i] == d { spec[i] = .known(0) }
+        }
+        if let first = spec.firstIndex(where: { $0.value == nil }) { spec[first] = .known(-1) }
+        return try shapeTensor(spec)
     }
 
     public func transpose(_ x: Value, _ perm: [Int]) throws -> Value {
@@ -162,7 +180,12 @@ public final class GraphBuilder {
     /// Broadcasts to `dims` (numpy rules); vanishes when the shape already matches.
     public func expand(_ x: Value, _ dims: [Dim]) throws -> Value {
         if let s = x.shape, s == dims { return x }
-        return try op("Expand", x, try shapeTensor(dims), shape: dims)
+        // Where x already has the target dim, 1 broadcasts to it: no runtime value needed there.
+        var spec = dims
+        if let s = x.shape, s.count == dims.count {
+            for i in dims.indices where dims[i].value == nil && s[i] == dims[i] { spec[i] = .known(1) }
+        }
+        return try op("Expand", x, try shapeTensor(spec), shape: dims)
     }
 
     // MARK: nested programs

@@ -63,7 +63,8 @@ public enum Dim: Hashable, CustomStringConvertible, ExpressibleByIntegerLiteral 
         for d in dims {
             switch d {
             case let .known(n): known *= n
-            case let .symbolic(s): symbols.append("(\(s))")
+            // A product binds tighter than + and -, so only sums need parentheses ("B*T", "(B + 1)*T").
+            case let .symbolic(s): symbols.append(s.contains(where: { "+- ".contains($0) }) ? "(\(s))" : s)
             }
         }
         if symbols.isEmpty || known == 0 { return .known(known) }
