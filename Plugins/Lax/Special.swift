@@ -25,10 +25,10 @@ func specialLowerings() -> [Lowering] {
         unary("lgamma", emits: unaryEmits, note: "Lanczos (g = 7) with reflection") { m, x in try m.lgamma(x) },
         unary("digamma", emits: unaryEmits + ["Cos", "LessOrEqual", "Equal", "And"],
               note: "derivative of the Lanczos form, reflection") { m, x in try m.digamma(x) },
-        binary("igamma", emits: gammaEmits, note: "series (36 terms) / continued fraction (24 steps)") { m, a, x in
+        binary("igamma", emits: gammaEmits, note: "series (64 terms) / continued fraction (40 steps)") { m, a, x in
             try m.igamma(a, x)
         },
-        binary("igammac", emits: gammaEmits, note: "series (36 terms) / continued fraction (24 steps)") { m, a, x in
+        binary("igammac", emits: gammaEmits, note: "series (64 terms) / continued fraction (40 steps)") { m, a, x in
             try m.igammac(a, x)
         },
         binary("zeta", emits: zetaEmits, note: "Hurwitz zeta by Euler-Maclaurin") { m, s, q in try m.zeta(s, q) },

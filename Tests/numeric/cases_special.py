@@ -52,6 +52,14 @@ CASES: list[Case] = [
           sampled(0.0, 50.0, [0.0, np.inf, 1.0, 1.0, 1.0, -1.0])], ["igammac"]),
     case("igammac_small_x_f32", lax.igammac,
          [sampled(0.1, 30.0), sampled(1e-4, 2.0, log=True)], ["igammac"]),
+    # Large a near x = a: the prefactor exp(a log x - x - lgamma(a)) has an exponent of a few
+    # hundred, so its f32 rounding alone moves the result by ~5e-5 (JAX's f32 igamma differs from
+    # the exact value by 5.3e-5 here, measured against scipy in f64); the ONNX graph is within
+    # 7e-5 of JAX, so this region is compared at atol 1.5e-4.
+    case("igamma_large_a_f32", lax.igamma, [sampled(30.0, 100.0), sampled(25.0, 110.0)], ["igamma"],
+         tol=dict(rtol=1e-5, atol=1.5e-4)),
+    case("igammac_large_a_f32", lax.igammac, [sampled(30.0, 100.0), sampled(25.0, 110.0)], ["igammac"],
+         tol=dict(rtol=1e-5, atol=1.5e-4)),
     # zeta(s, q): s > 1, q > 0; s = 1 is the pole, s < 1 NaN, q a non-positive integer +inf
     case("zeta_f32", lax.zeta,
          [sampled(1.0, 20.0, [1.0, 0.5, 2.0, 2.0, 3.0, 2.5]),
