@@ -5,16 +5,16 @@ import PluginKit
 func specialLowerings() -> [Lowering] {
     let unaryEmits = ["Add", "Sub", "Mul", "Div", "Neg", "Abs", "Floor", "Log", "Sin", "Less",
                       "Greater", "IsInf", "Where"]
-    func unary(_ prim: String, emits: [String], note: String,
+    func unary(_ prim: String, emits: [String], note: String, dtypes: [DType] = [.f32, .f64],
                _ f: @escaping (FloatMath, Value) throws -> Value) -> Lowering {
-        Lowering(prim, emits: emits, dtypes: [.f32], note: note) { eqn, g in
+        Lowering(prim, emits: emits, dtypes: dtypes, note: note) { eqn, g in
             let t = try checkType(eqn, .float)
             return [try f(FloatMath(g: g, t: t), eqn.input(0)).with(shape: eqn.output(0).shape)]
         }
     }
     func binary(_ prim: String, emits: [String], note: String,
                 _ f: @escaping (FloatMath, Value, Value) throws -> Value) -> Lowering {
-        Lowering(prim, emits: emits, dtypes: [.f32], note: note) { eqn, g in
+        Lowering(prim, emits: emits, dtypes: [.f32, .f64], note: note) { eqn, g in
             let t = try checkType(eqn, .float)
             return [try f(FloatMath(g: g, t: t), eqn.input(0), eqn.input(1)).with(shape: eqn.output(0).shape)]
         }
@@ -40,7 +40,8 @@ func specialLowerings() -> [Lowering] {
         unary("bessel_i1e", emits: ["Abs", "Mul", "Add", "Sub", "Div", "Sqrt", "Neg", "Less", "LessOrEqual", "Where"],
               note: "Chebyshev series on [0, 8] and in 16/|x| beyond") { m, x in try m.besselI1e(x) },
         unary("erf_inv", emits: ["Mul", "Add", "Sub", "Neg", "Log", "Sqrt", "Less", "Abs", "Equal", "Where"],
-              note: "Giles' polynomials in log(1 - x^2)") { m, x in try m.erfInv(x) },
+              note: "Giles' single-precision polynomials in log(1 - x^2); f32 only",
+              dtypes: [.f32]) { m, x in try m.erfInv(x) },
     ]
 }
 

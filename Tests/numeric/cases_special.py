@@ -78,4 +78,19 @@ CASES: list[Case] = [
          [sampled(-1.0, 1.0, [1.0, -1.0, 0.999, -0.999, 0.99999, -0.99999, 0.0, 1.5, -2.0])], ["erf_inv"]),
 ]
 
+
+def as_f64(gen):
+    return lambda rng: gen(rng).astype(np.float64)
+
+
+# The same decompositions in f64 (x64 mode): JAX's f64 results are near-exact, so these check that
+# the graph computes in f64 and that every approximation is at least 1e-5 good on its own.
+F64_CASES = [
+    case(c.id.replace("_f32", "_f64"), c.fn, [as_f64(g) for g in c.inputs], c.prims,
+         tol=dict(rtol=1e-5, atol=1e-5), x64=True)
+    for c in CASES
+    if c.prims[0] != "erf_inv"
+]
+CASES += F64_CASES
+
 REQUIRED = "lgamma digamma polygamma igamma igammac zeta bessel_i0e bessel_i1e erf_inv".split()
