@@ -141,19 +141,19 @@ extension FloatMath {
 
     /// P(a, x) by its power series sum x^n / (a+1)...(a+n); used where x <= max(a, 1), where the
     /// terms shrink at least as fast as exp(-n^2 / 2a): 64 terms reach f32 precision for a <= 100.
-    func igammaSeries(_ a: Value, _ x: Value, terms: Int = 64) throws -> Value {
+    func igammaSeries(_ a: Value, _ x: Value, prefactor: Value, terms: Int = 64) throws -> Value {
         var r = a, term = try c(1), sum = try c(1)
         for _ in 0..<terms {
             r = try add(r, 1)
             term = try mul(term, try div(x, r))
             sum = try add(sum, term)
         }
-        return try div(try mul(sum, try gammaPrefactor(a, x)), a)
+        return try div(try mul(sum, prefactor), a)
     }
 
     /// Q(a, x) by Legendre's continued fraction (modified Lentz evaluation); used where
     /// x > max(a, 1), where 40 steps converge to f32 precision for a <= 100.
-    func igammacFraction(_ a: Value, _ x: Value, steps: Int = 40) throws -> Value {
+    func igammacFraction(_ a: Value, _ x: Value, prefactor: Value, steps: Int = 40) throws -> Value {
         var b = try sub(try add(x, 1), a)
         var cc: Value? = nil              // 1/tiny: the first step reduces c to b
         var d = try div(1, b)
@@ -168,13 +168,15 @@ extension FloatMath {
             h = try mul(h, try mul(d, cNext))
             cc = cNext
         }
-        return try mul(h, try gammaPrefactor(a, x))
+        return try mul(h, prefactor)
     }
 
     /// The regularized lower incomplete gamma P(a, x) (lax.igamma).
     func igamma(_ a: Value, _ x: Value) throws -> Value {
         let useFraction = try and(try gt(x, 1), try gt(x, a))
-        var out = try select(useFraction, try sub(1, try igammacFraction(a, x)), try igammaSeries(a, x))
+        let pre = try gammaPrefactor(a, x)
+        var out = try select(useFraction, try sub(1, try igammacFraction(a, x, prefactor: pre)),
+                             try igammaSeries(a, x, prefactor: pre))
         out = try select(try eq(x, 0), 0, out)
         out = try select(try or(try isInf(x), try eq(a, 0)), 1, out)
         return try select(try gammaDomainError(a, x), .nan, out)
@@ -183,7 +185,9 @@ extension FloatMath {
     /// The regularized upper incomplete gamma Q(a, x) = 1 - P(a, x) (lax.igammac).
     func igammac(_ a: Value, _ x: Value) throws -> Value {
         let useSeries = try or(try lt(x, 1), try lt(x, a))
-        var out = try select(useSeries, try sub(1, try igammaSeries(a, x)), try igammacFraction(a, x))
+        let pre = try gammaPrefactor(a, x)
+        var out = try select(useSeries, try sub(1, try igammaSeries(a, x, prefactor: pre)),
+                             try igammacFraction(a, x, prefactor: pre))
         out = try select(try eq(x, 0), 1, out)
         out = try select(try or(try isInf(x), try eq(a, 0)), 0, out)
         return try select(try gammaDomainError(a, x), .nan, out)
