@@ -6,7 +6,7 @@ let laxPack = Pack(
     name: "Lax", version: "0.1.0",
     description: "jax.lax elementwise, shape, reduction and dot_general lowerings",
     lowerings: elementwiseLowerings() + mathLowerings() + integerDivisionLowerings() + bitwiseLowerings()
-        + conversionLowerings() + shapeLowerings() + reductionLowerings() + [
+        + conversionLowerings() + shapeLowerings() + reductionLowerings() + specialLowerings() + [
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
                  note: "MatMul (never Einsum); preferred_element_type via Cast", lower: lowerDotGeneral),
         dimAsValueLowering(),
