@@ -39,13 +39,13 @@ func gatherLowering() -> Lowering {
         y = try y.transpose(perm)
         if mode == .fillOrDrop, let fits = w.fits {
             let fill: Value
-            if let p = eqn.param("fill_value"), !p.isNone, let v = p.float {
+            if let p = eqn.param("fill_value"), !p.isNone, let v = p.float ?? p.int.map(Double.init) {
                 fill = try g.scalar(v, out.dtype)
             } else {
                 fill = try defaultFill(out.dtype, g)
             }
             let mask = try fits.unsqueeze(offsetDims)
-            y = try g.op("Where", mask, y, fill, shape: out.shape)
+            y = try g.select(mask, y, fill, shape: out.shape)
         }
         return [y.with(shape: out.shape)]
     }

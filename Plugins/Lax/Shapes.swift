@@ -99,14 +99,14 @@ func shapeLowerings() -> [Lowering] {
             let shape = eqn.output(0).shape
             if cases.count == 1 { return [cases[0]] }
             if which.dtype.isBool {
-                return [try g.op("Where", which, cases[1], cases[0], shape: shape)]
+                return [try g.select(which, cases[1], cases[0], shape: shape)]
             }
             // Later cases win only where the selector names them; out-of-range selectors are
             // undefined in JAX, here they pick case 0.
             var result = cases[0]
             for (k, c) in cases.enumerated().dropFirst() {
                 let hit = try g.op("Equal", which, try g.scalar(Double(k), which.dtype))
-                result = try g.op("Where", hit, c, result, shape: shape)
+                result = try g.select(hit, c, result, shape: shape)
             }
             return [result]
         },

@@ -52,6 +52,20 @@ def window_gather(x, i):
 
 J = jnp.asarray  # so indexing is JAX's, not numpy's, when the reference runs eagerly
 
+def window_scatter(x, i, u):
+    # 2x3 update windows at 2-D starts; windows that do not fit whole are dropped
+    dn = _sdn(update_window_dims=(1, 2), inserted_window_dims=(), scatter_dims_to_operand_dims=(0, 1))
+    return lax.scatter(x, i, u, dn, mode="fill")
+
+
+def i64(*shape, lo=-9, hi=9):
+    return lambda rng: rng.integers(lo, hi + 1, size=shape).astype(np.int64)
+
+
+def bools(*shape):
+    return lambda rng: rng.integers(0, 2, size=shape).astype(bool)
+
+
 MODES = ["clip", "fill", "promise_in_bounds"]
 
 CASES: list[Case] = [
@@ -82,6 +96,12 @@ CASES: list[Case] = [
     *[case(f"get_{m}_i32", lambda x, i, m=m: J(x).at[:, i].get(mode=m, fill_value=-3), [i32(3, 5), idx(6)],
            ["gather"], EXACT) for m in ["clip", "fill"]],
     case("get_fill_default_f32", lambda x, i: J(x).at[i].get(mode="fill"), [f32(5, 3), idx(6)], ["gather"]),
+    case("index_scalar_dynamic_f32", lambda x, i: J(x)[i[0], 1:3], [f32(5, 4), idx(1)],
+         ["dynamic_slice"]),
+    case("gather_x64_i64", lambda x, i: J(x)[i], [i64(5, 3), i64(6, lo=-8, hi=8)], ["gather"], EXACT, x64=True),
+    case("gather_bool", lambda x, i: J(x).at[i].get(mode="fill", fill_value=False), [bools(5, 3), idx(6)],
+         ["gather"], EXACT),
+    case("window_scatter_fill_f32", window_scatter, [f32(5, 6), idx(1, 2, lo=-2, hi=4), f32(1, 2, 3)], ["scatter"]),
     # -- scatter: set without duplicates; reductions with duplicates ---------------------------
     *[case(f"set_{m}_f32", lambda x, i, u, m=m: J(x).at[i].set(u, mode=m), [f32(6, 3), unique_idx(4, -8, 8), f32(4, 3)],
            ["scatter"]) for m in ["clip", "fill"]],

@@ -36,6 +36,8 @@ CASES: list[Case] = [
          [i32(3, 4, lo=0, hi=3, nonzero=False), f32(3, 4), f32(3, 4), f32(3, 4), f32(3, 4)], ["select_n"]),
     case("select_n_bool_i32", lambda p, a, b: lax.select_n(p, a, b), [boolean(3, 4), i32(3, 4), i32(3, 4)],
          ["select_n"], EXACT),
+    case("select_n_bool_cases", lambda p, a, b, c: lax.select_n(p, a, b, c),
+         [i32(3, 4, lo=0, hi=2, nonzero=False), boolean(3, 4), boolean(3, 4), boolean(3, 4)], ["select_n"], EXACT),
 ]
 
 REQUIRED = "pad rev split tile".split()
