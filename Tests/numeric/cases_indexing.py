@@ -102,6 +102,13 @@ CASES: list[Case] = [
     case("gather_bool", lambda x, i: J(x).at[i].get(mode="fill", fill_value=False), [bools(5, 3), idx(6)],
          ["gather"], EXACT),
     case("window_scatter_fill_f32", window_scatter, [f32(5, 6), idx(1, 2, lo=-2, hi=4), f32(1, 2, 3)], ["scatter"]),
+    case("set_fill_bool", lambda x, i, u: J(x).at[i].set(u), [bools(6, 3), unique_idx(4, -8, 8), bools(4, 3)],
+         ["scatter"], EXACT),
+    case("dynamic_update_slice_bool", lambda x, u, i: lax.dynamic_update_slice(x, u, (i[0], i[1])),
+         [bools(5, 4), bools(2, 3), idx(2, lo=-9, hi=9)], ["dynamic_update_slice"], EXACT),
+    case("add_x64_f64", lambda x, i, u: J(x).at[i].add(u),
+         [lambda rng: rng.normal(size=(5, 3)), i64(7, lo=-8, hi=8), lambda rng: rng.normal(size=(7, 3))],
+         ["scatter-add|scatter_add"], x64=True),
     # -- scatter: set without duplicates; reductions with duplicates ---------------------------
     *[case(f"set_{m}_f32", lambda x, i, u, m=m: J(x).at[i].set(u, mode=m), [f32(6, 3), unique_idx(4, -8, 8), f32(4, 3)],
            ["scatter"]) for m in ["clip", "fill"]],
