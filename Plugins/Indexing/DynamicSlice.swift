@@ -3,7 +3,7 @@ import PluginKit
 /// `dynamic_slice`: a window at runtime starts; XLA clamps each start into [0, dim - size]
 /// (negative starts too), so the window always fits.
 func dynamicSliceLowering() -> Lowering {
-    Lowering("dynamic_slice", emits: ["Cast", "Max", "Min", "Unsqueeze", "Concat", "Add", "Slice"],
+    Lowering("dynamic_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Unsqueeze", "Concat", "Add", "Slice"],
              note: "starts clamped into [0, dim - size] like XLA") { eqn, g in
         let x = eqn.input(0)
         guard let shape = x.shape else { throw LoweringError.unsupported("dynamic_slice of an operand of unknown rank") }
@@ -23,7 +23,7 @@ func dynamicSliceLowering() -> Lowering {
 /// `dynamic_update_slice`: writes `update` at runtime starts clamped like `dynamic_slice`, as a
 /// ScatterND over the update's coordinate grid (unique coordinates, so the write is deterministic).
 func dynamicUpdateSliceLowering() -> Lowering {
-    Lowering("dynamic_update_slice", emits: ["Cast", "Max", "Min", "Add", "Expand", "Unsqueeze", "Concat", "ScatterND"],
+    Lowering("dynamic_update_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat", "ScatterND"],
              note: "starts clamped into [0, dim - size] like XLA") { eqn, g in
         let x = eqn.input(0), update = eqn.input(1)
         guard let shape = x.shape, let usize = update.shape else {

@@ -21,7 +21,7 @@ func scatterLowerings() -> [Lowering] {
     ]
     return forms.flatMap { form in
         form.names.map { name in
-            Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Expand", "Concat", "Transpose",
+            Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
                                    "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice"],
                      minOpset: form.minOpset, dtypes: form.reduction == nil ? DType.numbers + [.bool] : DType.numbers,
                      note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"

@@ -53,6 +53,10 @@ func shapeLowerings() -> [Lowering] {
             return [try g.op("Slice", x, try g.shapeTensor(axes.map { starts[$0] }), try g.shapeTensor(axes.map { limits[$0] }),
                              try g.int64s(axes), try g.int64s(axes.map { strides[$0] }), shape: eqn.output(0).shape)]
         },
+        Lowering("dim_as_value", emits: ["Shape", "Squeeze", "Cast"], note: "a symbolic dimension read at runtime") { eqn, g in
+            guard let d = try eqn.require("dim").dim else { throw LoweringError.invalid("dim_as_value without a dimension") }
+            return [try g.dimScalar(d).cast(to: eqn.output(0).dtype).with(shape: [])]
+        },
         Lowering("pad", emits: ["Unsqueeze", "Pad", "Reshape", "Slice"],
                  note: "negative padding crops; interior padding by pad-and-fold per axis") { eqn, g in
             try lowerPad(eqn, g)
