@@ -4,7 +4,7 @@ import PluginKit
 let indexingPack = Pack(
     name: "Indexing", version: "0.1.0",
     description: "gather, scatter, dynamic slicing and one-hot style indexing",
-    lowerings: [])
+    lowerings: [dynamicSliceLowering(), dynamicUpdateSliceLowering(), gatherLowering()] + scatterLowerings())
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { indexingPack.descriptor }

@@ -50,6 +50,32 @@ func shapeLowerings() -> [Lowering] {
             return [try g.op("Slice", x, try g.shapeTensor(axes.map { starts[$0] }), try g.shapeTensor(axes.map { limits[$0] }),
                              try g.int64s(axes), try g.int64s(axes.map { strides[$0] }), shape: eqn.output(0).shape)]
         },
+        Lowering("pad", emits: ["Unsqueeze", "Pad", "Reshape", "Slice"],
+                 note: "negative padding crops; interior padding by pad-and-fold per axis") { eqn, g in
+            try lowerPad(eqn, g)
+        },
+        Lowering("rev", emits: ["Slice"]) { eqn, g in
+            let dims = try eqn.ints("dimensions")
+            if dims.isEmpty { return [eqn.input(0)] }
+            let n = dims.count
+            return [try g.op("Slice", eqn.input(0), try g.int64s([Int64](repeating: -1, count: n)),
+                             try g.int64s([Int64](repeating: Int64.min, count: n)), try g.int64s(dims),
+                             try g.int64s([Int64](repeating: -1, count: n)), shape: eqn.output(0).shape)]
+        },
+        Lowering("split", emits: ["Split"]) { eqn, g in
+            let axis = try eqn.int("axis")
+            let sizes = try eqn.ints("sizes")
+            let parts = try g.node("Split", [eqn.input(0), try g.int64s(sizes)], outputs: sizes.count,
+                                   attributes: ["axis": .int(Int64(axis))])
+            return zip(parts, eqn.outputs).map { $0.with(shape: $1.shape) }
+        },
+        Lowering("tile", emits: ["Tile"]) { eqn, g in
+            let reps = try eqn.ints("reps")
+            let x = eqn.input(0)
+            let rank = eqn.output(0).rank
+            let lifted = try x.unsqueeze(Array(0..<(rank - (x.rank ?? rank))))
+            return [try g.op("Tile", lifted, try g.int64s(reps), shape: eqn.output(0).shape)]
+        },
         Lowering("iota", emits: ["Range", "Cast", "Unsqueeze", "Expand", "Reshape", "Squeeze"]) { eqn, g in
             let out = eqn.output(0)
             let axis = try eqn.int("dimension")
@@ -70,14 +96,14 @@ func shapeLowerings() -> [Lowering] {
             let shape = eqn.output(0).shape
             if cases.count == 1 { return [cases[0]] }
             if which.dtype.isBool {
-                return [try g.op("Where", which, cases[1], cases[0], shape: shape)]
+                return [try g.select(which, cases[1], cases[0], shape: shape)]
             }
             // Later cases win only where the selector names them; out-of-range selectors are
             // undefined in JAX, here they pick case 0.
             var result = cases[0]
             for (k, c) in cases.enumerated().dropFirst() {
                 let hit = try g.op("Equal", which, try g.scalar(Double(k), which.dtype))
-                result = try g.op("Where", hit, c, result, shape: shape)
+                result = try g.select(hit, c, result, shape: shape)
             }
             return [result]
         },
@@ -100,4 +126,49 @@ func iotaConstant(_ n: Int64, _ t: DType, _ g: GraphBuilder) throws -> Value {
     case .u8: return try g.constant((0..<count).map { UInt8(truncatingIfNeeded: $0) }, dtype: t)
     default: return try g.constant((0..<count).map { Float($0) }, dtype: .f32).cast(to: t)
     }
+}
+
+/// XLA's pad: interior padding first (each element followed by `interior` pad values, folded in
+/// through an extra axis), then edge padding, whose negative amounts crop.
+func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
+    var x = eqn.input(0)
+    let value = eqn.input(1)
+    guard var shape = x.shape, let config = eqn.param("padding_config")?.items else {
+        throw LoweringError.invalid("pad without a padding_config")
+    }
+    let rank = shape.count
+    let cfg = try config.map { c -> (Int64, Int64, Int64) in
+        guard let v = c.ints, v.count == 3 else { throw LoweringError.invalid("pad config entry is not (lo, hi, interior)") }
+        return (Int64(v[0]), Int64(v[1]), Int64(v[2]))
+    }
+    func padded(_ v: Value, _ pads: [Int64], _ s: [Dim]) throws -> Value {
+        try g.op("Pad", v, try g.int64s(pads), value, shape: s)
+    }
+    for a in 0..<rank where cfg[a].2 > 0 {
+        guard let n = shape[a].value else { throw LoweringError.unsupported("interior padding of a symbolic dimension") }
+        if n <= 1 { continue }
+        let i = cfg[a].2
+        var s1 = shape; s1.insert(1, at: a + 1)
+        var pads = [Int64](repeating: 0, count: 2 * (rank + 1))
+        pads[rank + 1 + a + 1] = i
+        var s2 = shape; s2.insert(.known(1 + i), at: a + 1)
+        let spread = try padded(try x.unsqueeze([a + 1]), pads, s2)
+        var s3 = shape; s3[a] = .known(n * (1 + i))
+        let folded = try spread.reshape(s3)
+        shape[a] = .known(n + (n - 1) * i)
+        x = try g.op("Slice", folded, try g.int64s([0]), try g.int64s([shape[a].value!]), try g.int64s([a]), shape: shape)
+    }
+    let grow = cfg.map { (max(0, $0.0), max(0, $0.1)) }
+    if grow.contains(where: { $0.0 > 0 || $0.1 > 0 }) {
+        x = try padded(x, grow.map(\.0) + grow.map(\.1), shape.indices.map { a in
+            shape[a].value.map { .known($0 + grow[a].0 + grow[a].1) } ?? .symbolic("?")
+        })
+    }
+    let crop = (0..<rank).filter { cfg[$0].0 < 0 || cfg[$0].1 < 0 }
+    if !crop.isEmpty {
+        // Ends count from the back so symbolic dims need no arithmetic; Int64.max keeps the end.
+        let ends = crop.map { cfg[$0].1 < 0 ? cfg[$0].1 : Int64.max }
+        x = try g.op("Slice", x, try g.int64s(crop.map { max(0, -cfg[$0].0) }), try g.int64s(ends), try g.int64s(crop))
+    }
+    return [x.with(shape: eqn.output(0).shape)]
 }

@@ -1,0 +1,94 @@
+import PluginKit
+
+/// `scatter` and its reducing forms with general dimension numbers, as one ScatterND: updates are
+/// laid out as batch + full window (inserted and batching dims of size 1), and written at the
+/// coordinate grid of every window element.
+///
+/// Modes: `clip` and `promise_in_bounds` clamp each start so the window fits. Fill-or-drop drops a
+/// window that does not fit whole: the operand gets a scratch block appended on axis 0, dropped
+/// windows are redirected there, and the block is sliced away afterwards.
+///
+/// Duplicate coordinates: the reducing forms combine every update (ScatterND applies them in
+/// order); plain `scatter` with duplicates is unspecified in JAX and in ONNX alike (ONNX Runtime
+/// keeps the last one).
+func scatterLowerings() -> [Lowering] {
+    let forms: [(names: [String], reduction: String?, minOpset: Int32)] = [
+        (["scatter"], nil, 17),
+        (["scatter-add", "scatter_add"], "add", 17),
+        (["scatter-mul", "scatter_mul"], "mul", 17),
+        (["scatter-min", "scatter_min"], "min", 18),
+        (["scatter-max", "scatter_max"], "max", 18),
+    ]
+    return forms.flatMap { form in
+        form.names.map { name in
+            Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
+                                   "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice"],
+                     minOpset: form.minOpset, dtypes: form.reduction == nil ? DType.numbers + [.bool] : DType.numbers,
+                     note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"
+                        + (form.reduction == nil ? "; duplicate indices keep the last update" : "")) { eqn, g in
+                try lowerScatter(eqn, g, reduction: form.reduction)
+            }
+        }
+    }
+}
+
+private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction: String?) throws -> [Value] {
+    let x = eqn.input(0), indices = eqn.input(1), updates = eqn.input(2)
+    let out = eqn.output(0)
+    guard let operand = x.shape, let ishape = indices.shape, let ushape = updates.shape else {
+        throw LoweringError.unsupported("\(eqn.primitive) of unknown rank")
+    }
+    let mode = try IndexMode(eqn)
+    let updateWindowDims = try dimensionList(eqn, "update_window_dims")
+    let inserted = try dimensionList(eqn, "inserted_window_dims")
+    let toOperand = try dimensionList(eqn, "scatter_dims_to_operand_dims")
+    let operandBatching = try dimensionList(eqn, "operand_batching_dims")
+    let indicesBatching = try dimensionList(eqn, "scatter_indices_batching_dims")
+    let nb = ishape.count - 1
+    let rank = operand.count
+    let unit = Set(inserted + operandBatching)
+    let windowOperandDims = (0..<rank).filter { !unit.contains($0) }
+    guard windowOperandDims.count == updateWindowDims.count else {
+        throw LoweringError.invalid("\(eqn.primitive) dimension numbers do not match the shapes")
+    }
+    var window = [Int64](repeating: 1, count: rank)
+    for (i, d) in windowOperandDims.enumerated() {
+        guard let n = ushape[updateWindowDims[i]].value else { throw LoweringError.unsupported("\(eqn.primitive) with a symbolic window") }
+        window[d] = n
+    }
+    let scatterDims = (0..<ushape.count).filter { !updateWindowDims.contains($0) }
+    let batch = Array(ishape.dropLast())
+    let full = batch + window.map { Dim.known($0) }
+    let u = try updates.transpose(scatterDims + updateWindowDims).reshape(full)
+
+    let drop = mode == .fillOrDrop
+    let w = try WindowGrid(g, operand: operand, indices: indices, window: window, startIndexMap: toOperand,
+                           operandBatching: operandBatching, indicesBatching: indicesBatching,
+                           clamp: true, wantFits: drop)
+    var target = x
+    var grid = w.grid
+    if drop, let fits = w.fits {
+        // Scratch block after the end of axis 0, big enough for one window.
+        var pads = [Int64](repeating: 0, count: 2 * rank)
+        pads[rank] = window[0]
+        target = try g.op("Pad", x, try g.int64s(pads))
+        let scratch = try g.op("Add", try g.dimScalar(operand[0]), try g.iotaAlong(window[0], axis: nb, rank: nb + rank))
+        let row0 = try g.op("Gather", grid, try g.scalar(0, .i64), attributes: ["axis": .int(Int64(nb + rank))])
+        let fitsFull = try fits.unsqueeze(Array(nb..<(nb + rank)))
+        let redirected = try g.op("Where", fitsFull, row0, scratch)
+        let rest = try (1..<rank).map { k in
+            try g.op("Gather", grid, try g.scalar(Double(k), .i64), attributes: ["axis": .int(Int64(nb + rank))])
+        }
+        grid = try g.indexGrid([redirected] + rest, shape: full)
+    }
+    var y: Value
+    if let r = reduction {
+        y = try g.op("ScatterND", target, grid, u, attributes: ["reduction": .string(r)])
+    } else {
+        y = try g.op("ScatterND", target, grid, u)
+    }
+    if drop {
+        y = try g.op("Slice", y, try g.int64s([0]), try g.dimTensor(operand[0]), try g.int64s([0]))
+    }
+    return [y.with(shape: out.shape)]
+}
