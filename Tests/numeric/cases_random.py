@@ -22,6 +22,12 @@ def seeded_key(lo=-2**31, hi=2**31 - 1):
     return lambda rng: np.asarray(jax.random.key_data(jax.random.key(int(rng.integers(lo, hi)))))
 
 
+def typed_key(*batch):
+    """A typed key array (jax.random.key style) as the model input: the model takes its key data."""
+    raw = key_data(*batch)
+    return lambda rng: jax.random.wrap_key_data(raw(rng))
+
+
 def u32(*shape):
     return lambda rng: rng.integers(0, 2**32, size=shape, dtype=np.uint64).astype(np.uint32)
 
@@ -55,6 +61,16 @@ CASES = [
          [i32(lo=-2**31, hi=2**31 - 1)], ["random_seed", "random_unwrap"], EXACT),
     case("random_fold_in_then_bits", lambda k: jax.random.bits(jax.random.fold_in(wrap(k), 3), (6,)),
          [key_data()], ["random_fold_in", "random_bits"], EXACT, min_opset=18),
+    case("typed_key_input_bits", lambda k: jax.random.bits(k, (2, 4)),
+         [typed_key()], ["random_bits"], EXACT, min_opset=18),
+    case("typed_key_input_split_out", lambda k: jax.random.split(k, 3),
+         [typed_key()], ["random_split"], EXACT, min_opset=18),
+    case("typed_key_batch_fold_in", lambda k, d: jax.random.key_data(jax.vmap(jax.random.fold_in, in_axes=(0, None))(k, d)),
+         [typed_key(3), i32(lo=-100, hi=100)], ["random_fold_in"], EXACT, min_opset=18),
+    case("random_bits_u64", lambda k: jax.random.bits(wrap(k), (3, 2), dtype=jnp.uint64),
+         [key_data()], ["random_bits"], EXACT, min_opset=18, x64=True),
+    case("random_seed_i64", lambda s: jax.random.key_data(jax.random.key(s)),
+         [lambda rng: np.int64(rng.integers(-2**62, 2**62))], ["random_seed"], EXACT, x64=True),
 ]
 
 REQUIRED = ["threefry2x32", "random_bits", "random_wrap", "random_unwrap", "random_seed",
