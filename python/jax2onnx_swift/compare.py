@@ -6,6 +6,21 @@ import numpy as np
 
 import jax
 
+from .dtypes import is_extended
+
+
+def _concrete(x):
+    """A numpy array, or a JAX array for extended dtypes (PRNG keys), which numpy cannot hold."""
+    x = jax.numpy.asarray(x)
+    return x if is_extended(x.dtype) else np.asarray(x)
+
+
+def _physical(x) -> np.ndarray:
+    """What the model takes or gives for x: a PRNG key array is its key data."""
+    if is_extended(getattr(x, "dtype", None)):
+        x = jax.random.key_data(x)
+    return np.asarray(x)
+
 
 def _dtype_class(dt: np.dtype) -> str:
     if dt.kind == "b":
@@ -55,9 +70,9 @@ def allclose(fn, onnx_path, inputs, rtol: float = 1e-5, atol: float = 1e-5) -> t
     NaN). Returns (ok, message); the message names the first output that differs."""
     import onnxruntime as ort
 
-    args = [jax.tree_util.tree_map(lambda x: np.asarray(jax.numpy.asarray(x)), a) for a in inputs]
-    want = [np.asarray(x) for x in jax.tree_util.tree_leaves(fn(*args))]
-    feeds_values = jax.tree_util.tree_leaves(args)
+    args = [jax.tree_util.tree_map(_concrete, a) for a in inputs]
+    want = [_physical(x) for x in jax.tree_util.tree_leaves(fn(*args))]
+    feeds_values = [_physical(x) for x in jax.tree_util.tree_leaves(args)]
 
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     model_inputs = sess.get_inputs()

@@ -53,11 +53,25 @@ def dim_json(d):
     return int(d)
 
 
+def physical_json(dtype):
+    """How an extended dtype's elements are stored (PRNG keys: their key data, e.g. u32[2]); the
+    host represents such arrays by that data, with these dims appended. None for other dtypes."""
+    impl = getattr(dtype, "_impl", None)
+    key_shape = getattr(impl, "key_shape", None)
+    if not is_extended(dtype) or key_shape is None:
+        return None
+    return {"dtype": "u32", "shape": [int(d) for d in key_shape]}
+
+
 def aval_json(aval) -> dict:
     shape = getattr(aval, "shape", None)
     dtype = getattr(aval, "dtype", None)
     if shape is not None and dtype is not None:
-        return {"dtype": dtype_name(dtype), "shape": [dim_json(d) for d in shape]}
+        out = {"dtype": dtype_name(dtype), "shape": [dim_json(d) for d in shape]}
+        physical = physical_json(dtype)
+        if physical is not None:
+            out["physical"] = physical
+        return out
     if "token" in type(aval).__name__.lower():
         return {"kind": "token"}
     return {"kind": "other", "repr": _short_repr(aval)}

@@ -135,13 +135,23 @@ struct BundleDecoder {
         guard let dt = j["dtype"]?.stringValue, let shape = j["shape"]?.arrayValue else {
             throw fail(at, "aval needs dtype and shape")
         }
-        return TensorType(DType(bundleName: dt), try shape.map { d in
+        let dims: [Dim] = try shape.map { d in
             switch d {
             case let .int(v) where v >= 0: return .known(v)
             case let .string(s) where !s.isEmpty: return .symbolic(s)
             default: throw fail(at, "a dimension is a non-negative integer or a symbolic expression string")
             }
-        })
+        }
+        // An extended dtype (a PRNG key) with a declared physical form is that form throughout the
+        // graph: its element dtype, with the element's dims appended.
+        if let p = j["physical"], let pdt = p["dtype"]?.stringValue, let pshape = p["shape"]?.arrayValue {
+            let extra: [Dim] = try pshape.map { d in
+                guard let v = d.intValue, v >= 0 else { throw fail(at, "a physical dimension is a non-negative integer") }
+                return .known(Int64(v))
+            }
+            return TensorType(DType(bundleName: pdt), dims + extra)
+        }
+        return TensorType(DType(bundleName: dt), dims)
     }
 
     func variable(_ j: JSON, at: String) throws -> Variable {

@@ -1,0 +1,57 @@
+import PluginKit
+
+/// What JAX's partitionable threefry (the default since JAX 0.5) computes from keys of shape K:
+/// each output element of `shape` encrypts its flat index (as a 64-bit counter split into two
+/// uint32 words) under its key. Keys broadcast over the trailing `shape` axes.
+func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, Value, [Dim]) {
+    guard let keyShape = key.shape else { throw LoweringError.unsupported("a key of unknown rank") }
+    guard let dims = shape.map(\.value) as? [Int64] else { throw LoweringError.unsupported("random draws of symbolic shape") }
+    let count = dims.reduce(1, *)
+    guard count < (1 << 32) else { throw LoweringError.unsupported("random draws of 2^32 or more elements") }
+    let batch = Array(keyShape.dropLast())
+    let (k0, k1) = try keyHalves(g, key)
+    let trailing = Array(batch.count..<(batch.count + shape.count))
+    let b0 = try g.unsqueeze(k0, trailing), b1 = try g.unsqueeze(k1, trailing)
+    // Counters below 2^32 have a zero high word.
+    let lo = try g.constant((0..<UInt32(count)).map { $0 }, dtype: .u32, shape: dims)
+    let hi = try g.scalar(0, .u32)
+    let out = batch + shape
+    let (x0, x1) = try Threefry(g: g, shape: out)(key: b0, b1, counter: hi, lo)
+    return (try g.expand(x0, out), try g.expand(x1, out), out)
+}
+
+func randomBitsLowerings() -> [Lowering] {
+    [
+        Lowering("random_bits", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Cast"],
+                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); bit widths 8, 16, 32, 64") { eqn, g in
+            let width = try eqn.int("bit_width")
+            let shape = try eqn.require("shape").dims ?? []
+            let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
+            switch width {
+            case 32: return [try g.op("BitwiseXor", x0, x1, shape: out)]
+            case 8, 16:
+                return [try g.op("BitwiseXor", x0, x1, shape: out).cast(to: width == 8 ? .u8 : .u16)]
+            case 64:
+                let hi = try g.op("BitShift", try x0.cast(to: .u64), try g.scalar(32, .u64), attributes: ["direction": .string("LEFT")], shape: out)
+                return [try g.op("BitwiseOr", hi, try x1.cast(to: .u64), shape: out)]
+            default: throw LoweringError.unsupported("random_bits with bit_width \(width)")
+            }
+        },
+        Lowering("random_split", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat"],
+                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default)") { eqn, g in
+            let shape = try eqn.require("shape").dims ?? []
+            let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
+            return [try keyData(g, x0, x1, batch: out)]
+        },
+        // fold_in encrypts the counter (0, message) under the key; the result is the new key.
+        Lowering("random_fold_in", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast"],
+                 minOpset: 18, dtypes: [.u32], note: "threefry keys") { eqn, g in
+            let key = eqn.input(0)
+            let batch = Array((key.shape ?? []).dropLast())
+            let (k0, k1) = try keyHalves(g, key)
+            let msg = try eqn.input(1).cast(to: .u32)
+            let (x0, x1) = try Threefry(g: g, shape: batch)(key: k0, k1, counter: try g.scalar(0, .u32), msg)
+            return [try keyData(g, x0, x1, batch: batch)]
+        },
+    ]
+}

@@ -1,0 +1,77 @@
+"""Random numbers drawn from a key passed to the model: threefry key data (uint32[..., 2]) in,
+JAX's exact bits out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jax
+import jax.numpy as jnp
+from jax.extend.random import threefry2x32_p
+
+from casekit import EXACT, case, i32
+
+
+def key_data(*batch):
+    """Raw threefry keys: both words over the full uint32 range, so the high word matters too."""
+    return lambda rng: rng.integers(0, 2**32, size=(*batch, 2), dtype=np.uint64).astype(np.uint32)
+
+
+def seeded_key(lo=-2**31, hi=2**31 - 1):
+    """The key data jax.random.key(seed) makes, for a random seed of either sign."""
+    return lambda rng: np.asarray(jax.random.key_data(jax.random.key(int(rng.integers(lo, hi)))))
+
+
+def typed_key(*batch):
+    """A typed key array (jax.random.key style) as the model input: the model takes its key data."""
+    raw = key_data(*batch)
+    return lambda rng: jax.random.wrap_key_data(raw(rng))
+
+
+def u32(*shape):
+    return lambda rng: rng.integers(0, 2**32, size=shape, dtype=np.uint64).astype(np.uint32)
+
+
+def wrap(k):
+    return jax.random.wrap_key_data(k)
+
+
+CASES = [
+    case("threefry2x32_u32", lambda k0, k1, x0, x1: threefry2x32_p.bind(k0, k1, x0, x1),
+         [u32(3, 4), u32(3, 4), u32(3, 4), u32(3, 4)], ["threefry2x32"], EXACT, min_opset=18),
+    case("random_bits_u32", lambda k: jax.random.bits(wrap(k), (3, 5)),
+         [key_data()], ["random_wrap", "random_bits"], EXACT, min_opset=18),
+    case("random_bits_seeded_key", lambda k: jax.random.bits(wrap(k), (17,)),
+         [seeded_key()], ["random_bits"], EXACT, min_opset=18),
+    case("random_bits_u8", lambda k: jax.random.bits(wrap(k), (4, 3), dtype=jnp.uint8),
+         [key_data()], ["random_bits"], EXACT, min_opset=18),
+    case("random_bits_u16", lambda k: jax.random.bits(wrap(k), (9,), dtype=jnp.uint16),
+         [key_data()], ["random_bits"], EXACT, min_opset=18),
+    case("random_bits_batched_keys", lambda k: jax.vmap(lambda kk: jax.random.bits(kk, (2, 3)))(wrap(k)),
+         [key_data(4)], ["random_bits"], EXACT, min_opset=18),
+    case("random_split", lambda k: jax.random.key_data(jax.random.split(wrap(k), 5)),
+         [key_data()], ["random_split", "random_unwrap"], EXACT, min_opset=18),
+    case("random_split_2d", lambda k: jax.random.key_data(jax.random.split(wrap(k), (2, 3))),
+         [seeded_key()], ["random_split"], EXACT, min_opset=18),
+    case("random_fold_in_const", lambda k: jax.random.key_data(jax.random.fold_in(wrap(k), 12345)),
+         [key_data()], ["random_fold_in"], EXACT, min_opset=18),
+    case("random_fold_in_input", lambda k, d: jax.random.key_data(jax.random.fold_in(wrap(k), d)),
+         [key_data(), i32(lo=-2**31, hi=2**31 - 1)], ["random_fold_in"], EXACT, min_opset=18),
+    case("random_seed_i32", lambda s: jax.random.key_data(jax.random.key(s)),
+         [i32(lo=-2**31, hi=2**31 - 1)], ["random_seed", "random_unwrap"], EXACT),
+    case("random_fold_in_then_bits", lambda k: jax.random.bits(jax.random.fold_in(wrap(k), 3), (6,)),
+         [key_data()], ["random_fold_in", "random_bits"], EXACT, min_opset=18),
+    case("typed_key_input_bits", lambda k: jax.random.bits(k, (2, 4)),
+         [typed_key()], ["random_bits"], EXACT, min_opset=18),
+    case("typed_key_input_split_out", lambda k: jax.random.split(k, 3),
+         [typed_key()], ["random_split"], EXACT, min_opset=18),
+    case("typed_key_batch_fold_in", lambda k, d: jax.random.key_data(jax.vmap(jax.random.fold_in, in_axes=(0, None))(k, d)),
+         [typed_key(3), i32(lo=-100, hi=100)], ["random_fold_in"], EXACT, min_opset=18),
+    case("random_bits_u64", lambda k: jax.random.bits(wrap(k), (3, 2), dtype=jnp.uint64),
+         [key_data()], ["random_bits"], EXACT, min_opset=18, x64=True),
+    case("random_seed_i64", lambda s: jax.random.key_data(jax.random.key(s)),
+         [lambda rng: np.int64(rng.integers(-2**62, 2**62))], ["random_seed"], EXACT, x64=True),
+]
+
+REQUIRED = ["threefry2x32", "random_bits", "random_wrap", "random_unwrap", "random_seed",
+            "random_split", "random_fold_in"]
