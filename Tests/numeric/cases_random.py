@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jax.extend.random import threefry2x32_p
 
-from casekit import EXACT, case, i32
+from casekit import EXACT, case, f32, i32
 
 
 def key_data(*batch):
@@ -71,6 +71,22 @@ CASES = [
          [key_data()], ["random_bits"], EXACT, min_opset=18, x64=True),
     case("random_seed_i64", lambda s: jax.random.key_data(jax.random.key(s)),
          [lambda rng: np.int64(rng.integers(-2**62, 2**62))], ["random_seed"], EXACT, x64=True),
+]
+
+
+# Drawing distributions and dropout from a key input: bits, then float arithmetic (uniform is
+# bits -> shift -> or -> bitcast -> affine; normal adds erf_inv).
+CASES += [
+    case("random_uniform", lambda k: jax.random.uniform(wrap(k), (4, 6), minval=-2.0, maxval=3.0),
+         [key_data()], ["random_bits", "shift_right_logical", "bitcast_convert_type"], min_opset=18),
+    case("random_normal", lambda k: jax.random.normal(wrap(k), (5, 7)),
+         [key_data()], ["random_bits", "erf_inv"], min_opset=18),
+    case("random_randint", lambda k: jax.random.randint(wrap(k), (6, 4), -7, 19),
+         [key_data()], ["random_bits"], EXACT, min_opset=18),
+    case("random_dropout", lambda k, x: jnp.where(jax.random.bernoulli(wrap(k), 0.8, x.shape), x / 0.8, 0.0),
+         [key_data(), f32(6, 5)], ["random_bits", "select_n"], min_opset=18),
+    case("random_dropout_typed_key", lambda k, x: jnp.where(jax.random.bernoulli(k, 0.5, x.shape), x * 2.0, 0.0),
+         [typed_key(), f32(3, 8)], ["random_bits"], min_opset=18),
 ]
 
 REQUIRED = ["threefry2x32", "random_bits", "random_wrap", "random_unwrap", "random_seed",
