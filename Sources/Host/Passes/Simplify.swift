@@ -70,17 +70,9 @@ struct Simplify: GraphPass {
             }
             keepDimsInstead(i, n, r)
         case "Unsqueeze":
-            if let p = r.producer(n.inputs[0]), r.node(p).op == "Squeeze", r.sameShape(r.node(p).inputs[0], out) {
-                r.remove(i)
-                r.replace(out, with: r.node(p).inputs[0])
-                return
-            }
-            keepDimsInstead(i, n, r)
+            if !cancel(i, n, r, inverse: "Squeeze") { keepDimsInstead(i, n, r) }
         case "Squeeze":
-            if let p = r.producer(n.inputs[0]), r.node(p).op == "Unsqueeze", r.sameShape(r.node(p).inputs[0], out) {
-                r.remove(i)
-                r.replace(out, with: r.node(p).inputs[0])
-            }
+            _ = cancel(i, n, r, inverse: "Unsqueeze")
         case "Transpose":
             guard let outer = r.ints(n, "perm"), let p = r.producer(n.inputs[0]), r.node(p).op == "Transpose",
                   let inner = r.ints(r.node(p), "perm") else { return }
@@ -139,6 +131,15 @@ struct Simplify: GraphPass {
         let bt = t(n.inputs[1], b), at = t(n.inputs[0], a)
         let mm = r.insert("MatMul", [bt, at], before: i, outputs: [(r.dtype(out), mmShape)], origin: n.origin)[0]
         r.replace(out, with: t(mm, mmShape))
+    }
+
+    /// Squeeze(Unsqueeze(x)) or Unsqueeze(Squeeze(x)) that gives x its own shape back is x.
+    static func cancel(_ i: Int, _ n: Node, _ r: Rewriter, inverse: String) -> Bool {
+        let out = n.outputs[0]
+        guard let p = r.producer(n.inputs[0]), r.node(p).op == inverse, r.sameShape(r.node(p).inputs[0], out) else { return false }
+        r.remove(i)
+        r.replace(out, with: r.node(p).inputs[0])
+        return true
     }
 
     static func holdsEvery(of a: DType, in b: DType) -> Bool {
