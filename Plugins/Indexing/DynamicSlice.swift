@@ -7,7 +7,7 @@ func dynamicSliceLowering() -> Lowering {
              note: "starts clamped into [0, dim - size] like XLA") { eqn, g in
         let x = eqn.input(0)
         guard let shape = x.shape else { throw LoweringError.unsupported("dynamic_slice of an operand of unknown rank") }
-        let sizes = try eqn.ints("slice_sizes").map(Int64.init)
+        let sizes = try eqn.dims("slice_sizes")
         let startInputs = Array(eqn.inputs.dropFirst())
         guard startInputs.count == shape.count, sizes.count == shape.count else {
             throw LoweringError.invalid("dynamic_slice needs one start and one size per operand dimension")
@@ -15,7 +15,7 @@ func dynamicSliceLowering() -> Lowering {
         let starts = try g.op("Concat", try (0..<shape.count).map {
             Optional(try g.clampStart(startInputs[$0], dim: shape[$0], size: sizes[$0]).unsqueeze([0]))
         }, attributes: ["axis": .int(0)], shape: [.known(Int64(shape.count))])
-        let ends = try g.op("Add", starts, try g.int64s(sizes))
+        let ends = try g.op("Add", starts, try g.shapeTensor(sizes))
         return [try g.op("Slice", x, starts, ends, try g.int64s(Array(0..<shape.count)), shape: eqn.output(0).shape)]
     }
 }
@@ -23,15 +23,13 @@ func dynamicSliceLowering() -> Lowering {
 /// `dynamic_update_slice`: writes `update` at runtime starts clamped like `dynamic_slice`, as a
 /// ScatterND over the update's coordinate grid (unique coordinates, so the write is deterministic).
 func dynamicUpdateSliceLowering() -> Lowering {
-    Lowering("dynamic_update_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat", "ScatterND"],
+    Lowering("dynamic_update_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat", "ScatterND", "Range"],
              note: "starts clamped into [0, dim - size] like XLA") { eqn, g in
         let x = eqn.input(0), update = eqn.input(1)
         guard let shape = x.shape, let usize = update.shape else {
             throw LoweringError.unsupported("dynamic_update_slice of unknown rank")
         }
-        guard let sizes = usize.map(\.value) as? [Int64] else {
-            throw LoweringError.unsupported("dynamic_update_slice with a symbolic update shape")
-        }
+        let sizes = usize
         let startInputs = Array(eqn.inputs.dropFirst(2))
         guard startInputs.count == shape.count else { throw LoweringError.invalid("dynamic_update_slice needs one start per dimension") }
         if shape.isEmpty { return [update] }

@@ -6,7 +6,7 @@ import PluginKit
 /// window does not fit whole, as XLA's fill-or-drop does.
 func gatherLowering() -> Lowering {
     Lowering("gather", emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Expand", "Concat", "GatherND",
-                                "Squeeze", "Transpose", "GreaterOrEqual", "LessOrEqual", "Sub", "And", "Where"],
+                                "Squeeze", "Transpose", "GreaterOrEqual", "LessOrEqual", "Sub", "And", "Where", "Range"],
              dtypes: DType.numbers + [.bool],
              note: "any dimension numbers; modes clip, fill (fill_value, default NaN/int min), promise_in_bounds (clamped)") { eqn, g in
         let x = eqn.input(0), indices = eqn.input(1)
@@ -18,13 +18,13 @@ func gatherLowering() -> Lowering {
         let startIndexMap = try dimensionList(eqn, "start_index_map")
         let operandBatching = try dimensionList(eqn, "operand_batching_dims")
         let indicesBatching = try dimensionList(eqn, "start_indices_batching_dims")
-        let window = try eqn.ints("slice_sizes").map(Int64.init)
+        let window = try eqn.dims("slice_sizes")
         let nb = ishape.count - 1
         let w = try WindowGrid(g, operand: operand, indices: indices, window: window, startIndexMap: startIndexMap,
                                operandBatching: operandBatching, indicesBatching: indicesBatching,
                                clamp: true, wantFits: mode == .fillOrDrop)
         let batch = Array(ishape.dropLast())
-        var y = try g.op("GatherND", x, w.grid, shape: batch + window.map { .known($0) })
+        var y = try g.op("GatherND", x, w.grid, shape: batch + window)
         let dropped = (collapsed + operandBatching).sorted()
         y = try y.squeeze(dropped.map { nb + $0 })
         let kept = (0..<operand.count).filter { !dropped.contains($0) }

@@ -29,7 +29,7 @@ func dimensionList(_ eqn: Equation, _ field: String) throws -> [Int] {
 }
 
 /// The coordinate grid of every element of every window: shape `batch + window + [rank]`, where
-/// `window` has one (static) size per operand dimension. Operand dimensions named by
+/// `window` has one size (known or symbolic) per operand dimension. Operand dimensions named by
 /// `startIndexMap` start at the (clamped) index read from `indices`; operand batching dimensions
 /// follow the matching indices dimension; the rest start at 0.
 struct WindowGrid {
@@ -37,7 +37,7 @@ struct WindowGrid {
     /// Per batch element: whether its whole window fits (before clamping).
     var fits: Value?
 
-    init(_ g: GraphBuilder, operand: [Dim], indices: Value, window: [Int64], startIndexMap: [Int],
+    init(_ g: GraphBuilder, operand: [Dim], indices: Value, window: [Dim], startIndexMap: [Int],
          operandBatching: [Int], indicesBatching: [Int], clamp: Bool, wantFits: Bool) throws {
         guard let ishape = indices.shape, let k = ishape.last?.value, Int(k) == startIndexMap.count else {
             throw LoweringError.unsupported("indices whose last dimension is not the index vector")
@@ -61,15 +61,13 @@ struct WindowGrid {
                 components.append(try g.op("Add", s, offsets))
             } else if let j = operandBatching.firstIndex(of: d) {
                 let b = indicesBatching[j]
-                guard b < nb, let n = batch[b].value else {
-                    throw LoweringError.unsupported("a batching dimension that is symbolic or is the index vector")
-                }
-                components.append(try g.op("Add", try g.iotaAlong(n, axis: b, rank: gridRank), offsets))
+                guard b < nb else { throw LoweringError.unsupported("a batching dimension that is the index vector") }
+                components.append(try g.op("Add", try g.iotaAlong(batch[b], axis: b, rank: gridRank), offsets))
             } else {
                 components.append(offsets)
             }
         }
-        grid = try g.indexGrid(components, shape: batch + window.map { .known($0) })
+        grid = try g.indexGrid(components, shape: batch + window)
         fits = fitsAll
     }
 }

@@ -22,7 +22,7 @@ func scatterLowerings() -> [Lowering] {
     return forms.flatMap { form in
         form.names.map { name in
             Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
-                                   "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice"],
+                                   "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range"],
                      minOpset: form.minOpset, dtypes: form.reduction == nil ? DType.numbers + [.bool] : DType.numbers,
                      note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"
                         + (form.reduction == nil ? "; duplicate indices keep the last update" : "")) { eqn, g in
@@ -51,14 +51,11 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction: String?
     guard windowOperandDims.count == updateWindowDims.count else {
         throw LoweringError.invalid("\(eqn.primitive) dimension numbers do not match the shapes")
     }
-    var window = [Int64](repeating: 1, count: rank)
-    for (i, d) in windowOperandDims.enumerated() {
-        guard let n = ushape[updateWindowDims[i]].value else { throw LoweringError.unsupported("\(eqn.primitive) with a symbolic window") }
-        window[d] = n
-    }
+    var window = [Dim](repeating: 1, count: rank)
+    for (i, d) in windowOperandDims.enumerated() { window[d] = ushape[updateWindowDims[i]] }
     let scatterDims = (0..<ushape.count).filter { !updateWindowDims.contains($0) }
     let batch = Array(ishape.dropLast())
-    let full = batch + window.map { Dim.known($0) }
+    let full = batch + window
     let u = try updates.transpose(scatterDims + updateWindowDims).reshape(full)
 
     let drop = mode == .fillOrDrop
@@ -69,9 +66,9 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction: String?
     var grid = w.grid
     if drop, let fits = w.fits {
         // Scratch block after the end of axis 0, big enough for one window.
-        var pads = [Int64](repeating: 0, count: 2 * rank)
+        var pads = [Dim](repeating: 0, count: 2 * rank)
         pads[rank] = window[0]
-        target = try g.op("Pad", x, try g.int64s(pads))
+        target = try g.op("Pad", x, try g.shapeTensor(pads))
         let scratch = try g.op("Add", try g.dimScalar(operand[0]), try g.iotaAlong(window[0], axis: nb, rank: nb + rank))
         let row0 = try g.op("Gather", grid, try g.scalar(0, .i64), attributes: ["axis": .int(Int64(nb + rank))])
         let fitsFull = try fits.unsqueeze(Array(nb..<(nb + rank)))

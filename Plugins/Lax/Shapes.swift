@@ -129,7 +129,8 @@ func iotaConstant(_ n: Int64, _ t: DType, _ g: GraphBuilder) throws -> Value {
 }
 
 /// XLA's pad: interior padding first (each element followed by `interior` pad values, folded in
-/// through an extra axis), then edge padding, whose negative amounts crop.
+/// through an extra axis), then edge padding, whose negative amounts crop. Edge amounts may be
+/// symbolic (`B`): they go to Pad as a runtime shape tensor, which also crops when negative.
 func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     var x = eqn.input(0)
     let value = eqn.input(1)
@@ -137,38 +138,37 @@ func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         throw LoweringError.invalid("pad without a padding_config")
     }
     let rank = shape.count
-    let cfg = try config.map { c -> (Int64, Int64, Int64) in
-        guard let v = c.ints, v.count == 3 else { throw LoweringError.invalid("pad config entry is not (lo, hi, interior)") }
-        return (Int64(v[0]), Int64(v[1]), Int64(v[2]))
+    let cfg = try config.map { c -> (lo: Dim, hi: Dim, interior: Int64) in
+        guard let v = c.dims, v.count == 3 else { throw LoweringError.invalid("pad config entry is not (lo, hi, interior)") }
+        guard let interior = v[2].value else { throw LoweringError.unsupported("pad with symbolic interior padding \(v[2])") }
+        return (v[0], v[1], interior)
     }
-    func padded(_ v: Value, _ pads: [Int64], _ s: [Dim]) throws -> Value {
-        try g.op("Pad", v, try g.int64s(pads), value, shape: s)
-    }
-    for a in 0..<rank where cfg[a].2 > 0 {
-        guard let n = shape[a].value else { throw LoweringError.unsupported("interior padding of a symbolic dimension") }
-        if n <= 1 { continue }
-        let i = cfg[a].2
+    for a in 0..<rank where cfg[a].interior > 0 && shape[a] != 1 && shape[a] != 0 {
+        let n = shape[a], i = cfg[a].interior
         var s1 = shape; s1.insert(1, at: a + 1)
         var pads = [Int64](repeating: 0, count: 2 * (rank + 1))
         pads[rank + 1 + a + 1] = i
         var s2 = shape; s2.insert(.known(1 + i), at: a + 1)
-        let spread = try padded(try x.unsqueeze([a + 1]), pads, s2)
-        var s3 = shape; s3[a] = .known(n * (1 + i))
+        let spread = try g.op("Pad", try x.unsqueeze([a + 1]), try g.int64s(pads), value, shape: s2)
+        var s3 = shape; s3[a] = .product([n, .known(1 + i)])
         let folded = try spread.reshape(s3)
-        shape[a] = .known(n + (n - 1) * i)
-        x = try g.op("Slice", folded, try g.int64s([0]), try g.int64s([shape[a].value!]), try g.int64s([a]), shape: shape)
+        // n + (n - 1) * i elements: the pad after the last element goes.
+        shape[a] = s3[a] - .known(i)
+        x = try g.op("Slice", folded, try g.int64s([0]), try g.dimTensor(shape[a]), try g.int64s([a]), shape: shape)
     }
-    let grow = cfg.map { (max(0, $0.0), max(0, $0.1)) }
-    if grow.contains(where: { $0.0 > 0 || $0.1 > 0 }) {
-        x = try padded(x, grow.map(\.0) + grow.map(\.1), shape.indices.map { a in
-            shape[a].value.map { .known($0 + grow[a].0 + grow[a].1) } ?? .symbolic("?")
-        })
+    // Known negative amounts crop with a Slice below; symbolic ones go to Pad as they are.
+    func growth(_ d: Dim) -> Dim { d.value.map { .known(max(0, $0)) } ?? d }
+    let pads = cfg.map { growth($0.lo) } + cfg.map { growth($0.hi) }
+    if pads.contains(where: { $0 != 0 }) {
+        let grown = (0..<rank).map { a in shape[a] + pads[a] + pads[rank + a] }
+        x = try g.op("Pad", x, try g.shapeTensor(pads), value, shape: grown)
+        shape = grown
     }
-    let crop = (0..<rank).filter { cfg[$0].0 < 0 || cfg[$0].1 < 0 }
+    let crop = (0..<rank).filter { (cfg[$0].lo.value ?? 0) < 0 || (cfg[$0].hi.value ?? 0) < 0 }
     if !crop.isEmpty {
         // Ends count from the back so symbolic dims need no arithmetic; Int64.max keeps the end.
-        let ends = crop.map { cfg[$0].1 < 0 ? cfg[$0].1 : Int64.max }
-        x = try g.op("Slice", x, try g.int64s(crop.map { max(0, -cfg[$0].0) }), try g.int64s(ends), try g.int64s(crop))
+        let ends = crop.map { min(cfg[$0].hi.value ?? 0, 0) }.map { $0 < 0 ? $0 : Int64.max }
+        x = try g.op("Slice", x, try g.int64s(crop.map { max(0, -(cfg[$0].lo.value ?? 0)) }), try g.int64s(ends), try g.int64s(crop))
     }
     return [x.with(shape: eqn.output(0).shape)]
 }

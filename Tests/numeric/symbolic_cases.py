@@ -53,8 +53,6 @@ class SymCase:
     atol: float = 1e-5
     # Size-dependent inputs: gen(rng, shape, env) instead of gen(rng, shape).
     env_gens: dict = field(default_factory=dict)
-    # A known gap: the conversion must fail cleanly with an error containing this text.
-    unsupported: str | None = None
 
     def symbols(self) -> list[str]:
         return sorted({s for a in self.args for d in a.dims if isinstance(d, str)
@@ -202,6 +200,27 @@ def dynamic_slice_symbolic(x, i):
     return lax.dynamic_slice_in_dim(c, i, x.shape[0], axis=0)
 
 
+def pad_interior_symbolic(x):
+    """Interior padding along the symbolic axis, a known crop on the other."""
+    return lax.pad(x, np.float32(-2.0), ((2, 1, 2), (-1, 1, 0)))
+
+
+def update_symbolic(x, i):
+    """Write a (B, 3) block into a (2*B + 1, 3) buffer at a runtime (clamped) row."""
+    buf = jnp.ones((2 * x.shape[0] + 1, 3), jnp.float32)
+    return lax.dynamic_update_slice_in_dim(buf, x * 3, i, axis=0)
+
+
+def set_symbolic_rows(x):
+    """`.at[1:B+1].set`: a scatter whose window is B rows."""
+    return jnp.zeros((x.shape[0] + 2, 3), jnp.float32).at[1:x.shape[0] + 1].set(x)
+
+
+def per_row_take(x, idx):
+    """vmap of an indexing: a gather whose batching dims are the symbolic batch."""
+    return jax.vmap(lambda row, i: row[i])(x, idx)
+
+
 _table = weights(7, 10, 4)
 
 
@@ -267,9 +286,7 @@ CASES = [
     SymCase("causal_attention", causal_attention, (arg("B", "T", D),), BT),
     SymCase("arange_broadcast", arange_broadcast, (arg("B", "T"),), BT),
     SymCase("arange_of_expression", arange_of_expression, (arg("B", 3),), ({"B": 1}, {"B": 6})),
-    # Windows whose size is symbolic (gather slice_sizes, dynamic_slice sizes, pad amounts) are not
-    # lowered yet; these cases pin down that the conversion fails cleanly, at the equation.
-    SymCase("concat_prefix", concat_prefix, (arg("B", 3),), ({"B": 1}, {"B": 4}), unsupported="gather param 'slice_sizes' is not a list of ints"),
+    SymCase("concat_prefix", concat_prefix, (arg("B", 3),), ({"B": 1}, {"B": 4})),
     SymCase("concat_slices", concat_slices, (arg("B", 3),), ({"B": 1}, {"B": 2}, {"B": 5})),
     SymCase("slice_symbolic", slice_symbolic, (arg("B", "T"),), ({"B": 1, "T": 1}, {"B": 3, "T": 4}, {"B": 6, "T": 2})),
     SymCase("flatten_roundtrip", flatten_roundtrip, (arg("B", "T", 3),), BT),
@@ -277,16 +294,21 @@ CASES = [
     SymCase("reductions", reductions, (arg("B", "T", 3),), BT),
     SymCase("contract_over_batch", contract_over_batch, (arg("B", 4),), ({"B": 1}, {"B": 7})),
     SymCase("batched_matmul", batched_matmul, (arg("B", "T", 3), arg("B", 3, 2)), BT),
-    SymCase("pad_symbolic", pad_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4}),
-            unsupported="pad config entry is not (lo, hi, interior)"),
+    SymCase("pad_symbolic", pad_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4})),
     SymCase("jnp_pad", jnp_pad, (arg("B", 3),), ({"B": 1}, {"B": 4})),
     SymCase("dynamic_slice_symbolic", dynamic_slice_symbolic, (arg("B", 3), arg(dtype=np.int32)),
             ({"B": 1}, {"B": 3}, {"B": 5}),
             # starts before 0 and past 2*B - B are clamped by JAX; cover them
-            env_gens={1: lambda rng, shape, env: np.asarray(rng.integers(-2, env["B"] + 3), np.int32)},
-            unsupported="dynamic_slice param 'slice_sizes'"),
+            env_gens={1: lambda rng, shape, env: np.asarray(rng.integers(-2, env["B"] + 3), np.int32)}),
+    SymCase("pad_interior_symbolic", pad_interior_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 2}, {"B": 5})),
+    SymCase("update_symbolic", update_symbolic, (arg("B", 3), arg(dtype=np.int32)),
+            ({"B": 1}, {"B": 3}, {"B": 4}),
+            env_gens={1: lambda rng, shape, env: np.asarray(rng.integers(-2, 2 * env["B"] + 3), np.int32)}),
+    SymCase("set_symbolic_rows", set_symbolic_rows, (arg("B", 3),), ({"B": 1}, {"B": 4})),
+    SymCase("per_row_take", per_row_take, (arg("B", 6), arg("B", dtype=np.int32, gen=ints(-8, 8))),
+            ({"B": 1}, {"B": 5})),
     SymCase("embedding_gather", embedding_gather, (arg("B", "T", dtype=np.int32, gen=ints(0, 10)),), BT),
-    SymCase("gather_columns", gather_columns, (arg("B", 6),), ({"B": 1}, {"B": 5}), unsupported="gather param 'slice_sizes' is not a list of ints"),
+    SymCase("gather_columns", gather_columns, (arg("B", 6),), ({"B": 1}, {"B": 5})),
     SymCase("take_rows", take_rows, (arg("B", 3), arg("N", dtype=np.int32, gen=ints(-2, 9))),
             ({"B": 1, "N": 4}, {"B": 6, "N": 1}, {"B": 3, "N": 7})),
     SymCase("scatter_add_rows", scatter_add_rows, (arg("B", 3), arg("N", dtype=np.int32), arg("N", 3)),

@@ -59,6 +59,12 @@ public struct Equation {
         return v
     }
 
+    /// A list of dims (ints or symbolic expressions), e.g. `slice_sizes` under a symbolic shape.
+    public func dims(_ name: String) throws -> [Dim] {
+        guard let v = try require(name).dims else { throw LoweringError.invalid("\(primitive) param '\(name)' is not a list of dimensions") }
+        return v
+    }
+
     public func int(_ name: String) throws -> Int {
         guard let v = try require(name).int else { throw LoweringError.invalid("\(primitive) param '\(name)' is not an int") }
         return v

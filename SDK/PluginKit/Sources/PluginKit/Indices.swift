@@ -8,30 +8,35 @@ extension GraphBuilder {
     }
 
     /// The largest start at which a window of `size` still fits in `dim` (never below 0).
-    public func lastStart(dim: Dim, size: Int64) throws -> Value {
-        if let n = dim.value { return try scalar(Double(max(0, n - size)), .i64) }
-        return try op("Max", try op("Sub", try dimScalar(dim), try scalar(Double(size), .i64)), try scalar(0, .i64))
+    public func lastStart(dim: Dim, size: Dim) throws -> Value {
+        try dimScalar(.max(dim - size, 0))
     }
 
     /// XLA's start clamping: `start` (any int type and shape) into [0, dim - size], as int64.
-    public func clampStart(_ start: Value, dim: Dim, size: Int64) throws -> Value {
+    public func clampStart(_ start: Value, dim: Dim, size: Dim) throws -> Value {
         let s = try start.cast(to: .i64)
         return try op("Min", try op("Max", s, try scalar(0, .i64)), try lastStart(dim: dim, size: size), shape: s.shape)
     }
 
     /// Whether a window of `size` starting at `start` lies wholly inside `dim` (bool, start's shape).
-    public func windowFits(_ start: Value, dim: Dim, size: Int64) throws -> Value {
+    public func windowFits(_ start: Value, dim: Dim, size: Dim) throws -> Value {
         let s = try start.cast(to: .i64)
         let lo = try op("GreaterOrEqual", s, try scalar(0, .i64), shape: s.shape)
-        let hi = try op("LessOrEqual", s, try op("Sub", try dimScalar(dim), try scalar(Double(size), .i64)), shape: s.shape)
+        let hi = try op("LessOrEqual", s, try dimScalar(dim - size), shape: s.shape)
         return try op("And", lo, hi, shape: s.shape)
     }
 
     /// 0..<n as int64 laid along `axis` of a rank-`rank` tensor (size 1 elsewhere), for broadcasting.
-    public func iotaAlong(_ n: Int64, axis: Int, rank: Int) throws -> Value {
+    /// A symbolic `n` takes a Range, so the lowering must list "Range" among the ops it emits.
+    public func iotaAlong(_ n: Dim, axis: Int, rank: Int) throws -> Value {
         var shape = [Int64](repeating: 1, count: rank)
-        shape[axis] = n
-        return try constant((0..<n).map { Int64($0) }, dtype: .i64, shape: shape)
+        if let count = n.value {
+            shape[axis] = count
+            return try constant((0..<count).map { Int64($0) }, dtype: .i64, shape: shape)
+        }
+        let line = try op("Range", try scalar(0, .i64), try dimScalar(n), try scalar(1, .i64), shape: [n])
+        let others = (0..<rank).filter { $0 != axis }
+        return others.isEmpty ? line : try line.unsqueeze(others)
     }
 
     /// Coordinates for GatherND/ScatterND: each component (int64, broadcastable to `shape`) becomes

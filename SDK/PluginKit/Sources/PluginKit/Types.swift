@@ -56,6 +56,29 @@ public enum Dim: Hashable, CustomStringConvertible, ExpressibleByIntegerLiteral 
         }
     }
 
+    /// Sums, differences and maxima of dims: constants fold, anything symbolic becomes an
+    /// expression in JAX's syntax, which the host evaluates once per graph from the input shapes.
+    public static func + (a: Dim, b: Dim) -> Dim {
+        if let x = a.value, let y = b.value { return .known(x + y) }
+        if b == 0 { return a }
+        if a == 0 { return b }
+        return .symbolic("\(a.term) + \(b.term)")
+    }
+
+    public static func - (a: Dim, b: Dim) -> Dim {
+        if let x = a.value, let y = b.value { return .known(x - y) }
+        if b == 0 { return a }
+        return .symbolic("\(a.term) - (\(b.description))")
+    }
+
+    public static func max(_ a: Dim, _ b: Dim) -> Dim {
+        if let x = a.value, let y = b.value { return .known(Swift.max(x, y)) }
+        return .symbolic("max(\(a), \(b))")
+    }
+
+    /// The text of a dim as an operand of + or -: parenthesized unless it is a single term.
+    var term: String { description.contains(where: { "+- ".contains($0) }) ? "(\(description))" : description }
+
     /// The product of dims as one dim; symbolic parts multiply as an expression.
     public static func product<S: Sequence>(_ dims: S) -> Dim where S.Element == Dim {
         var known: Int64 = 1
