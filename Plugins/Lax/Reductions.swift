@@ -16,10 +16,13 @@ func reductionType(_ t: DType) -> DType? {
 
 func reductionLowerings() -> [Lowering] {
     var out: [Lowering] = reductionOps.map { prim, op in
-        Lowering(prim, emits: [op, "Cast"]) { eqn, g in
+        Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul"]) { eqn, g in
             let x = eqn.input(0)
             let axes = try eqn.ints("axes")
             if axes.isEmpty { return [x] }
+            if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) {
+                return [exact.with(shape: eqn.output(0).shape)]
+            }
             let wide = reductionType(x.dtype)
             let xin = try wide.map { try x.cast(to: $0) } ?? x
             let r: Value
@@ -65,4 +68,43 @@ func reductionLowerings() -> [Lowering] {
         })
     }
     return out
+}
+
+/// ONNX Runtime's ReduceSum and ReduceProd on 64-bit integers round through double, so sums and
+/// products past 2^53 lose their low bits. CumSum and Mul are exact (and wrap like XLA), so a sum
+/// is the last element of a running sum and a product a tree of halving multiplications. Nil
+/// when the plain reduction is exact anyway (other types, empty axes) or a product axis is symbolic.
+func exactWideIntegerReduction(_ prim: String, _ x: Value, axes: [Int], _ g: GraphBuilder) throws -> Value? {
+    guard [.i64, .u64].contains(x.dtype), let shape = x.shape, prim == "reduce_sum" || prim == "reduce_prod" else { return nil }
+    if axes.contains(where: { shape[$0] == 0 }) { return nil }
+    // Two's complement addition and multiplication are the same bits signed or unsigned.
+    var v = try x.cast(to: .i64)
+    var s = shape
+    if prim == "reduce_sum" {
+        for a in axes {
+            v = try g.op("CumSum", v, try g.scalar(Double(a), .i64))
+            s[a] = 1
+            v = try g.op("Slice", v, try g.int64s([-1]), try g.int64s([Int64.max]), try g.int64s([a]), shape: s)
+        }
+    } else {
+        guard axes.allSatisfy({ shape[$0].value != nil }) else { return nil }
+        for a in axes {
+            var n = shape[a].value!
+            while n > 1 {
+                if n % 2 == 1 {
+                    var pads = [Int64](repeating: 0, count: 2 * s.count)
+                    pads[s.count + a] = 1
+                    n += 1
+                    s[a] = .known(n)
+                    v = try g.op("Pad", v, try g.int64s(pads), try g.scalar(1, .i64), shape: s)
+                }
+                s[a] = .known(n / 2)
+                let front = try g.op("Slice", v, try g.int64s([0]), try g.int64s([n / 2]), try g.int64s([a]), shape: s)
+                let back = try g.op("Slice", v, try g.int64s([n / 2]), try g.int64s([n]), try g.int64s([a]), shape: s)
+                v = try g.op("Mul", front, back, shape: s)
+                n /= 2
+            }
+        }
+    }
+    return try v.squeeze(axes.sorted()).cast(to: x.dtype)
 }

@@ -92,3 +92,13 @@ CASES.append(case("bitcast_uniform_bits_f32", lambda b: lax.bitcast_convert_type
                   ["bitcast_convert_type", "shift_right_logical", "or"], EXACT, min_opset=17))
 
 REQUIRED = ["convert_element_type", "bitcast_convert_type"]
+
+
+# -- 64-bit integer sums and products past 2^53 (exact, wrapping like XLA) ------------------------
+for t in ["int64", "uint64"]:
+    wide = [0, 1, imax(t), imin(t), imax(t) - 1, 2 ** 53 + 1]
+    CASES.append(case(f"reduce_sum_{SHORT[t]}_wide", lambda x: (jnp.sum(x, axis=1), jnp.sum(x)),
+                      [arr(t, 5, 7, lo=None, hi=None, specials=wide)], ["reduce_sum"], EXACT, x64=True))
+    CASES.append(case(f"reduce_prod_{SHORT[t]}_wide", lambda x: (jnp.prod(x, axis=1), jnp.prod(x, axis=(0, 1))),
+                      [arr(t, 4, 5, lo=0 if t == "uint64" else -2 ** 20, hi=2 ** 20, specials=[3 ** 30, 2 ** 40 + 7])],
+                      ["reduce_prod"], EXACT, x64=True))
