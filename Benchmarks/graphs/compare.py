@@ -1,17 +1,24 @@
 """Exports each model of models.py with our converter and, when it is installed, with the Python
 jax2onnx from PyPI, then prints node counts and ONNX Runtime CPU latency side by side.
 
-    python Benchmarks/graphs/compare.py [--runs 50] [--models mlp_bn_gelu,cnn] [--big] [--no-optimize]
+    JAX2ONNX_CLI=.build/release/jax2onnx python Benchmarks/graphs/compare.py \
+        [--runs 100] [--warmup 20] [--models mlp_bn_gelu,cnn] [--big] [--no-optimize] [--threads 1]
 
 Run it in a venv that has jax, flax, onnxruntime (and jax2onnx for the side-by-side columns), with
-`python/` importable and the Swift CLI built (`swift build -c release`). Both exports run with the
-same session options and the same inputs; latency is the median of --runs timed runs after warm-up.
-Every export is also checked against JAX (max abs error printed), so a fast wrong graph shows up.
+`python/` importable and the Swift CLI built (`swift build -c release`).
+
+Latency is made comparable on a busy machine: both exports get the same session options and the
+same input arrays, both are warmed up, and then the timed runs alternate between the two sessions
+(ours, theirs, theirs, ours, ...) so a burst of load hits both alike. Each column is the median of
+--runs runs with its interquartile range; the latency ratio is the median of the per-round ratios
+ours/theirs, which cancels load that drifts over the measurement. Every export is also checked
+against JAX (max abs error printed), so a fast wrong graph shows up.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -46,19 +53,47 @@ def count_nodes(graph) -> int:
     return n
 
 
-def latency_ms(path: str, inputs: list[np.ndarray], runs: int) -> tuple[float, list[np.ndarray]]:
+def session(path: str, threads: int) -> ort.InferenceSession:
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    feeds = {i.name: x for i, x in zip(sess.get_inputs(), inputs)}
-    for _ in range(5):
-        out = sess.run(None, feeds)
-    times = []
-    for _ in range(runs):
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
+class Timed:
+    """One export under measurement: its session, feeds and the times of its runs."""
+
+    def __init__(self, path: str, inputs: list[np.ndarray], threads: int):
+        self.sess = session(path, threads)
+        self.feeds = {i.name: x for i, x in zip(self.sess.get_inputs(), inputs)}
+        self.times: list[float] = []
+
+    def run(self) -> list[np.ndarray]:
+        return self.sess.run(None, self.feeds)
+
+    def timed(self) -> float:
         t0 = time.perf_counter()
-        sess.run(None, feeds)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3, out
+        self.sess.run(None, self.feeds)
+        dt = time.perf_counter() - t0
+        self.times.append(dt)
+        return dt
+
+
+def measure(subjects: list[Timed], runs: int, warmup: int) -> list[float]:
+    """Warms every session up, then times them in alternating order; returns the per-round ratio
+    of the first subject's time to the second's (empty with one subject)."""
+    for _ in range(warmup):
+        for s in subjects:
+            s.run()
+    ratios = []
+    for i in range(runs):
+        order = subjects if i % 2 == 0 else subjects[::-1]
+        t = {id(s): s.timed() for s in order}
+        if len(subjects) == 2:
+            ratios.append(t[id(subjects[0])] / t[id(subjects[1])])
+    return ratios
 
 
 def export_ours(fn, inputs, path: str, optimize: bool) -> None:
@@ -77,13 +112,26 @@ def max_error(got: list[np.ndarray], want) -> float:
     return max(float(np.max(np.abs(g.astype(np.float64) - w.astype(np.float64)))) for g, w in zip(got, want))
 
 
+def failure(e: Exception) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[-1][:100]
+
+
+def stats_ms(times: list[float]) -> tuple[float, float, float]:
+    q1, med, q3 = statistics.quantiles(times, n=4)
+    return med * 1e3, q1 * 1e3, q3 * 1e3
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=100, help="timed runs per export (at least 50)")
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads")
     ap.add_argument("--models", default="")
     ap.add_argument("--big", action="store_true", help="include transformer_100m")
     ap.add_argument("--no-optimize", action="store_true", help="export ours without the optimizer")
     args = ap.parse_args()
+    if args.runs < 50:
+        ap.error("--runs must be at least 50")
     names = [m for m in (args.models.split(",") if args.models else MODELS) if m]
     if not args.big and not args.models:
         names = [n for n in names if n != "transformer_100m"]
@@ -100,25 +148,30 @@ def main() -> int:
             fn, inputs = MODELS[name]()
             want = fn(*inputs)
             row = {"model": name}
-            ours = os.path.join(tmp, f"{name}.ours.onnx")
-            try:
-                export_ours(fn, inputs, ours, not args.no_optimize)
-                row["our_nodes"] = count_nodes(onnx.load(ours, load_external_data=False).graph)
-                row["our_ms"], out = latency_ms(ours, inputs, args.runs)
-                row["our_err"] = max_error(out, want)
-            except Exception as e:  # report and go on: one failing model must not hide the rest
-                row["our_fail"] = str(e).splitlines()[-1][:100] if str(e) else type(e).__name__
+            subjects: dict[str, Timed] = {}
+            exporters = [("our", lambda p: export_ours(fn, inputs, p, not args.no_optimize))]
             if have_theirs:
-                theirs = os.path.join(tmp, f"{name}.theirs.onnx")
+                exporters.append(("their", lambda p: export_theirs(fn, inputs, p)))
+            for who, export in exporters:
+                path = os.path.join(tmp, f"{name}.{who}.onnx")
                 try:
-                    export_theirs(fn, inputs, theirs)
-                    row["their_nodes"] = count_nodes(onnx.load(theirs, load_external_data=False).graph)
-                    row["their_ms"], out = latency_ms(theirs, inputs, args.runs)
-                    row["their_err"] = max_error(out, want)
-                except Exception as e:
-                    row["their_fail"] = (str(e).splitlines() or [type(e).__name__])[-1][:100]
+                    export(path)
+                    row[f"{who}_nodes"] = count_nodes(onnx.load(path, load_external_data=False).graph)
+                    subjects[who] = Timed(path, inputs, args.threads)
+                    row[f"{who}_err"] = max_error(subjects[who].run(), want)
+                except Exception as e:  # report and go on: one failing model must not hide the rest
+                    row[f"{who}_fail"] = failure(e)
+            ratios = measure(list(subjects.values()), args.runs, args.warmup)
+            for who, s in subjects.items():
+                row[f"{who}_ms"], row[f"{who}_q1"], row[f"{who}_q3"] = stats_ms(s.times)
+            if ratios:
+                row["ratio"] = statistics.median(ratios)
             rows.append(row)
             print(_line(row), flush=True)
+            del subjects
+            gc.collect()
+    print()
+    print(_table(rows, have_theirs))
     return 0
 
 
@@ -128,12 +181,34 @@ def _line(r: dict) -> str:
     s = f"{r['model']:<18} ours {cell('our_nodes', '{:>5d}')} nodes {cell('our_ms', '{:8.3f}')} ms err {cell('our_err', '{:.1e}')}"
     if "their_nodes" in r or "their_fail" in r:
         s += f" | jax2onnx {cell('their_nodes', '{:>5d}')} nodes {cell('their_ms', '{:8.3f}')} ms err {cell('their_err', '{:.1e}')}"
-        if "our_ms" in r and "their_ms" in r:
-            s += f" | nodes {r['our_nodes'] / r['their_nodes']:.2f}x latency {r['our_ms'] / r['their_ms']:.2f}x"
     for k in ("our_fail", "their_fail"):
         if k in r:
             s += f"\n    {k}: {r[k]}"
     return s
+
+
+def _table(rows: list[dict], have_theirs: bool) -> str:
+    """The summary: node counts, median latency with its interquartile range, and the ratios."""
+    def ms(r, who):
+        return f"{r[who + '_ms']:.3f} [{r[who + '_q1']:.3f}-{r[who + '_q3']:.3f}]" if who + "_ms" in r else "failed"
+
+    def nodes(r, who):
+        return str(r[who + "_nodes"]) if who + "_nodes" in r else "-"
+    head = ["model", "ours nodes", "ours ms [IQR]"]
+    if have_theirs:
+        head += ["jax2onnx nodes", "jax2onnx ms [IQR]", "nodes ratio", "latency ratio"]
+    lines = [head]
+    for r in rows:
+        line = [r["model"], nodes(r, "our"), ms(r, "our")]
+        if have_theirs:
+            nr = f"{r['our_nodes'] / r['their_nodes']:.2f}" if "our_nodes" in r and "their_nodes" in r else "-"
+            lr = f"{r['ratio']:.2f}" if "ratio" in r else "-"
+            line += [nodes(r, "their"), ms(r, "their"), nr, lr]
+        lines.append(line)
+    widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
+    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(l, widths)) + " |" for l in lines]
+    out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

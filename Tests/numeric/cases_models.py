@@ -89,6 +89,36 @@ def causal_attention(q, k, v):
     return jax.nn.softmax(jnp.where(mask, s, -1e9), axis=-1) @ v
 
 
+def wide_with_specials(*shape, dtype=np.float32):
+    """Both signs out to where exp overflows or underflows, plus NaN and the infinities."""
+    def gen(rng):
+        v = rng.uniform(-40, 40, size=shape)
+        v.reshape(-1)[:5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+        return v.astype(dtype)
+    return gen
+
+
+_conv_kernel = np.random.default_rng(11).normal(0, 0.3, (3, 3, 3, 4)).astype(np.float32)
+_conv_bias = np.linspace(-0.5, 0.5, 4, dtype=np.float32)
+_dense = np.random.default_rng(12).normal(0, 0.2, (6 * 5 * 4, 7)).astype(np.float32)
+_dense_bias = np.linspace(-1, 1, 7, dtype=np.float32)
+
+
+def conv_flatten_dense(x):
+    """NHWC convolution, then the NHWC flatten into a Dense layer (a CNN's classifier head)."""
+    y = jax.lax.conv_general_dilated(x, _conv_kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    y = jax.nn.relu(y + _conv_bias)
+    return y.reshape(y.shape[0], -1) @ _dense + _dense_bias
+
+
+_feature_weights = np.random.default_rng(13).normal(0, 0.3, (5 * 4, 6)).astype(np.float32)
+
+
+def transposed_features(x):
+    """Features of a [B, T, C, F] tensor read F-major: the Transpose only reorders what W meets."""
+    return jnp.swapaxes(x, 2, 3).reshape(x.shape[0], x.shape[1], -1) @ _feature_weights
+
+
 def _models():
     mlp = randomized(MLP(nnx.Rngs(0)), 1)
     mlp.eval()
@@ -119,6 +149,13 @@ CASES = [
     case("model_output_simplifies_to_input", lambda x: (x + 0.0, x * 1.0), [f32(3, 4)], ["add", "mul"]),
     case("model_duplicate_outputs", lambda x: (jnp.tanh(x), jnp.tanh(x)), [f32(3, 4)], ["tanh"]),
     case("model_nhwc_round_trip", nhwc_round_trip, [f32(2, 8, 3, 4), f32(2, 8, 3, 4)], ["transpose", "tanh"]),
+    case("model_softplus", jax.nn.softplus, [wide_with_specials(6, 9)], ["log1p", "select_n"]),
+    case("model_softplus_f16", jax.nn.softplus, [wide_with_specials(6, 9, dtype=np.float16)], ["log1p", "select_n"],
+         dict(rtol=2e-3, atol=2e-3)),
+    case("model_mish", jax.nn.mish, [wide_with_specials(6, 9)], ["log1p", "tanh"]),
+    case("model_silu", jax.nn.silu, [f32(5, 8)], ["logistic", "mul"]),
+    case("model_conv_flatten_dense", conv_flatten_dense, [f32(2, 6, 5, 3)], ["conv_general_dilated", "dot_general"]),
+    case("model_transposed_features", transposed_features, [f32(2, 3, 4, 5)], ["transpose", "dot_general"]),
 ]
 
 REQUIRED: list[str] = []

@@ -27,6 +27,13 @@ EXPECTED = {
     ("model_leaky_relu", 17): {"LeakyRelu": 1},
     # every Transpose pushed into its inverse
     ("model_nhwc_round_trip", 17): {"Add": 2, "Relu": 1, "Mul": 1, "Tanh": 1},
+    ("model_softplus", 17): {"Softplus": 1},
+    ("model_mish", 23): {"Mish": 1},
+    ("model_mish", 17): {"Softplus": 1, "Tanh": 1, "Mul": 1},   # no Mish before opset 18
+    ("model_silu", 23): {"Sigmoid": 1, "Mul": 1},                # no Swish before opset 24
+    # the NHWC flatten's Transpose goes into the Dense weights
+    ("model_conv_flatten_dense", 23): {"Transpose": 1, "Conv": 1, "Relu": 1, "Reshape": 1, "Gemm": 1},
+    ("model_transposed_features", 17): {"Reshape": 1, "MatMul": 1},
 }
 
 # (case id, opset) -> ops that must appear (the rest of the graph may vary with the lowering).

@@ -4,8 +4,8 @@ import Foundation
 /// and the single ONNX op that computes the same thing, with the opset where that op exists.
 /// Patterns are written as the formulas they recognise; see Pattern.swift for the notation.
 enum Fusions {
-    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst] + geluErfs + [softmax, logSoftmax]
-        + layerNorms + [rmsNorm, rmsNormNoScale] + attention + affineFolds + [gemm, convBias]
+    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst] + geluErfs + activationFusions + [softmax, logSoftmax]
+        + layerNorms + [rmsNorm, rmsNormNoScale] + attention + affineFolds + [gemm, convBias] + flattenTransposes
 
     // MARK: activations
 
