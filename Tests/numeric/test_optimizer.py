@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import collections
 
+import numpy as np
 import pytest
 
 import onnx
 
 import cases_models as models
-from jax2onnx_swift import to_onnx
+from jax2onnx_swift import allclose, to_onnx
 
 # (case id, opset) -> the exact op histogram of the optimized graph.
 EXPECTED = {
@@ -31,6 +32,7 @@ EXPECTED = {
     ("model_mish", 23): {"Mish": 1},
     ("model_mish", 17): {"Softplus": 1, "Tanh": 1, "Mul": 1},   # no Mish before opset 18
     ("model_silu", 23): {"Sigmoid": 1, "Mul": 1},                # no Swish before opset 24
+    ("model_silu", 24): {"Swish": 1},
     # the NHWC flatten's Transpose goes into the Dense weights
     ("model_conv_flatten_dense", 23): {"Transpose": 1, "Conv": 1, "Relu": 1, "Reshape": 1, "Gemm": 1},
     ("model_transposed_features", 17): {"Reshape": 1, "MatMul": 1},
@@ -77,3 +79,15 @@ def test_optimized_output_is_deterministic(cli, tmp_path):
     to_onnx(case.fn, case.make_inputs(), first)
     to_onnx(case.fn, case.make_inputs(), second)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_swish_matches_jax(cli, tmp_path):
+    """Swish exists from opset 24 only, which the numeric suite's configurations do not cover."""
+    case = BY_ID["model_silu"]
+    path = tmp_path / "silu-24.onnx"
+    x = np.random.default_rng(24).uniform(-30, 30, (5, 8)).astype(np.float32)
+    x.reshape(-1)[:6] = [np.inf, np.nan, 0.0, -0.0, 1e-3, -88.0]
+    inputs = [x]
+    to_onnx(case.fn, inputs, path, opset=24)
+    ok, msg = allclose(case.fn, str(path), inputs, rtol=1e-5, atol=1e-6)
+    assert ok, msg
