@@ -69,6 +69,10 @@ struct Convert: ParsableCommand {
         "Compute bf16 graphs in f32, for runtimes without bf16 kernels (ONNX Runtime's CPU provider).",
         discussion: "bf16 inputs, outputs and weights become f32 (exact widenings; outputs are rounded to bf16 precision). Explicit conversions to bf16 still round; other ops keep f32 precision, so results match JAX to bf16 precision."))
     var upcastBF16 = false
+    @Flag(name: .customLong("strict-nan"), help: ArgumentHelp(
+        "Keep JAX's NaN propagation through max and min pooling.",
+        discussion: "ONNX leaves NaN in MaxPool unspecified and ONNX Runtime drops a NaN unless it is first in its window. By default the optimizer emits MaxPool as it is, as other exporters do; with this flag each pool keeps a guard (a second pool over the NaN mask and a Where) so a NaN in a window gives NaN, as in JAX. Without the optimizer the guard is always kept."))
+    var strictNaN = false
     @Flag(help: "Print the ONNX op histogram before and after optimization, and timings.") var report = false
     @Flag(help: "Never show the progress line (shown on a terminal when a conversion takes over two seconds).")
     var quiet = false
@@ -84,6 +88,7 @@ struct Convert: ParsableCommand {
         o.opset = opset
         o.optimize = !noOptimize
         o.upcastBF16 = upcastBF16
+        o.strictNaN = strictNaN
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames

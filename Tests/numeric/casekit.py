@@ -68,15 +68,17 @@ class Case:
     min_opset: int = 17
     # Trace and run JAX with 64-bit types on (f64, i64, u64 cases); the default is JAX's 32-bit mode.
     x64: bool = False
+    # Convert with --strict-nan: NaN must propagate through pooling as in JAX (see PoolNaNGuards).
+    strict_nan: bool = False
 
     def make_inputs(self) -> list[np.ndarray]:
         rng = np.random.default_rng(zlib.crc32(self.id.encode()))
         return [gen(rng) for gen in self.inputs]
 
 
-def case(id, fn, inputs, prims, tol=None, min_opset=17, x64=False):
+def case(id, fn, inputs, prims, tol=None, min_opset=17, x64=False, strict_nan=False):
     tol = tol or F32_TOL
-    return Case(id, fn, tuple(inputs), tuple(prims), **tol, min_opset=min_opset, x64=x64)
+    return Case(id, fn, tuple(inputs), tuple(prims), **tol, min_opset=min_opset, x64=x64, strict_nan=strict_nan)
 
 
 def jaxpr_primitives(closed) -> set[str]:

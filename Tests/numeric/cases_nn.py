@@ -183,26 +183,27 @@ CASES += [
            [name], EXACT, x64=np.dtype(dt).itemsize == 8)
       for dt in [np.uint8, np.int16, np.uint32, np.uint64, np.int64]
       for name, fn in [("cumsum", lax.cumsum), ("cumprod", lax.cumprod), ("cummax", lax.cummax), ("cummin", lax.cummin)]],
-    case("max_pool_nan_f32", lambda x: flax_pool("max", x, (2, 2), (1, 1), "SAME"), [with_nans(1, 5, 6, 2)], ["reduce_window_max"]),
-    case("min_pool_nan_f32", window(MIN, PINF, (2, 3), (1, 2), ((1, 0), (1, 1))), [with_nans(5, 7)], ["reduce_window_min"]),
+    case("max_pool_nan_f32", lambda x: flax_pool("max", x, (2, 2), (1, 1), "SAME"), [with_nans(1, 5, 6, 2)], ["reduce_window_max"], strict_nan=True),
+    case("min_pool_nan_f32", window(MIN, PINF, (2, 3), (1, 2), ((1, 0), (1, 1))), [with_nans(5, 7)], ["reduce_window_min"], strict_nan=True),
     # NaN anywhere in a window, not only in its first position (where ONNX Runtime's MaxPool and
     # ReduceMax keep it): windows that tile their axes, padding, cropped partial windows, f16/f64.
+    # These convert with --strict-nan; the default export drops the NaN guard (PoolNaNGuards).
     case("max_pool_tiled_nan_f32", lambda x: flax_pool("max", x, (2, 2), (2, 2), "VALID"), [with_nans(2, 6, 7, 3)],
-         ["reduce_window_max"], EXACT),
+         ["reduce_window_max"], EXACT, strict_nan=True),
     # Without -inf: a padded edge window whose real elements are all -inf comes out of ONNX
     # Runtime's MaxPool as -FLT_MAX, not -inf (an open bug of the pool route).
     case("max_pool_tiled_same_nan_f32", lambda x: flax_pool("max", x, (2, 2), (2, 2), "SAME"),
-         [lambda rng: np.maximum(with_nans(1, 5, 7, 2)(rng), np.float32(-3))], ["reduce_window_max"], EXACT),
+         [lambda rng: np.maximum(with_nans(1, 5, 7, 2)(rng), np.float32(-3))], ["reduce_window_max"], EXACT, strict_nan=True),
     case("min_pool_tiled_nan_f32", window(MIN, PINF, (3, 2), (3, 2), ((1, 1), (0, 1))), [with_nans(7, 5)],
-         ["reduce_window_min"], EXACT),
+         ["reduce_window_min"], EXACT, strict_nan=True),
     case("max_pool_tiled_negative_pad_nan_f32", window(MAX, NINF, (2, 3), (2, 3), ((-1, 1), (0, -2))), [with_nans(7, 9)],
-         ["reduce_window_max"], EXACT),
+         ["reduce_window_max"], EXACT, strict_nan=True),
     case("max_pool_tiled_3d_nan_f32", window(MAX, NINF, (1, 2, 2, 2), (1, 2, 2, 2)), [with_nans(2, 4, 5, 4)],
-         ["reduce_window_max"], EXACT),
+         ["reduce_window_max"], EXACT, strict_nan=True),
     case("max_pool_tiled_nan_f16", window(MAX, -np.inf, (1, 2, 2, 1), (1, 2, 2, 1)),
-         [lambda rng: with_nans(2, 4, 6, 3)(rng).astype(np.float16)], ["reduce_window_max"], EXACT),
+         [lambda rng: with_nans(2, 4, 6, 3)(rng).astype(np.float16)], ["reduce_window_max"], EXACT, strict_nan=True),
     case("min_pool_tiled_nan_f64", window(MIN, np.inf, (2, 2), (2, 2), ((0, 1), (1, 0))),
-         [lambda rng: with_nans(5, 6)(rng).astype(np.float64)], ["reduce_window_min"], EXACT, x64=True),
+         [lambda rng: with_nans(5, 6)(rng).astype(np.float64)], ["reduce_window_min"], EXACT, x64=True, strict_nan=True),
     case("reduce_window_max_nan_slices_f32", window(MAX, NINF, (2, 2), (1, 1), "VALID", base=(2, 1)), [with_nans(4, 5)],
          ["reduce_window_max"]),
     case("cummax_nan_f32", lambda x: lax.cummax(x, axis=1), [with_nans(3, 9)], ["cummax"]),

@@ -91,3 +91,19 @@ def test_swish_matches_jax(cli, tmp_path):
     to_onnx(case.fn, inputs, path, opset=24)
     ok, msg = allclose(case.fn, str(path), inputs, rtol=1e-5, atol=1e-6)
     assert ok, msg
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_pool_nan_guard(strict, cli, tmp_path):
+    """Max pooling: plain MaxPool by default, the NaN guard (a mask pool and a Where) with --strict-nan."""
+    import cases_nn
+    case = {c.id: c for c in cases_nn.CASES}["max_pool_nan_f32"]
+    path = tmp_path / "pool.onnx"
+    inputs = case.make_inputs()
+    to_onnx(case.fn, inputs, path, strict_nan=strict)
+    got = collections.Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+    assert got["MaxPool"] == (2 if strict else 1) and got["IsNaN"] == int(strict) and got["Where"] == int(strict), dict(got)
+    # Away from NaN the two exports agree with JAX either way.
+    clean = [np.nan_to_num(x, nan=0.5) for x in inputs]
+    ok, msg = allclose(case.fn, str(path), clean, rtol=1e-6, atol=1e-6)
+    assert ok, msg

@@ -73,7 +73,8 @@ def find_cli(cli: str | os.PathLike | None = None) -> str:
 
 
 def to_onnx(fn, inputs, output_path, *, opset: int = 23, plugins=None, input_names=None,
-            output_names=None, web: bool = False, optimize: bool = True, cli=None) -> str:
+            output_names=None, web: bool = False, optimize: bool = True, strict_nan: bool = False,
+            cli=None) -> str:
     """Traces fn on inputs (see save_bundle for the accepted forms), converts the bundle with the
     Swift CLI and returns output_path. Raises ConversionError with the CLI's stderr on failure."""
     exe = find_cli(cli)
@@ -90,6 +91,8 @@ def to_onnx(fn, inputs, output_path, *, opset: int = 23, plugins=None, input_nam
             cmd.append("--web")
         if not optimize:
             cmd.append("--no-optimize")
+        if strict_nan:
+            cmd.append("--strict-nan")
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         how = (f"crashed (signal {-proc.returncode})" if proc.returncode < 0
