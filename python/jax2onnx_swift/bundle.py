@@ -16,6 +16,7 @@ import jax
 from .dtypes import numpy_dtype
 from .inputs import abstract_args
 from .jaxpr_json import ProgramEncoder
+from .preallocate import preallocate
 from .shape_errors import INCONCLUSIVE, symbolic_shape_error
 from .tensors import ALIGN, TensorTable, align
 
@@ -79,6 +80,7 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
     # flush the new data synchronously (auto_da_alloc), which tripled the write time.
     try:
         with open(path, "wb") as f:
+            preallocate(f.fileno(), data_offset + tensors.data_length)
             f.write(header)
             f.write(blob)
             f.write(b"\0" * (data_offset - json_offset - len(blob)))
