@@ -71,7 +71,7 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
         doc["output_names"] = _check_names(output_names, n_out, "output_names")
 
     # The encoder builds fresh containers all the way down (params are copied, recursion is
-    # bounded), so the document cannot hold a cycle and json's cycle check is pure cost (~20%).
+    # bounded), so the document cannot hold a cycle and json's cycle check is pure cost (~20% of dumps).
     blob = json.dumps(doc, separators=(",", ":"), allow_nan=False, ensure_ascii=False,
                       check_circular=False).encode("utf-8")
     json_offset = HEADER.size
