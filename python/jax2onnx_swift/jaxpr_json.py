@@ -107,8 +107,8 @@ class ProgramEncoder:
     def __init__(self, tensors: TensorTable | None = None) -> None:
         self.tensors = tensors if tensors is not None else TensorTable()
         self._next_id = 0
-        # Equal avals encode equally, and a program has few distinct ones: encoding each once
-        # (and sharing the dict, which json.dumps writes out at every use) cut a third of the encoding
+        # Equal avals encode equally, and a program has few distinct ones: encoding each once (and
+        # sharing the dict, which json.dumps writes out at every use) cut a third of the encoding
         # time on a 1000-equation transformer.
         self._avals: dict = {}
 
