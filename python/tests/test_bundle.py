@@ -8,6 +8,7 @@ import enum
 import io
 import json
 import math
+import os
 import struct
 import sys
 from pathlib import Path
@@ -27,7 +28,9 @@ except ImportError:  # running from a checkout without `pip install -e ./python`
 
 from jax2onnx_swift import read_bundle, save_bundle
 from jax2onnx_swift.bundle import BundleError, write_program
+from jax2onnx_swift.dtypes import numpy_dtype
 from jax2onnx_swift.jaxpr_json import ProgramEncoder
+from jax2onnx_swift.preallocate import preallocate
 from jax2onnx_swift.tensors import TensorTable
 
 from jax2onnx_swift.testing import marker_line
@@ -191,7 +194,28 @@ def test_big_constant_written_straight(tmp_path):
     (doc, tensor, header), path = save(tmp_path, lambda x: x @ big, [("B", 512)])
     (k,) = [k for k, t in enumerate(doc["tensors"]) if t["shape"] == [512, 1024]]
     assert np.array_equal(tensor(k), big)
-    assert path.stat().st_size >= header["data_offset"] + big.nbytes
+    # the file ends with the last tensor: reserving its blocks up front adds nothing after it
+    assert path.stat().st_size == header["data_offset"] + header["data_length"]
+
+
+def test_rewriting_a_bundle_leaves_no_stale_bytes(tmp_path):
+    big = np.random.default_rng(1).standard_normal((256, 512)).astype(np.float32)
+    small = np.arange(6, dtype=np.float32)
+    _, path = save(tmp_path, lambda x: x @ big, [(3, 256)])
+    (doc, tensor, header), path = save(tmp_path, lambda x: x + small, [(6,)])
+    assert path.stat().st_size == header["data_offset"] + header["data_length"]
+    assert [t["shape"] for t in doc["tensors"]] == [[6]]
+    assert np.array_equal(tensor(0), small)
+
+
+def test_preallocate_ignores_what_cannot_be_preallocated():
+    r, w = os.pipe()
+    try:
+        preallocate(w, 1 << 20)
+        preallocate(w, 0)
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def test_non_contiguous_constants(tmp_path):
@@ -508,6 +532,32 @@ def test_symbolic_dims_share_one_scope(tmp_path):
     assert cat["out"][0]["aval"]["shape"] == ["2*B", 4]
     (add,) = eqns_named(doc, "add")
     assert add["out"][0]["aval"]["shape"] == ["B", 4]
+
+
+def test_every_aval_matches_its_variable(tmp_path):
+    # many variables share few avals, across dtypes, weak types and symbolic shapes
+    def fn(x):
+        n = (x * 3).astype(jnp.int32) + 1
+        h = x.astype(jnp.float16) * 2
+        c = jnp.concatenate([x, x])
+        p = jnp.pad(x, ((0, 1), (0, 0)))
+        return c.sum(0), jnp.where(x > 0, x, 0.0), n * n, h + h, p - 1.0, jnp.float32(2) * x[0, 0]
+
+    closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct(jax.export.symbolic_shape("B, 4"), np.float32))
+    path = tmp_path / "m.jaxpr"
+    write_program(closed, path)
+    doc = read_bundle(path).doc
+    jaxpr = doc["program"]["jaxpr"]
+    pairs = list(zip(closed.jaxpr.invars, jaxpr["invars"]))
+    assert len(jaxpr["eqns"]) == len(closed.jaxpr.eqns)
+    for eqn, e in zip(closed.jaxpr.eqns, jaxpr["eqns"]):
+        pairs += list(zip(eqn.outvars, e["out"]))
+    shapes = set()
+    for var, enc in pairs:
+        assert numpy_dtype(enc["aval"]["dtype"]) == var.aval.dtype
+        assert [str(d) for d in enc["aval"]["shape"]] == [str(d) for d in var.aval.shape]
+        shapes.add(tuple(str(d) for d in var.aval.shape))
+    assert {("B", "4"), ("2*B", "4"), ("B + 1", "4"), ("4",), ()} <= shapes
 
 
 def test_symbolic_dims_in_params(tmp_path):
