@@ -3,6 +3,8 @@ how fast it moves weight bytes, and its peak resident memory.
 
     .venv/bin/python Benchmarks/conversion/bench.py                # deep stacks + transformer
     .venv/bin/python Benchmarks/conversion/bench.py --quick        # smaller, for a smoke run
+    .venv/bin/python Benchmarks/conversion/bench.py --blocks 834 8334 --no-transformer
+                                                                   # deep stacks only (~5k, ~50k eqns)
     .venv/bin/python Benchmarks/conversion/bench.py --reference /work/venv-ref/bin/python
                                                                    # + the Python jax2onnx side by side
 
@@ -92,10 +94,13 @@ def main() -> int:
     ap.add_argument("--reference", metavar="PYTHON", help="a python with jax2onnx (PyPI) installed, for ratios")
     ap.add_argument("--reference-max-eqns", type=int, default=6000,
                     help="skip the reference on bigger deep stacks (it is quadratic)")
+    ap.add_argument("--blocks", type=int, nargs="+", metavar="N",
+                    help="deep stack sizes in blocks of 6 equations (default: 100 834 8334, i.e. ~600, ~5k, ~50k)")
+    ap.add_argument("--no-transformer", action="store_true", help="skip the ~100M-parameter transformer")
     args = ap.parse_args()
     from jax2onnx_swift import save_bundle
 
-    blocks = [100, 1000] if args.quick else [100, 1000, 10000]
+    blocks = args.blocks or ([100, 834] if args.quick else [100, 834, 8334])
     rows = []
     with tempfile.TemporaryDirectory(prefix="j2o-bench-") as tmp:
         for n in blocks:
@@ -113,6 +118,15 @@ def main() -> int:
             rows.append(row)
             print(line(row), flush=True)
 
+        deep = [r for r in rows if "us_per_eqn" in r]
+        if len(deep) >= 2:
+            small, big = deep[-2], deep[-1]
+            ratio = big["us_per_eqn"] / small["us_per_eqn"]
+            print(f"linearity: {big['us_per_eqn']:.2f} us/eqn at {big['eqns']} eqns vs {small['us_per_eqn']:.2f} at "
+                  f"{small['eqns']}: {ratio:.2f}x (target < 1.5x); worst {max(r['us_per_eqn'] for r in deep[1:]):.2f} "
+                  f"us/eqn (target <= 20)", flush=True)
+        if args.no_transformer:
+            return finish(rows)
         width = 256 if args.quick else 768
         fn, inputs = transformer(width)
         bundle = os.path.join(tmp, "transformer.jaxpr")
@@ -130,7 +144,12 @@ def main() -> int:
                 row["reference"] = reference_seconds(args.reference, "transformer", width, tmp)
             rows.append(row)
             print(line(row), flush=True)
-    print(json.dumps(rows, indent=1, default=str), file=open(os.path.join(ROOT, ".build", "bench-conversion.json"), "w"))
+    return finish(rows)
+
+
+def finish(rows: list[dict]) -> int:
+    with open(os.path.join(ROOT, ".build", "bench-conversion.json"), "w") as f:
+        print(json.dumps(rows, indent=1, default=str), file=f)
     return 0
 
 
@@ -138,7 +157,8 @@ def line(r: dict) -> str:
     s = (f"{r['model']:<32} {r['eqns']:>7} eqns  host {r['host'] * 1e3:9.1f} ms  command {r['wall'] * 1e3:9.1f} ms  "
          f"RSS {r['rss'] / 2**20:7.1f} MiB")
     if "us_per_eqn" in r:
-        s += f"  {r['us_per_eqn']:6.2f} us/eqn"
+        per = {k: v * 1e3 / r["eqns"] for k, v in r["phases"].items()}
+        s += f"  {r['us_per_eqn']:6.2f} us/eqn (" + " ".join(f"{k} {v:.1f}" for k, v in per.items()) + ")"
     if "gbps" in r:
         s += f"  {r['gbps']:5.2f} GB/s of weights, RSS - weights {r['rss_over_weights']:6.1f} MiB"
     if r.get("reference"):
