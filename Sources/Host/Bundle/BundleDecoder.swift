@@ -50,6 +50,10 @@ struct BundleDecoder {
     private var literals = SharedValues<Literal>()
     private var paramSets = SharedValues<ParamNode>(capacity: 256)
     private var sources = SharedValues<SourceLocation?>(capacity: 64)
+    private var recentAvals = RecentValues<TensorType>(4)
+    private var recentLiterals = RecentValues<Literal>(2)
+    private var recentParamSets = RecentValues<ParamNode>(8)
+    private var recentSources = RecentValues<SourceLocation?>(2)
     /// Set once a nested program has been decoded; a param set holding one is not shared.
     private var sawProgram = false
     private let noParams = ParamNode.fields(kind: J2O_PARAM_DICT, type: nil, names: [], items: [])
@@ -376,7 +380,7 @@ struct BundleDecoder {
 
     private mutating func atom() throws -> Atom {
         var sawVar = false, id: Int64?
-        var lit: (mark: JSONCursor.Mark, raw: Bytes)?
+        var lit: (mark: JSONCursor.Mark, raw: Bytes)?, known: Literal?
         if try c.peek() == openBrace {
             try c.beginObject()
             var first = true
@@ -384,8 +388,13 @@ struct BundleDecoder {
                 if key.equals("var"), !sawVar {
                     sawVar = true
                     id = try optionalInt()
-                } else if key.equals("lit"), lit == nil {
+                } else if key.equals("lit"), lit == nil, known == nil {
                     c.skipSpace()
+                    if let hit = recentLiterals.match(c.p, at: c.i) {
+                        c.advance(hit.count)
+                        known = hit.value
+                        continue
+                    }
                     let m = c.mark
                     try c.skipValue()
                     lit = (m, c.bytes(since: m))
@@ -400,14 +409,19 @@ struct BundleDecoder {
             guard let id else { throw DecodeFailure("'var' must be an integer id") }
             return .variable(Int(id))
         }
+        if let known { return .literal(known) }
         guard let lit else { throw DecodeFailure("an atom is {\"var\": id} or {\"lit\": ...}") }
         let h = SharedValues<Literal>.hash(lit.raw)
-        if let l = literals.find(lit.raw, hash: h) { return .literal(l) }
+        if let l = literals.find(lit.raw, hash: h) {
+            recentLiterals.remember(lit.raw, l)
+            return .literal(l)
+        }
         let end = c.mark
         c.seek(lit.mark)
         let l = try literal()
         c.seek(end)
         literals.insert(lit.raw, hash: h, l)
+        recentLiterals.remember(lit.raw, l)
         return .literal(l)
     }
 
@@ -473,16 +487,21 @@ struct BundleDecoder {
     /// An aval; a repeat of one already read is shared.
     private mutating func aval() throws -> TensorType {
         c.skipSpace()
+        if let hit = recentAvals.match(c.p, at: c.i) { c.advance(hit.count); return hit.value }
         let start = c.mark
         try c.skipValue()
         let raw = c.bytes(since: start)
         let h = SharedValues<TensorType>.hash(raw)
-        if let t = avals.find(raw, hash: h) { return t }
+        if let t = avals.find(raw, hash: h) {
+            recentAvals.remember(raw, t)
+            return t
+        }
         let end = c.mark
         c.seek(start)
         let t = try newAval()
         c.seek(end)
         avals.insert(raw, hash: h, t)
+        recentAvals.remember(raw, t)
         return t
     }
 
@@ -607,11 +626,15 @@ struct BundleDecoder {
     /// Where an equation came from; repeats (every equation of a block shares its line) are shared.
     private mutating func sourceLocation() throws -> SourceLocation? {
         c.skipSpace()
+        if let hit = recentSources.match(c.p, at: c.i) { c.advance(hit.count); return hit.value }
         let start = c.mark
         try c.skipValue()
         let raw = c.bytes(since: start)
         let h = SharedValues<SourceLocation?>.hash(raw)
-        if let s = sources.find(raw, hash: h) { return s }
+        if let s = sources.find(raw, hash: h) {
+            recentSources.remember(raw, s)
+            return s
+        }
         let end = c.mark
         c.seek(start)
         var file: Bytes?, line: Int64?, fn: Bytes?
@@ -633,6 +656,7 @@ struct BundleDecoder {
             s = SourceLocation(file: string(file), line: Int(line), function: function)
         }
         sources.insert(raw, hash: h, s)
+        recentSources.remember(raw, s)
         return s
     }
 
@@ -640,11 +664,15 @@ struct BundleDecoder {
 
     /// An equation's params object; an identical one seen before is shared (it holds no program).
     private mutating func paramSet() throws -> ParamNode {
+        if let hit = recentParamSets.match(c.p, at: c.i) { c.advance(hit.count); return hit.value }
         let start = c.mark
         try c.skipValue()
         let raw = c.bytes(since: start)
         let h = SharedValues<ParamNode>.hash(raw)
-        if let p = paramSets.find(raw, hash: h) { return p }
+        if let p = paramSets.find(raw, hash: h) {
+            recentParamSets.remember(raw, p)
+            return p
+        }
         let end = c.mark
         c.seek(start)
         let outer = sawProgram
@@ -652,7 +680,10 @@ struct BundleDecoder {
         let (names, items) = try fields()
         let node = ParamNode.fields(kind: J2O_PARAM_DICT, type: nil, names: names, items: items)
         c.seek(end)
-        if !sawProgram { paramSets.insert(raw, hash: h, node) }
+        if !sawProgram {
+            paramSets.insert(raw, hash: h, node)
+            recentParamSets.remember(raw, node)
+        }
         sawProgram = sawProgram || outer
         return node
     }

@@ -24,6 +24,8 @@ struct JSONCursor {
     func fail(_ m: String) -> JSONError { JSONError(offset: i, message: m) }
 
     var mark: Mark { Mark(offset: i, depth: depth) }
+    /// Steps over `n` bytes already known to hold one whole value.
+    mutating func advance(_ n: Int) { i += n }
     mutating func seek(_ m: Mark) { i = m.offset; depth = m.depth }
 
     /// The raw bytes from `m` to the current position.
@@ -280,6 +282,13 @@ struct JSONCursor {
         try skipValue()
         return bytes(since: m)
     }
+}
+
+/// Malformed JSON, at a byte offset.
+public struct JSONError: Error, CustomStringConvertible {
+    public let offset: Int
+    public let message: String
+    public var description: String { "invalid JSON at byte \(offset): \(message)" }
 }
 
 /// Decoded strings that must outlive the read that produced them (views handed out by the

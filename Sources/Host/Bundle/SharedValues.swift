@@ -72,3 +72,41 @@ struct SharedValues<Value> {
         }
     }
 }
+
+/// The last few values read at one kind of place, tried against the bytes ahead of the cursor
+/// before anything is skipped or hashed: consecutive equations of a deep model mostly repeat
+/// the previous aval, params and source location verbatim, so one `memcmp` usually settles it.
+/// Only self-delimiting values (objects, arrays, strings) are kept, so equal bytes mean the same
+/// whole value.
+struct RecentValues<Value> {
+    private var keys: [UnsafeBufferPointer<UInt8>]
+    private var values: [Value?]
+    private var next = 0
+
+    init(_ count: Int) {
+        keys = Array(repeating: UnsafeBufferPointer(start: nil, count: 0), count: count)
+        values = Array(repeating: nil, count: count)
+    }
+
+    /// The value whose bytes start at `at` in `bytes`, with its length.
+    @inline(__always)
+    func match(_ bytes: UnsafeBufferPointer<UInt8>, at: Int) -> (value: Value, count: Int)? {
+        let left = bytes.count - at
+        guard left > 0, let base = bytes.baseAddress else { return nil }
+        for k in keys.indices {
+            let key = keys[k]
+            guard let kb = key.baseAddress, key.count <= left, kb[0] == base[at],
+                  memcmp(kb, base + at, key.count) == 0, let v = values[k] else { continue }
+            return (v, key.count)
+        }
+        return nil
+    }
+
+    mutating func remember(_ key: UnsafeBufferPointer<UInt8>, _ value: Value) {
+        guard let first = key.first,
+              first == UInt8(ascii: "{") || first == UInt8(ascii: "[") || first == UInt8(ascii: "\"") else { return }
+        keys[next] = key
+        values[next] = value
+        next = (next + 1) % keys.count
+    }
+}
