@@ -585,6 +585,8 @@ struct BundleDecoder {
                 if key.equals("prim") {
                     if let b = try optionalString() { prim = string(b) }
                 } else if key.equals("in"), try c.peek() == openBracket {
+                    // Most equations are binary; sizing for two saves a regrowth per equation.
+                    inputs.reserveCapacity(2)
                     try c.beginArray()
                     var f = true
                     while try c.nextElement(&f) {
