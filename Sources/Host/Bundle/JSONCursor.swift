@@ -307,13 +307,16 @@ final class ByteArena {
 }
 
 extension UnsafeBufferPointer where Element == UInt8 {
-    /// Byte equality with a literal key, the decoder's way of matching member names.
+    /// Byte equality with a literal key, the decoder's way of matching member names. Keys are a
+    /// few bytes long, so an inline loop beats a call to `memcmp`.
     @inline(__always)
     func equals(_ s: StaticString) -> Bool {
         let n = s.utf8CodeUnitCount
         guard count == n else { return false }
-        guard n > 0 else { return true }
-        return memcmp(baseAddress!, s.utf8Start, n) == 0
+        guard n > 0, let base = baseAddress else { return n == 0 }
+        let lit = s.utf8Start
+        for k in 0..<n where base[k] != lit[k] { return false }
+        return true
     }
 
     var text: String { String(decoding: self, as: UTF8.self) }
