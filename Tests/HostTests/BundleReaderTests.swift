@@ -81,8 +81,96 @@ final class BundleReaderTests: XCTestCase {
     }
 
     func testJSONNumbersKeepIntAndFloatApart() throws {
-        XCTAssertEqual(try JSONParser.parse("[1, 1.0, -3, 2e3, \"a\\u00e9\\n\"]"),
-                       .array([.int(1), .double(1), .int(-3), .double(2000), .string("aé\n")]))
+        var bytes = Array("[1, 1.0, -3, 2e3, -9223372036854775808, 9223372036854775808, \"a\\u00e9\\n\"]".utf8)
+        try bytes.withUnsafeMutableBufferPointer { buf in
+            var c = JSONCursor(UnsafeBufferPointer(buf), arena: ByteArena())
+            var numbers: [String] = []
+            try c.beginArray()
+            var first = true
+            while try c.nextElement(&first) {
+                if try c.peek() == UInt8(ascii: "\"") {
+                    XCTAssertEqual(try c.string().text, "a\u{e9}\n")
+                    continue
+                }
+                switch try c.number() {
+                case let .int(v): numbers.append("int \(v)")
+                case let .double(v): numbers.append("double \(v)")
+                }
+            }
+            XCTAssertTrue(c.atEnd())
+            XCTAssertEqual(numbers, ["int 1", "double 1.0", "int -3", "double 2000.0", "int -9223372036854775808",
+                                     "double 9.223372036854776e+18"])
+        }
+    }
+
+    /// A program with one `sin` equation whose parts can be swapped out to test one thing each.
+    func unaryBundle(_ eqn: String = #"{"prim":"sin","in":[{"var":1}],"out":[{"id":2,"aval":{"dtype":"f32","shape":["B",3]}}],"params":{}}"#,
+                     outvar: String = #"{"var":2}"#) -> String {
+        """
+        {"format":"jax2onnx-bundle","version":1,"tensors":[],
+         "program":{"jaxpr":{"constvars":[],"invars":[{"id":1,"aval":{"dtype":"f32","shape":["B",3]}}],
+                             "outvars":[\(outvar)],"eqns":[\(eqn)]},"consts":[]}}
+        """
+    }
+
+    func testErrorsNameTheirPlaceInTheProgram() throws {
+        let dir = try Fixture.tempDir()
+        let cases: [(String, String)] = [
+            (#"{"prim":"sin","in":[{"var":1}],"out":[{"id":2,"aval":{"dtype":"f32","shape":[-1]}}]}"#,
+             "program.jaxpr.eqns[0] (sin).out[0]: a dimension is a non-negative integer"),
+            (#"{"in":[{"var":1}],"prim":"cos","out":[{"id":2}]}"#, "program.jaxpr.eqns[0] (cos).out[0]: missing aval"),
+            (#"{"prim":"sin","in":[{"nope":1}],"out":[]}"#, "program.jaxpr.eqns[0] (sin).in[0]: an atom is"),
+            (#"{"prim":"sin","in":[{"var":1}],"out":[],"params":{"k":{"$":"record","type":"R","fields":{"x":{"$":"float","v":"big"}}}}}"#,
+             "program.jaxpr.eqns[0] (sin).params.k.x: float tag takes"),
+            (#"{"prim":"sin","in":[{"lit":{"aval":{"dtype":"f32","shape":[]},"tensor":3}}],"out":[]}"#,
+             "program.jaxpr.eqns[0] (sin).in[0]: tensor index 3 is not in the tensor table (0 entries)"),
+            (#"{"prim":"sin","in":[],"out":[],"params":[1]}"#, "program.jaxpr.eqns[0] (sin): 'params' must be an object"),
+            (#"{"in":[],"out":[]}"#, "program.jaxpr.eqns[0]: equation needs 'prim'"),
+        ]
+        for (k, (eqn, expected)) in cases.enumerated() {
+            let path = dir + "/e\(k).jaxpr"
+            try Fixture.writeBundle(unaryBundle(eqn), to: path)
+            XCTAssertTrue(readError(path).contains(expected), "\(eqn)\n\(readError(path))")
+        }
+        try Fixture.writeBundle(unaryBundle().replacingOccurrences(of: "jax2onnx-bundle", with: "other"), to: dir + "/f.jaxpr")
+        XCTAssertTrue(readError(dir + "/f.jaxpr").contains("JSON 'format' is not"), readError(dir + "/f.jaxpr"))
+        try Fixture.writeBundle(unaryBundle(#"{"prim":"sin","in":[{"var":1}],"out":[]}, ]"#), to: dir + "/j.jaxpr")
+        XCTAssertTrue(readError(dir + "/j.jaxpr").contains("invalid JSON at byte"), readError(dir + "/j.jaxpr"))
+    }
+
+    func testMembersMayComeInAnyOrder() throws {
+        let path = try Fixture.tempDir() + "/m.jaxpr"
+        // Program before tensors and format, tag after the members it governs, an escaped key.
+        let json = """
+        {"program":{"consts":[{"tensor":0}],"jaxpr":{"eqns":[{"params":{"v":{"v":"i32","$":"dtype"},"w":{"fields":{"a":1},"$":"record"}},
+           "out":[{"aval":{"shape":[2],"dtype":"f32"},"id":3}],"in":[{"var":1},{"lit":{"value":{"v":"-inf","$":"float"},"aval":{"shape":[],"dtype":"f32"}}}],
+           "pr\\u0069m":"add"}],
+           "outvars":[{"var":3}],"invars":[{"aval":{"dtype":"f32","shape":[2]},"id":2}],"constvars":[{"id":1,"aval":{"dtype":"f32","shape":[2]}}]}},
+         "tensors":[{"nbytes":8,"offset":0,"shape":[2],"dtype":"f32"}],"format":"jax2onnx-bundle","name":"late"}
+        """
+        try Fixture.writeBundle(json, tensors: [[UInt8](repeating: 0, count: 8)], to: path)
+        let b = try BundleReader.read(path: path)
+        XCTAssertEqual(b.name, "late")
+        let e = b.program.jaxpr.equations[0]
+        XCTAssertEqual(e.primitive, "add")
+        XCTAssertEqual(e.params.field("v")?.dtype, .i32)
+        XCTAssertEqual(e.params.field("w")?.field("a")?.int, 1)
+        if case let .literal(lit) = e.inputs[1], case let .double(v) = lit.value { XCTAssertEqual(v, -.infinity) } else { XCTFail("literal") }
+        XCTAssertEqual(e.outputs[0].type, TensorType(.f32, [.known(2)]))
+    }
+
+    func testRepeatedParamsAndAvalsAreShared() throws {
+        let path = try Fixture.tempDir() + "/m.jaxpr"
+        let eqn = { (a: Int, p: String) in
+            #"{"prim":"reduce_sum","in":[{"var":\#(a)}],"out":[{"id":\#(a + 1),"aval":{"dtype":"f32","shape":["B",3]}}],"params":\#(p)}"#
+        }
+        let eqns = [eqn(1, #"{"axes":[1]}"#), eqn(2, #"{"axes":[0]}"#), eqn(3, #"{"axes":[1]}"#)].joined(separator: ",")
+        try Fixture.writeBundle(unaryBundle(eqns, outvar: #"{"var":4}"#), to: path)
+        let es = try BundleReader.read(path: path).program.jaxpr.equations
+        XCTAssertTrue(es[0].params === es[2].params)
+        XCTAssertFalse(es[0].params === es[1].params)
+        XCTAssertEqual(es[1].params.field("axes")?.items.map(\.int), [0])
+        XCTAssertEqual(es[2].outputs[0].type, TensorType(.f32, [.symbolic("B"), .known(3)]))
     }
 
     func testDimExpressions() throws {

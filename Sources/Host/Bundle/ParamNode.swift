@@ -5,7 +5,8 @@ import Glibc
 
 /// One equation parameter, decoded by kind from the bundle's tagged JSON. Instances are handed to
 /// packs as opaque `j2o_param` pointers, so they are classes that live as long as the bundle, and
-/// their text is kept as NUL-terminated C strings that stay put.
+/// their text is kept as NUL-terminated C strings that stay put. Nodes (and their texts) may be
+/// shared between equations whose params are identical, so they are never mutated after decoding.
 public final class ParamNode {
     public let kind: j2o_param_kind
     public private(set) var int: Int64 = 0
@@ -27,20 +28,20 @@ public final class ParamNode {
     static func bool(_ b: Bool) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_BOOL); p.int = b ? 1 : 0; return p }
     static func int(_ v: Int64) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_INT); p.int = v; p.double = Double(v); return p }
     static func float(_ v: Double) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_FLOAT); p.double = v; return p }
-    static func string(_ s: String) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_STRING); p.text = CText(s); return p }
+    static func string(_ s: CText) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_STRING); p.text = s; return p }
     static func list(_ items: [ParamNode]) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_LIST); p.items = items; return p }
-    static func dtype(_ name: String) -> ParamNode {
-        let p = ParamNode(kind: J2O_PARAM_DTYPE); p.dtype = DType(bundleName: name); p.text = CText(name); return p
+    static func dtype(_ dtype: DType, name: CText) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_DTYPE); p.dtype = dtype; p.text = name; return p
     }
-    static func dim(_ expr: String) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_DIM); p.text = CText(expr); p.int = -1; return p }
-    static func enumMember(type: String, name: String, value: Int64) -> ParamNode {
-        let p = ParamNode(kind: J2O_PARAM_ENUM); p.typeName = CText(type); p.text = CText(name); p.int = value; return p
+    static func dim(_ expr: CText) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_DIM); p.text = expr; p.int = -1; return p }
+    static func enumMember(type: CText, name: CText, value: Int64) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_ENUM); p.typeName = type; p.text = name; p.int = value; return p
     }
-    static func fields(kind: j2o_param_kind, type: String?, _ fields: [(String, ParamNode)]) -> ParamNode {
+    static func fields(kind: j2o_param_kind, type: CText?, names: [CText], items: [ParamNode]) -> ParamNode {
         let p = ParamNode(kind: kind)
-        p.typeName = type.map(CText.init)
-        p.fieldNames = fields.map { CText($0.0) }
-        p.items = fields.map(\.1)
+        p.typeName = type
+        p.fieldNames = names
+        p.items = items
         return p
     }
     static func program(_ j: Jaxpr) -> ParamNode { let p = ParamNode(kind: J2O_PARAM_JAXPR); p.jaxpr = j; return p }
@@ -48,12 +49,12 @@ public final class ParamNode {
     static func array(tensor: Int, dtype: DType) -> ParamNode {
         let p = ParamNode(kind: J2O_PARAM_ARRAY); p.tensor = tensor; p.dtype = dtype; return p
     }
-    static func scalar(dtype: String, int: Int64?, double: Double) -> ParamNode {
-        let p = ParamNode(kind: J2O_PARAM_SCALAR); p.dtype = DType(bundleName: dtype)
+    static func scalar(dtype: DType, int: Int64?, double: Double) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_SCALAR); p.dtype = dtype
         p.int = int ?? Int64(exactly: double.rounded(.towardZero)) ?? 0; p.double = double; return p
     }
-    static func opaque(type: String, repr: String) -> ParamNode {
-        let p = ParamNode(kind: J2O_PARAM_OPAQUE); p.typeName = CText(type); p.text = CText(repr); return p
+    static func opaque(type: CText, repr: CText) -> ParamNode {
+        let p = ParamNode(kind: J2O_PARAM_OPAQUE); p.typeName = type; p.text = repr; return p
     }
 
     /// What `param_string` gives: the text, or for a nested program its one-line summary, made
