@@ -24,11 +24,32 @@ struct ModelEncoder {
         self.options = options
         self.outOfLine = outOfLine
         self.sidecar = sidecar
-        provenanceStart.reserveCapacity(g.provenance.count + 1)
-        for p in g.provenance {
-            Self.provenanceProps(p, into: &provenance)
-            provenanceStart.append(provenance.count)
+        // Only the provenance of nodes that survived optimization is encoded.
+        var used = [Bool](repeating: false, count: g.provenance.count)
+        func mark(_ nodes: [Node]) {
+            nodes.withUnsafeBufferPointer { buf in
+                for i in buf.indices {
+                    let k = Int(buf[i].origin)
+                    if k >= 0 && k < used.count { used[k] = true }
+                    if !buf[i].attributes.isEmpty { for sub in buf[i].subgraphs { mark(sub.nodes) } }
+                }
+            }
         }
+        mark(g.nodes)
+        provenanceStart = [Int](repeating: 0, count: g.provenance.count + 1)
+        g.provenance.withUnsafeBufferPointer { ps in
+            for k in ps.indices {
+                if used[k] { Self.provenanceProps(ps[k], into: &provenance) }
+                provenanceStart[k + 1] = provenance.count
+            }
+        }
+    }
+
+    /// A size to start the buffer at, so that it rarely grows (each growth copies it).
+    func estimatedSize() -> Int {
+        var inline = 0
+        for (i, entry) in g.initializers.enumerated() where !outOfLine[i] { inline += entry.tensor.bytes.count + 32 }
+        return inline + g.nodes.count * 96 + provenance.count + (1 << 16)
     }
 
     // MARK: field numbers (onnx.proto)
@@ -65,11 +86,14 @@ struct ModelEncoder {
     private func encodeTopGraph(into e: inout ProtoEncoder) {
         encodeNodes(g.nodes, scope: 0, into: &e)
         e.string(GraphF.name, options.modelName ?? "jax2onnx")
-        for (i, (v, t)) in g.initializers.enumerated() where !outOfLine[i] {
-            let m = e.begin(GraphF.initializer)
-            encodeTensorHeader(t, into: &e) { names.write(v, field: TensorF.name, to: &$0) }
-            t.bytes.withBytes { e.bytes(TensorF.rawData, $0) }
-            e.end(m)
+        g.initializers.withUnsafeBufferPointer { inits in
+            for i in inits.indices where !outOfLine[i] {
+                let m = e.begin(GraphF.initializer)
+                let v = inits[i].value
+                encodeTensorHeader(inits[i].tensor, into: &e) { names.write(v, field: TensorF.name, to: &$0) }
+                inits[i].tensor.bytes.withBytes { e.bytes(TensorF.rawData, $0) }
+                e.end(m)
+            }
         }
         if let sidecar {
             for (i, (v, t)) in g.initializers.enumerated() where outOfLine[i] {
@@ -115,35 +139,49 @@ struct ModelEncoder {
 
     /// Node names are unique across the model: `n<i>` at the top level, `s<scope>n<i>` in subgraphs.
     private func encodeNodes(_ nodes: [Node], scope: Int32, into e: inout ProtoEncoder) {
-        for (i, n) in nodes.enumerated() {
-            let m = e.begin(GraphF.node)
-            for v in n.inputs {
+        // Through the buffer, so that reading a node does not copy (and retain) its fields.
+        nodes.withUnsafeBufferPointer { buf in
+            for i in buf.indices { encodeNode(buf, i, scope: scope, into: &e) }
+        }
+    }
+
+    @inline(__always)
+    private func encodeNode(_ buf: UnsafeBufferPointer<Node>, _ i: Int, scope: Int32, into e: inout ProtoEncoder) {
+        let m = e.begin(GraphF.node)
+        buf[i].inputs.withUnsafeBufferPointer { ins in
+            for v in ins {
                 if v == 0 { e.tag(NodeF.input, .lengthDelimited); e.byte(0) } else { names.write(v, field: NodeF.input, to: &e) }
             }
-            for v in n.outputs { names.write(v, field: NodeF.output, to: &e) }
-            if scope == 0 {
-                e.string(NodeF.name, prefix: "n", UInt64(i))
-            } else {
-                let s = UInt64(scope), k = UInt64(i)
-                e.tag(NodeF.name, .lengthDelimited)
-                e.varint(2 + ProtoEncoder.digits(s) + ProtoEncoder.digits(k))
-                e.byte(UInt8(ascii: "s"))
-                e.decimal(s)
-                e.byte(UInt8(ascii: "n"))
-                e.decimal(k)
-            }
-            e.string(NodeF.opType, n.op)
-            for a in n.attributes {
-                let am = e.begin(NodeF.attribute)
-                encodeAttribute(a, into: &e)
-                e.end(am)
-            }
-            if n.origin >= 0 {
-                let k = Int(n.origin)
-                provenance.withBytes { e.raw(UnsafeRawBufferPointer(rebasing: $0[provenanceStart[k]..<provenanceStart[k + 1]])) }
-            }
-            e.end(m)
         }
+        buf[i].outputs.withUnsafeBufferPointer { outs in
+            for v in outs { names.write(v, field: NodeF.output, to: &e) }
+        }
+        if scope == 0 {
+            e.string(NodeF.name, prefix: "n", UInt64(i))
+        } else {
+            let s = UInt64(scope), k = UInt64(i)
+            e.tag(NodeF.name, .lengthDelimited)
+            e.varint(2 + ProtoEncoder.digits(s) + ProtoEncoder.digits(k))
+            e.byte(UInt8(ascii: "s"))
+            e.decimal(s)
+            e.byte(UInt8(ascii: "n"))
+            e.decimal(k)
+        }
+        e.string(NodeF.opType, buf[i].op)
+        if !buf[i].attributes.isEmpty {
+            buf[i].attributes.withUnsafeBufferPointer { attrs in
+                for k in attrs.indices {
+                    let am = e.begin(NodeF.attribute)
+                    encodeAttribute(attrs[k], into: &e)
+                    e.end(am)
+                }
+            }
+        }
+        let origin = Int(buf[i].origin)
+        if origin >= 0 {
+            provenance.withBytes { e.raw(UnsafeRawBufferPointer(rebasing: $0[provenanceStart[origin]..<provenanceStart[origin + 1]])) }
+        }
+        e.end(m)
     }
 
     private func encodeAttribute(_ a: Attribute, into e: inout ProtoEncoder) {
@@ -227,17 +265,40 @@ struct ModelEncoder {
 
     /// The provenance of a node as metadata_props entries: pack, primitive, source and scope.
     private static func provenanceProps(_ p: Provenance, into e: inout ProtoEncoder) {
-        func entry(_ key: StaticString, _ value: String) {
-            let m = e.begin(NodeF.metadataProps)
+        func key(_ key: StaticString) {
             e.tag(Entry.key, .lengthDelimited)
             e.varint(key.utf8CodeUnitCount)
             e.raw(UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        }
+        func entry(_ k: StaticString, _ value: String) {
+            let m = e.begin(NodeF.metadataProps)
+            key(k)
             e.string(Entry.value, value)
             e.end(m)
         }
         entry("jax2onnx.pack", p.pack)
         entry("jax2onnx.primitive", p.primitive)
-        if let s = p.source { entry("jax2onnx.source", s.description) }
+        if let s = p.source {
+            // SourceLocation.description, written in place: "file:line" or "file:line (function)".
+            let m = e.begin(NodeF.metadataProps)
+            key("jax2onnx.source")
+            let line = UInt64(s.line.magnitude)
+            var length = s.file.utf8.count + 1 + (s.line < 0 ? 1 : 0) + ProtoEncoder.digits(line)
+            if let f = s.function { length += f.utf8.count + 3 }
+            e.tag(Entry.value, .lengthDelimited)
+            e.varint(length)
+            e.utf8(s.file)
+            e.byte(UInt8(ascii: ":"))
+            if s.line < 0 { e.byte(UInt8(ascii: "-")) }
+            e.decimal(line)
+            if let f = s.function {
+                e.byte(UInt8(ascii: " "))
+                e.byte(UInt8(ascii: "("))
+                e.utf8(f)
+                e.byte(UInt8(ascii: ")"))
+            }
+            e.end(m)
+        }
         if let s = p.scope { entry("jax2onnx.scope", s) }
     }
 }

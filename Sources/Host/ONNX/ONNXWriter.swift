@@ -47,7 +47,7 @@ public enum ONNXWriter {
         }
         let encoder = ModelEncoder(g, names: names, options: options, outOfLine: outOfLine,
                                    sidecar: sidecarUsed ? ((dataPath as NSString).lastPathComponent, offsets) : nil)
-        var head = ProtoEncoder(capacity: 1 << 20)
+        var head = ProtoEncoder(capacity: encoder.estimatedSize())
         encoder.encodeModel(into: &head)
         guard Int64(head.count) < protobufLimit else {
             throw HostError.io("the model structure is over 2 GiB, which a single ONNX file cannot hold")

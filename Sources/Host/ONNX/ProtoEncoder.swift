@@ -141,6 +141,13 @@ struct ProtoEncoder {
         s.withUTF8 { bytes(field, UnsafeRawBufferPointer($0)) }
     }
 
+    /// The string's UTF-8 bytes, no tag or length.
+    @inline(__always)
+    mutating func utf8(_ value: String) {
+        var s = value
+        s.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
+    }
+
     /// A string field holding `prefix` followed by the decimal digits of `n` (generated names),
     /// written without building the string.
     @inline(__always)
