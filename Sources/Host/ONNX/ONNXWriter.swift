@@ -75,6 +75,7 @@ public enum ONNXWriter {
         if sidecarUsed {
             let sidecar = try OutputFile(finalPath: dataPath)
             files.append(sidecar)
+            sidecar.preallocate(sidecarEnd)
             var end: Int64 = 0
             for i in large {
                 let t = g.initializers[i].tensor
@@ -89,6 +90,9 @@ public enum ONNXWriter {
 
         let model = try OutputFile(finalPath: path)
         files.append(model)
+        if options.web { model.preallocate(Int64(head.count) + chunkHeads.indices.reduce(Int64(0)) {
+            $0 + Int64(chunkHeads[$1].count + g.initializers[large[$1]].tensor.bytes.count)
+        }) }
         try head.withBytes { try model.write($0) }
         for (k, i) in large.enumerated() where options.web {
             let t = g.initializers[i].tensor

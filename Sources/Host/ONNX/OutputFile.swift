@@ -22,6 +22,17 @@ final class OutputFile {
         }
     }
 
+    /// Reserves the file's blocks up front where that is cheap (ext4, xfs): writes then fill
+    /// allocated blocks, and ext4 has no delayed allocation left to force out when the rename
+    /// replaces an existing file (auto_da_alloc), which otherwise more than doubles the time.
+    /// tmpfs is left alone: there it would only hand out zeroed pages the writes overwrite.
+    /// Best effort: where the filesystem cannot, nothing is reserved.
+    func preallocate(_ size: Int64) {
+        guard size > 0, let fallocate = KernelCopy.fallocate else { return }
+        if KernelCopy.isTmpfs(fd) { return }
+        _ = fallocate(fd, 0, 0, size)
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard var p = bytes.baseAddress else { return }
         var left = bytes.count
@@ -105,6 +116,29 @@ enum KernelCopy {
         guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") else { return nil }
         return unsafeBitCast(sym, to: CopyFileRange.self)
     }()
+
+    typealias Fallocate = @convention(c) (Int32, Int32, Int64, Int64) -> Int32
+    /// Linux fallocate(2), which unlike posix_fallocate never falls back to writing zeros.
+    static let fallocate: Fallocate? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fallocate") else { return nil }
+        return unsafeBitCast(sym, to: Fallocate.self)
+    }()
+
+    private typealias Fstatfs = @convention(c) (Int32, UnsafeMutableRawPointer) -> Int32
+    /// Swift's Glibc module does not bring in <sys/statfs.h>; the filesystem type, a long, is the
+    /// first field of struct statfs on Linux.
+    private static let fstatfs: Fstatfs? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fstatfs") else { return nil }
+        return unsafeBitCast(sym, to: Fstatfs.self)
+    }()
+
+    static func isTmpfs(_ fd: Int32) -> Bool {
+        guard let fstatfs else { return false }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+        defer { buffer.deallocate() }
+        guard fstatfs(fd, buffer) == 0 else { return false }
+        return buffer.load(as: Int.self) == 0x01021994  // TMPFS_MAGIC
+    }
 
     /// Copies up to `count` bytes from `source` at `offset` (advanced by what was copied) to the
     /// current position of `target`. Returns the bytes copied, 0 when neither call can copy
