@@ -70,17 +70,24 @@ struct ModelEncoder {
 
     // MARK: model
 
-    func encodeModel(into e: inout ProtoEncoder) {
-        e.int(Model.irVersion, Int64(OpSchemas.irVersion(forOpset: options.opset)))
-        e.string(Model.producerName, "jax2onnx-swift")
-        e.string(Model.producerVersion, options.producerVersion)
-        let graph = e.begin(Model.graph)
-        encodeTopGraph(into: &e)
-        e.end(graph)
-        let opset = e.begin(Model.opsetImport)
-        e.string(OpsetID.domain, "")
-        e.int(OpsetID.version, Int64(options.opset))
-        e.end(opset)
+    /// The ModelProto as consecutive pieces: the fields before the graph with the graph's tag and
+    /// length, the graph's body, and the fields after it. The graph, nearly all of the model, is
+    /// encoded on its own so its length prefix never has to shift it.
+    func encodeModel() -> [ProtoEncoder] {
+        var graph = ProtoEncoder(capacity: estimatedSize())
+        encodeTopGraph(into: &graph)
+        var head = ProtoEncoder(capacity: 256)
+        head.int(Model.irVersion, Int64(OpSchemas.irVersion(forOpset: options.opset)))
+        head.string(Model.producerName, "jax2onnx-swift")
+        head.string(Model.producerVersion, options.producerVersion)
+        head.tag(Model.graph, .lengthDelimited)
+        head.varint(graph.count)
+        var tail = ProtoEncoder(capacity: 64)
+        let opset = tail.begin(Model.opsetImport)
+        tail.string(OpsetID.domain, "")
+        tail.int(OpsetID.version, Int64(options.opset))
+        tail.end(opset)
+        return [head, graph, tail]
     }
 
     private func encodeTopGraph(into e: inout ProtoEncoder) {

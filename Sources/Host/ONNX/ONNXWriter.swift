@@ -47,9 +47,9 @@ public enum ONNXWriter {
         }
         let encoder = ModelEncoder(g, names: names, options: options, outOfLine: outOfLine,
                                    sidecar: sidecarUsed ? ((dataPath as NSString).lastPathComponent, offsets) : nil)
-        var head = ProtoEncoder(capacity: encoder.estimatedSize())
-        encoder.encodeModel(into: &head)
-        guard Int64(head.count) < protobufLimit else {
+        let head = encoder.encodeModel()
+        let headSize = head.reduce(Int64(0)) { $0 + Int64($1.count) }
+        guard headSize < protobufLimit else {
             throw HostError.io("the model structure is over 2 GiB, which a single ONNX file cannot hold")
         }
 
@@ -57,7 +57,7 @@ public enum ONNXWriter {
         // an oversized model fails before anything is written.
         var chunkHeads: [ProtoEncoder] = []
         if options.web {
-            var total = Int64(head.count)
+            var total = headSize
             for i in large {
                 let (v, t) = g.initializers[i]
                 let chunk = webChunkHead(t, encoder: encoder) { names.write(v, field: ModelEncoder.TensorF.name, to: &$0) }
@@ -90,10 +90,10 @@ public enum ONNXWriter {
 
         let model = try OutputFile(finalPath: path)
         files.append(model)
-        if options.web { model.preallocate(Int64(head.count) + chunkHeads.indices.reduce(Int64(0)) {
+        model.preallocate(headSize + chunkHeads.indices.reduce(Int64(0)) {
             $0 + Int64(chunkHeads[$1].count + g.initializers[large[$1]].tensor.bytes.count)
-        }) }
-        try head.withBytes { try model.write($0) }
+        })
+        for piece in head { try piece.withBytes { try model.write($0) } }
         for (k, i) in large.enumerated() where options.web {
             let t = g.initializers[i].tensor
             try chunkHeads[k].withBytes { try model.write($0) }
