@@ -4,7 +4,12 @@ import PluginABI
 /// of the API (bad handles, double binds) so the host can name the pack's mistake precisely, and
 /// checks the result when the pack returns.
 final class LoweringContext {
-    unowned let lowerer: Lowerer
+    // The lowerer outlives every context it makes (a context lives for one lowering call), so
+    // the reference need not be counted; the graph and opset are kept here because every API
+    // call reads them.
+    unowned(unsafe) let lowerer: Lowerer
+    let graph: Graph
+    let opset: Int
     let equation: Equation
     let claim: Claim
     let mark: Graph.Mark
@@ -34,14 +39,14 @@ final class LoweringContext {
 
     init(lowerer: Lowerer, equation: Equation, claim: Claim, mark: Graph.Mark) {
         self.lowerer = lowerer; self.equation = equation; self.claim = claim; self.mark = mark
-        scope = lowerer.graph.currentScope
-        origin = lowerer.graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
+        graph = lowerer.graph
+        opset = lowerer.opset
+        scope = graph.currentScope
+        origin = graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
                                                         source: equation.source, scope: equation.scope))
         bound = Array(repeating: 0, count: equation.outputs.count)
         inputCache = Array(repeating: nil, count: equation.inputs.count)
     }
-
-    var graph: Graph { lowerer.graph }
 
     func misuse(_ m: String) { if misuse == nil { misuse = m } }
 
@@ -59,8 +64,8 @@ final class LoweringContext {
         }
     }
 
-    func validValue(_ v: ValueID, _ what: String) -> Bool {
-        guard v != 0, Int(v) < graph.values.count else { misuse("\(what): invalid value handle \(v)"); return false }
+    func validValue(_ v: ValueID, _ what: @autoclosure () -> String) -> Bool {
+        guard v != 0, Int(v) < graph.values.count else { misuse("\(what()): invalid value handle \(v)"); return false }
         return true
     }
 
@@ -86,7 +91,7 @@ final class LoweringContext {
         if info.dtype == .undefined, info.scope == graph.currentScope, info.producer >= 0, Int(info.producer) < graph.nodes.count {
             // The producer's inputs may be untyped intermediates too: type them first.
             for input in graph.nodes[Int(info.producer)].inputs where input != 0 { _ = dtype(input) }
-            if let problem = NodeChecker.check(graph, node: Int(info.producer), opset: lowerer.opset) { misuse(problem) }
+            if let problem = NodeChecker.check(graph, node: Int(info.producer), opset: opset) { misuse(problem) }
         }
         return graph.values[Int(v)].dtype
     }
@@ -107,9 +112,11 @@ final class LoweringContext {
     /// Verifies what the pack emitted: every node sound at the target opset, every used output
     /// bound, bound types matching JAX's. Binds the outputs into the environment.
     func finish() -> String? {
+        let allowed = claim.allowedOps
         for n in mark.nodes..<graph.nodes.count {
-            if let problem = NodeChecker.check(graph, node: n, opset: lowerer.opset) { return problem }
-            if graph.nodes[n].origin == origin, let allowed = claimAllowedOps, !allowed.contains(graph.nodes[n].op) {
+            if let problem = NodeChecker.check(graph, node: n, opset: opset) { return problem }
+            // Nodes of nested programs and the host's own dimension arithmetic have other origins.
+            if let allowed, graph.nodes[n].origin == origin, !allowed.contains(graph.nodes[n].op) {
                 return "emitted \(graph.nodes[n].op), which its claim for '\(claim.primitive)' does not list (it lists \(claim.onnxOps.joined(separator: ", ")))"
             }
         }
@@ -157,9 +164,10 @@ final class LoweringContext {
                 misuse("subgraph_end output \(k): value \(v) belongs to a graph this subgraph cannot see"); return false
             }
         }
+        let allowed = claim.allowedOps
         for n in graph.nodes.indices {
-            if let problem = NodeChecker.check(graph, node: n, opset: lowerer.opset) { misuse(problem); return false }
-            if graph.nodes[n].origin == origin, let allowed = claimAllowedOps, !allowed.contains(graph.nodes[n].op) {
+            if let problem = NodeChecker.check(graph, node: n, opset: opset) { misuse(problem); return false }
+            if let allowed, graph.nodes[n].origin == origin, !allowed.contains(graph.nodes[n].op) {
                 misuse("emitted \(graph.nodes[n].op), which its claim for '\(claim.primitive)' does not list (it lists \(claim.onnxOps.joined(separator: ", ")))")
                 return false
             }
@@ -192,8 +200,4 @@ final class LoweringContext {
         if any { lowerer.forgetInvisibleValues() }
         return any
     }
-
-    /// The claim's op list as a set; nil when the claim lists none (nothing to hold it to).
-    /// Nodes of nested programs and the host's own dimension arithmetic belong to others.
-    var claimAllowedOps: Set<String>? { claim.onnxOps.isEmpty ? nil : Set(claim.onnxOps) }
 }
