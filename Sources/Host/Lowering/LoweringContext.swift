@@ -16,13 +16,14 @@ final class LoweringContext {
     let origin: Int32
     /// The graph the equation is lowered into (its outputs are bound there).
     let scope: Int32
-    var bound: [ValueID]
+    /// The values bound to the equation's outputs (0: not yet), then the values its inputs
+    /// resolved to (0: not yet looked up); one array, as every lowering needs both.
+    var slots: [ValueID]
     var message: String?
     /// The status of the pack's last api->error / api->decline call (typed lowerings return a value, not a status).
     var reported: j2o_status?
     /// The first API misuse, reported as the pack's error whatever status it returns.
     var misuse: String?
-    var inputCache: [ValueID?]
     /// Node handles given to the pack (handle - 1 indexes this): the graph each node is in and
     /// its index there, so a handle stays right while subgraphs open and close.
     var nodes: [(scope: Int32, index: Int)] = []
@@ -44,8 +45,7 @@ final class LoweringContext {
         scope = graph.currentScope
         origin = graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
                                                         source: equation.source, scope: equation.scope))
-        bound = Array(repeating: 0, count: equation.outputs.count)
-        inputCache = Array(repeating: nil, count: equation.inputs.count)
+        slots = Array(repeating: 0, count: equation.outputs.count + equation.inputs.count)
     }
 
     func misuse(_ m: String) { if misuse == nil { misuse = m } }
@@ -54,10 +54,11 @@ final class LoweringContext {
         guard i >= 0, i < equation.inputs.count else {
             misuse("input(\(i)) is out of range: the equation has \(equation.inputs.count) inputs"); return 0
         }
-        if let v = inputCache[i] { return v }
+        let slot = equation.outputs.count + i
+        if slots[slot] != 0 { return slots[slot] }
         do {
             let v = try lowerer.value(of: equation.inputs[i])
-            inputCache[i] = v
+            slots[slot] = v
             return v
         } catch {
             misuse("input \(i): \(error)"); return 0
@@ -97,15 +98,15 @@ final class LoweringContext {
     }
 
     func bind(_ i: Int, _ v: ValueID) -> j2o_status {
-        guard i >= 0, i < bound.count else {
-            misuse("bind_output(\(i)) is out of range: the equation has \(bound.count) outputs"); return J2O_ERROR
+        guard i >= 0, i < equation.outputs.count else {
+            misuse("bind_output(\(i)) is out of range: the equation has \(equation.outputs.count) outputs"); return J2O_ERROR
         }
         guard validValue(v, "bind_output(\(i))") else { return J2O_ERROR }
         guard graph.isVisible(v, from: scope) else {
             misuse("bind_output(\(i)): value \(v) was made inside a subgraph, which the equation's graph cannot see"); return J2O_ERROR
         }
-        guard bound[i] == 0 else { misuse("output \(i) is bound twice"); return J2O_ERROR }
-        bound[i] = v
+        guard slots[i] == 0 else { misuse("output \(i) is bound twice"); return J2O_ERROR }
+        slots[i] = v
         return J2O_OK
     }
 
@@ -121,7 +122,7 @@ final class LoweringContext {
             }
         }
         for (i, out) in equation.outputs.enumerated() {
-            let v = bound[i]
+            let v = slots[i]
             guard let id = out.id else { continue }
             guard v != 0 else { return "output \(i) was not bound" }
             let have = graph.values[Int(v)].dtype

@@ -24,6 +24,9 @@ public final class Claim {
     /// `onnxOps` as a set, made once: every emitted node is checked against it. nil when the
     /// claim lists none (nothing to hold it to).
     let allowedOps: Set<String>?
+    /// The primitive as the C string `api->primitive` hands out: every equation a claim lowers
+    /// has this primitive (dispatch is by name).
+    let primitiveText: CText
 
     init(primitive: String, priority: Int32, minOpset: Int, maxOpset: Int?, onnxOps: [String], note: String?,
          dtypes: [DType], signature: TypedSignature?, lower: j2o_lower_fn?, typedFunction: j2o_typed_fn?,
@@ -32,6 +35,7 @@ public final class Claim {
         self.onnxOps = onnxOps; self.note = note; self.dtypes = dtypes; self.signature = signature
         self.lower = lower; self.typedFunction = typedFunction; self.userData = userData; self.pack = pack
         allowedOps = onnxOps.isEmpty ? nil : Set(onnxOps)
+        primitiveText = CText(primitive)
     }
 
     public func serves(opset: Int) -> Bool { opset >= minOpset && (maxOpset.map { opset <= $0 } ?? true) }
