@@ -41,9 +41,9 @@ public enum Converter {
         }
         let bundle = try BundleReader.read(path: bundlePath)
         lap("read")
-        let missing = Preflight.unclaimed(bundle.program.jaxpr, registry: registry, opset: options.opset)
+        let (missing, equations) = Preflight.scan(bundle.program.jaxpr, registry: registry, opset: options.opset)
         guard missing.isEmpty else { throw HostError.conversion(Preflight.report(missing, opset: options.opset)) }
-        bundle.program.jaxpr.forEachEquation { _ in report.equations += 1 }
+        report.equations = equations
 
         let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
         if let progress = options.progress {

@@ -52,8 +52,7 @@ enum HostAPI {
         api_version: UInt32(J2O_ABI_MAJOR) << 16 | UInt32(J2O_ABI_MINOR),
         struct_size: UInt32(MemoryLayout<j2o_host_api>.size),
         primitive: { c, len in
-            let ctx = context(c)
-            return text(ctx.lowerer.cstring(ctx.equation.primitive), len)
+            text(context(c).claim.primitiveText, len)
         },
         opset: { c in Int32(context(c).lowerer.opset) },
         input_count: { c in Int32(context(c).equation.inputs.count) },

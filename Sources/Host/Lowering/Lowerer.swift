@@ -27,6 +27,8 @@ public final class Lowerer {
     /// Called after each top-level equation with the number lowered so far (progress).
     var onEquation: ((Int) -> Void)?
     var stableConstantBytes: [ValueID: UnsafeMutableRawPointer] = [:]
+    /// The registry's claimants per primitive at this opset, looked up once per primitive.
+    var claimants: [String: [Claim]] = [:]
 
     public init(bundle: Bundle, registry: Registry, opset: Int) {
         self.bundle = bundle; self.registry = registry; self.opset = opset
@@ -152,7 +154,11 @@ public final class Lowerer {
     }
 
     func lower(_ eqn: Equation) throws {
-        let claims = registry.candidates(eqn.primitive, opset: opset)
+        let claims: [Claim]
+        if let known = claimants[eqn.primitive] { claims = known } else {
+            claims = registry.candidates(eqn.primitive, opset: opset)
+            claimants[eqn.primitive] = claims
+        }
         var declines: [String] = []
         let subject = eqn.inputs.first.flatMap(operandDType) ?? eqn.outputs.first?.type.dtype
         for claim in claims {

@@ -4,20 +4,26 @@ import PluginABI
 /// of the API (bad handles, double binds) so the host can name the pack's mistake precisely, and
 /// checks the result when the pack returns.
 final class LoweringContext {
-    unowned let lowerer: Lowerer
+    // The lowerer outlives every context it makes (a context lives for one lowering call), so
+    // the reference need not be counted; the graph and opset are kept here because every API
+    // call reads them.
+    unowned(unsafe) let lowerer: Lowerer
+    let graph: Graph
+    let opset: Int
     let equation: Equation
     let claim: Claim
     let mark: Graph.Mark
     let origin: Int32
     /// The graph the equation is lowered into (its outputs are bound there).
     let scope: Int32
-    var bound: [ValueID]
+    /// The values bound to the equation's outputs (0: not yet), then the values its inputs
+    /// resolved to (0: not yet looked up); one array, as every lowering needs both.
+    var slots: [ValueID]
     var message: String?
     /// The status of the pack's last api->error / api->decline call (typed lowerings return a value, not a status).
     var reported: j2o_status?
     /// The first API misuse, reported as the pack's error whatever status it returns.
     var misuse: String?
-    var inputCache: [ValueID?]
     /// Node handles given to the pack (handle - 1 indexes this): the graph each node is in and
     /// its index there, so a handle stays right while subgraphs open and close.
     var nodes: [(scope: Int32, index: Int)] = []
@@ -34,14 +40,13 @@ final class LoweringContext {
 
     init(lowerer: Lowerer, equation: Equation, claim: Claim, mark: Graph.Mark) {
         self.lowerer = lowerer; self.equation = equation; self.claim = claim; self.mark = mark
-        scope = lowerer.graph.currentScope
-        origin = lowerer.graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
+        graph = lowerer.graph
+        opset = lowerer.opset
+        scope = graph.currentScope
+        origin = graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
                                                         source: equation.source, scope: equation.scope))
-        bound = Array(repeating: 0, count: equation.outputs.count)
-        inputCache = Array(repeating: nil, count: equation.inputs.count)
+        slots = Array(repeating: 0, count: equation.outputs.count + equation.inputs.count)
     }
-
-    var graph: Graph { lowerer.graph }
 
     func misuse(_ m: String) { if misuse == nil { misuse = m } }
 
@@ -49,18 +54,19 @@ final class LoweringContext {
         guard i >= 0, i < equation.inputs.count else {
             misuse("input(\(i)) is out of range: the equation has \(equation.inputs.count) inputs"); return 0
         }
-        if let v = inputCache[i] { return v }
+        let slot = equation.outputs.count + i
+        if slots[slot] != 0 { return slots[slot] }
         do {
             let v = try lowerer.value(of: equation.inputs[i])
-            inputCache[i] = v
+            slots[slot] = v
             return v
         } catch {
             misuse("input \(i): \(error)"); return 0
         }
     }
 
-    func validValue(_ v: ValueID, _ what: String) -> Bool {
-        guard v != 0, Int(v) < graph.values.count else { misuse("\(what): invalid value handle \(v)"); return false }
+    func validValue(_ v: ValueID, _ what: @autoclosure () -> String) -> Bool {
+        guard v != 0, Int(v) < graph.values.count else { misuse("\(what()): invalid value handle \(v)"); return false }
         return true
     }
 
@@ -86,35 +92,37 @@ final class LoweringContext {
         if info.dtype == .undefined, info.scope == graph.currentScope, info.producer >= 0, Int(info.producer) < graph.nodes.count {
             // The producer's inputs may be untyped intermediates too: type them first.
             for input in graph.nodes[Int(info.producer)].inputs where input != 0 { _ = dtype(input) }
-            if let problem = NodeChecker.check(graph, node: Int(info.producer), opset: lowerer.opset) { misuse(problem) }
+            if let problem = NodeChecker.check(graph, node: Int(info.producer), opset: opset) { misuse(problem) }
         }
         return graph.values[Int(v)].dtype
     }
 
     func bind(_ i: Int, _ v: ValueID) -> j2o_status {
-        guard i >= 0, i < bound.count else {
-            misuse("bind_output(\(i)) is out of range: the equation has \(bound.count) outputs"); return J2O_ERROR
+        guard i >= 0, i < equation.outputs.count else {
+            misuse("bind_output(\(i)) is out of range: the equation has \(equation.outputs.count) outputs"); return J2O_ERROR
         }
         guard validValue(v, "bind_output(\(i))") else { return J2O_ERROR }
         guard graph.isVisible(v, from: scope) else {
             misuse("bind_output(\(i)): value \(v) was made inside a subgraph, which the equation's graph cannot see"); return J2O_ERROR
         }
-        guard bound[i] == 0 else { misuse("output \(i) is bound twice"); return J2O_ERROR }
-        bound[i] = v
+        guard slots[i] == 0 else { misuse("output \(i) is bound twice"); return J2O_ERROR }
+        slots[i] = v
         return J2O_OK
     }
 
     /// Verifies what the pack emitted: every node sound at the target opset, every used output
     /// bound, bound types matching JAX's. Binds the outputs into the environment.
     func finish() -> String? {
+        let allowed = claim.allowedOps
         for n in mark.nodes..<graph.nodes.count {
-            if let problem = NodeChecker.check(graph, node: n, opset: lowerer.opset) { return problem }
-            if graph.nodes[n].origin == origin, let allowed = claimAllowedOps, !allowed.contains(graph.nodes[n].op) {
+            if let problem = NodeChecker.check(graph, node: n, opset: opset) { return problem }
+            // Nodes of nested programs and the host's own dimension arithmetic have other origins.
+            if let allowed, graph.nodes[n].origin == origin, !allowed.contains(graph.nodes[n].op) {
                 return "emitted \(graph.nodes[n].op), which its claim for '\(claim.primitive)' does not list (it lists \(claim.onnxOps.joined(separator: ", ")))"
             }
         }
         for (i, out) in equation.outputs.enumerated() {
-            let v = bound[i]
+            let v = slots[i]
             guard let id = out.id else { continue }
             guard v != 0 else { return "output \(i) was not bound" }
             let have = graph.values[Int(v)].dtype
@@ -157,9 +165,10 @@ final class LoweringContext {
                 misuse("subgraph_end output \(k): value \(v) belongs to a graph this subgraph cannot see"); return false
             }
         }
+        let allowed = claim.allowedOps
         for n in graph.nodes.indices {
-            if let problem = NodeChecker.check(graph, node: n, opset: lowerer.opset) { misuse(problem); return false }
-            if graph.nodes[n].origin == origin, let allowed = claimAllowedOps, !allowed.contains(graph.nodes[n].op) {
+            if let problem = NodeChecker.check(graph, node: n, opset: opset) { misuse(problem); return false }
+            if let allowed, graph.nodes[n].origin == origin, !allowed.contains(graph.nodes[n].op) {
                 misuse("emitted \(graph.nodes[n].op), which its claim for '\(claim.primitive)' does not list (it lists \(claim.onnxOps.joined(separator: ", ")))")
                 return false
             }
@@ -192,8 +201,4 @@ final class LoweringContext {
         if any { lowerer.forgetInvisibleValues() }
         return any
     }
-
-    /// The claim's op list as a set; nil when the claim lists none (nothing to hold it to).
-    /// Nodes of nested programs and the host's own dimension arithmetic belong to others.
-    var claimAllowedOps: Set<String>? { claim.onnxOps.isEmpty ? nil : Set(claim.onnxOps) }
 }

@@ -4,22 +4,22 @@
 enum NodeChecker {
     /// Ops whose output element type comes from an attribute or a second input rather than from a
     /// type constraint bound by the inputs.
-    static func attributeDrivenType(_ node: Node, _ g: Graph) -> DType? {
-        switch node.op {
-        case "Cast":
+    static func attributeDrivenType(_ node: Node, _ rule: CheckedSchema.TypeRule, _ g: Graph) -> DType? {
+        switch rule {
+        case .none: break
+        case .cast:
             if case let .int(to)? = node.attribute("to") { return DType(rawValue: Int32(to)) }
-        case "CastLike":
+        case .castLike:
             if node.inputs.count > 1 { return g.values[Int(node.inputs[1])].dtype }
-        case "Constant", "ConstantOfShape":
+        case .constant:
             if case let .tensor(t)? = node.attribute("value") { return t.dtype }
             return node.op == "ConstantOfShape" ? .f32 : nil
-        case "EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli":
+        case .like:
             if case let .int(d)? = node.attribute("dtype") { return DType(rawValue: Int32(d)) }
             return node.inputs.first.map { g.values[Int($0)].dtype }
-        case "RandomNormal", "RandomUniform", "Multinomial":
+        case .random:
             if case let .int(d)? = node.attribute("dtype") { return DType(rawValue: Int32(d)) }
             return node.op == "Multinomial" ? .i32 : .f32
-        default: break
         }
         return nil
     }
@@ -32,7 +32,7 @@ enum NodeChecker {
 
     /// The same for node `index` of the graph with scope id `scope` (0: the top level).
     static func check(_ g: Graph, _ node: Node, index: Int, scope: Int32, opset: Int) -> String? {
-        guard let schema = OpSchemas.schema(node.op, opset: opset) else {
+        guard let schema = OpSchemas.checkedSchema(node.op, opset: opset) else {
             if let first = OpSchemas.introduced(node.op) {
                 return "emitted \(node.op), which does not exist at opset \(opset) (it starts at opset \(first) or was removed)"
             }
@@ -48,60 +48,65 @@ enum NodeChecker {
         guard outRange.contains(node.outputs.count) else {
             return "\(node.op)-\(schema.since) has \(describe(outRange)) outputs, got \(node.outputs.count)"
         }
-        for a in node.attributes where !schema.attributes.contains(Substring(a.name)) {
+        for a in node.attributes where !schema.attributes.contains(a.name) {
             return "\(node.op)-\(schema.since) has no attribute '\(a.name)'"
         }
         for r in schema.requiredAttributes where !node.attributes.contains(where: { $0.name == r }) {
             return "\(node.op)-\(schema.since) needs attribute '\(r)'"
         }
-        var bound: [Substring: DType] = [:]
-        for (i, v) in node.inputs.enumerated() {
-            guard let formal = OpSchema.formal(schema.inputs, at: i) else { continue }
-            if v == 0 {
-                if formal.arity == .single { return "\(node.op) input \(i) ('\(formal.name)') is required" }
-                continue
+        // The type each constraint is bound to by the inputs so far (undefined: not yet bound).
+        return withUnsafeTemporaryAllocation(of: DType.self, capacity: max(1, schema.constraintNames.count)) { bound in
+            bound.initialize(repeating: .undefined)
+            for (i, v) in node.inputs.enumerated() {
+                guard let formal = CheckedSchema.formal(schema.inputs, at: i) else { continue }
+                if v == 0 {
+                    if formal.arity == .single { return "\(node.op) input \(i) ('\(formal.name)') is required" }
+                    continue
+                }
+                guard Int(v) < g.values.count else { return "\(node.op) input \(i) refers to an unknown value" }
+                let info = g.values[Int(v)]
+                if info.scope == scope {
+                    if info.producer >= index { return "\(node.op) input \(i) is used before it is produced" }
+                } else if !g.scope(scope, isWithin: info.scope) {
+                    return "\(node.op) input \(i) is a value of another subgraph, which this graph cannot see"
+                }
+                let dt = info.dtype
+                guard dt != .undefined else { continue }
+                if let fixed = formal.fixed {
+                    if fixed != dt { return "\(node.op) input \(i) ('\(formal.name)') must be \(fixed), got \(dt)" }
+                    continue
+                }
+                guard formal.constraint >= 0 else { continue }
+                if !formal.allows(dt) {
+                    return "\(node.op)-\(schema.since) does not accept \(dt) for input \(i) ('\(formal.name)')"
+                }
+                if formal.arity == .heterogeneous { continue }
+                let prior = bound[formal.constraint]
+                if prior != .undefined, prior != dt {
+                    return "\(node.op) inputs disagree on type \(schema.constraintNames[formal.constraint]): \(prior) and \(dt) (input \(i))"
+                }
+                bound[formal.constraint] = dt
             }
-            guard Int(v) < g.values.count else { return "\(node.op) input \(i) refers to an unknown value" }
-            let info = g.values[Int(v)]
-            if info.scope == scope {
-                if info.producer >= index { return "\(node.op) input \(i) is used before it is produced" }
-            } else if !g.scope(scope, isWithin: info.scope) {
-                return "\(node.op) input \(i) is a value of another subgraph, which this graph cannot see"
+            let special = attributeDrivenType(node, schema.typeRule, g)
+            var fromGraphs: [DType] = []
+            if !node.attributes.isEmpty,
+               node.attributes.contains(where: { if case .graph = $0.value { return true }; return GraphAttributes.names.contains($0.name) }) {
+                switch GraphAttributes.check(g, node) {
+                case let .failure(problem): return problem.message
+                case let .success(types): fromGraphs = types
+                }
             }
-            let dt = info.dtype
-            guard dt != .undefined else { continue }
-            if let fixed = formal.fixed {
-                if fixed != dt { return "\(node.op) input \(i) ('\(formal.name)') must be \(fixed), got \(dt)" }
-                continue
+            for (i, out) in node.outputs.enumerated() {
+                var dt: DType = .undefined
+                if let formal = CheckedSchema.formal(schema.outputs, at: i) {
+                    if let fixed = formal.fixed { dt = fixed } else if formal.constraint >= 0 { dt = bound[formal.constraint] }
+                }
+                if dt == .undefined, i == 0, let s = special { dt = s }
+                if dt == .undefined, i < fromGraphs.count { dt = fromGraphs[i] }
+                if g.values[Int(out)].dtype == .undefined { g.setType(out, dtype: dt) }
             }
-            guard let c = formal.constraint else { continue }
-            if let allowed = schema.constraints[c] ?? nil, !allowed.contains(dt.rawValue) {
-                return "\(node.op)-\(schema.since) does not accept \(dt) for input \(i) ('\(formal.name)')"
-            }
-            if formal.arity == .heterogeneous { continue }
-            if let prior = bound[c], prior != dt {
-                return "\(node.op) inputs disagree on type \(c): \(prior) and \(dt) (input \(i))"
-            }
-            bound[c] = dt
+            return nil
         }
-        let special = attributeDrivenType(node, g)
-        var fromGraphs: [DType] = []
-        if node.attributes.contains(where: { if case .graph = $0.value { return true }; return GraphAttributes.names.contains($0.name) }) {
-            switch GraphAttributes.check(g, node) {
-            case let .failure(problem): return problem.message
-            case let .success(types): fromGraphs = types
-            }
-        }
-        for (i, out) in node.outputs.enumerated() {
-            var dt: DType = .undefined
-            if let formal = OpSchema.formal(schema.outputs, at: i) {
-                if let fixed = formal.fixed { dt = fixed } else if let c = formal.constraint, let b = bound[c] { dt = b }
-            }
-            if dt == .undefined, i == 0, let s = special { dt = s }
-            if dt == .undefined, i < fromGraphs.count { dt = fromGraphs[i] }
-            if g.values[Int(out)].dtype == .undefined { g.setType(out, dtype: dt) }
-        }
-        return nil
     }
 
     static func describe(_ r: ClosedRange<Int>) -> String {

@@ -3,8 +3,9 @@ import PluginABI
 import Glibc
 #endif
 
-/// One primitive a loaded pack lowers (the descriptor's j2o_claim, read into Swift).
-public struct Claim {
+/// One primitive a loaded pack lowers (the descriptor's j2o_claim, read into Swift). A class, so
+/// dispatch hands the same claim to every equation without copying its lists.
+public final class Claim {
     public let primitive: String
     public let priority: Int32
     public let minOpset: Int
@@ -20,6 +21,22 @@ public struct Claim {
     let typedFunction: j2o_typed_fn?
     let userData: UnsafeRawPointer?
     public unowned let pack: LoadedPack
+    /// `onnxOps` as a set, made once: every emitted node is checked against it. nil when the
+    /// claim lists none (nothing to hold it to).
+    let allowedOps: Set<String>?
+    /// The primitive as the C string `api->primitive` hands out: every equation a claim lowers
+    /// has this primitive (dispatch is by name).
+    let primitiveText: CText
+
+    init(primitive: String, priority: Int32, minOpset: Int, maxOpset: Int?, onnxOps: [String], note: String?,
+         dtypes: [DType], signature: TypedSignature?, lower: j2o_lower_fn?, typedFunction: j2o_typed_fn?,
+         userData: UnsafeRawPointer?, pack: LoadedPack) {
+        self.primitive = primitive; self.priority = priority; self.minOpset = minOpset; self.maxOpset = maxOpset
+        self.onnxOps = onnxOps; self.note = note; self.dtypes = dtypes; self.signature = signature
+        self.lower = lower; self.typedFunction = typedFunction; self.userData = userData; self.pack = pack
+        allowedOps = onnxOps.isEmpty ? nil : Set(onnxOps)
+        primitiveText = CText(primitive)
+    }
 
     public func serves(opset: Int) -> Bool { opset >= minOpset && (maxOpset.map { opset <= $0 } ?? true) }
     public func accepts(_ dtype: DType) -> Bool { dtypes.isEmpty || dtypes.contains(dtype) }
@@ -39,9 +56,11 @@ public final class LoadedPack {
     init(path: String, name: String, version: String, description: String?, abiVersion: UInt32, order: Int) {
         self.path = path; self.name = name; self.version = version; self.description = description
         self.abiVersion = abiVersion; self.order = order
+        label = "\(name)@\(version)"
     }
 
-    public var label: String { "\(name)@\(version)" }
+    /// name@version; every lowering attempt records it as provenance, so it is made once.
+    public let label: String
     public var abiText: String { "\(abiVersion >> 16).\(abiVersion & 0xFFFF)" }
 }
 

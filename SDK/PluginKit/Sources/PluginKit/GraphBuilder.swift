@@ -31,8 +31,17 @@ public final class GraphBuilder {
     /// One node of the default ONNX domain; `nil` inputs are omitted optional inputs.
     public func node(_ op: String, _ inputs: [Value?], outputs: Int = 1,
                      attributes: KeyValuePairs<String, Attr> = [:]) throws -> [Value] {
-        let ids = inputs.map { $0?.id ?? 0 }
-        let n = ids.withUnsafeBufferPointer { api.pointee.node(ctx, op, nil, $0.baseAddress, Int32($0.count), Int32(outputs)) }
+        let n = try emit(op, inputs, outputs: outputs, attributes: attributes)
+        return (0..<Int32(outputs)).map { Value(id: api.pointee.node_output(ctx, n, $0), shape: nil, graph: self) }
+    }
+
+    /// Emits one node with its attributes; returns the host's node handle.
+    func emit(_ op: String, _ inputs: [Value?], outputs: Int, attributes: KeyValuePairs<String, Attr>) throws -> j2o_node {
+        // The ids go to the host on the stack: most nodes are emitted once and never looked at again.
+        let n = withUnsafeTemporaryAllocation(of: j2o_value.self, capacity: max(1, inputs.count)) { ids in
+            for (k, v) in inputs.enumerated() { ids[k] = v?.id ?? 0 }
+            return api.pointee.node(ctx, op, nil, ids.baseAddress, Int32(inputs.count), Int32(outputs))
+        }
         guard n != 0 else { throw LoweringError.invalid("the host refused node \(op)") }
         for (name, a) in attributes {
             switch a {
@@ -45,18 +54,20 @@ public final class GraphBuilder {
             case let .graph(sub): api.pointee.attr_graph(ctx, n, name, sub.handle)
             }
         }
-        return (0..<Int32(outputs)).map { Value(id: api.pointee.node_output(ctx, n, $0), shape: nil, graph: self) }
+        return n
     }
 
     /// A single-output node, optionally with the shape the caller knows it has.
     public func op(_ op: String, _ inputs: Value?..., attributes: KeyValuePairs<String, Attr> = [:],
                    shape: [Dim]? = nil) throws -> Value {
-        try node(op, inputs, outputs: 1, attributes: attributes)[0].with(shape: shape)
+        let n = try emit(op, inputs, outputs: 1, attributes: attributes)
+        return Value(id: api.pointee.node_output(ctx, n, 0), shape: shape, graph: self)
     }
 
     public func op(_ op: String, _ inputs: [Value?], attributes: KeyValuePairs<String, Attr> = [:],
                    shape: [Dim]? = nil) throws -> Value {
-        try node(op, inputs, outputs: 1, attributes: attributes)[0].with(shape: shape)
+        let n = try emit(op, inputs, outputs: 1, attributes: attributes)
+        return Value(id: api.pointee.node_output(ctx, n, 0), shape: shape, graph: self)
     }
 
     // MARK: constants

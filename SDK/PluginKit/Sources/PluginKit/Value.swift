@@ -6,7 +6,9 @@ import PluginABI
 public struct Value {
     public let id: j2o_value
     public let shape: [Dim]?
-    public unowned let graph: GraphBuilder
+    /// Held strongly: a value never outlives the lowering that made it in practice, and an
+    /// unowned reference costs a check on every use.
+    public let graph: GraphBuilder
 
     public init(id: j2o_value, shape: [Dim]?, graph: GraphBuilder) {
         self.id = id; self.shape = shape; self.graph = graph
