@@ -13,6 +13,6 @@ public enum Pipeline {
     }
 
     public static func run(_ passes: [GraphPass], on g: Graph, opset: Int) {
-        for p in passes { p.run(g, opset: opset) }
+        for p in passes { PassTimes.measure(p.name) { p.run(g, opset: opset) } }
     }
 }
