@@ -31,6 +31,7 @@ struct CommonSubexpressions: GraphPass {
 
     /// A canonical text of the attributes; nil for attributes not compared (graphs, tensors).
     static func describe(_ attributes: [Attribute]) -> String? {
+        if attributes.isEmpty { return "" }
         var parts: [String] = []
         for a in attributes.sorted(by: { $0.name < $1.name }) {
             switch a.value {

@@ -53,7 +53,7 @@ struct Fuse: GraphPass {
                     let site = FusionSite(r: r, root: i)
                     guard let replacement = f.build(m, site) else { continue }
                     let out = g.nodes[i].outputs[0]
-                    for node in m.visits.keys { r.remove(node) }
+                    for node in m.matchedNodes { r.remove(node) }
                     r.replace(out, with: replacement)
                     changed = true
                     break

@@ -25,8 +25,9 @@ final class Rewriter {
     /// subgraph defines itself are counted too, which only overstates their uses: the passes work
     /// on the top level, where an overstated use count just blocks a rewrite.
     static func reads(_ n: Node) -> [ValueID] {
+        // Most nodes hold no subgraph: answer without collecting any.
+        if !n.attributes.contains(where: { if case .graph = $0.value { return true }; return false }) { return n.inputs }
         let subs = n.subgraphs
-        if subs.isEmpty { return n.inputs }
         var all = n.inputs
         for s in subs { for m in s.nodes { all += reads(m) }; all += s.outputs }
         return all
@@ -74,6 +75,8 @@ final class Rewriter {
 
     /// The tensor behind v when v is an initializer.
     func constant(_ v: ValueID) -> Initializer? { g.initializer(of: resolve(v)) }
+    /// Whether v is an initializer, without fetching the tensor.
+    func isConstant(_ v: ValueID) -> Bool { g.values[Int(resolve(v))].initializer >= 0 }
 
     private var splats: [ValueID: Double?] = [:]
 
@@ -81,6 +84,7 @@ final class Rewriter {
     /// the raw bytes first, so asking about a large weight costs one short scan.
     func splat(_ v: ValueID) -> Double? {
         let v = resolve(v)
+        guard g.values[Int(v)].initializer >= 0 else { return nil }
         if let known = splats[v] { return known }
         var result: Double?
         if let t = constant(v), t.dtype.byteWidth > 0, t.bytes.count >= t.dtype.byteWidth {
@@ -101,6 +105,7 @@ final class Rewriter {
     }
 
     func resolve(_ v: ValueID) -> ValueID {
+        if alias.isEmpty { return v }
         var v = v
         while let w = alias[v] { v = w }
         return v
