@@ -10,7 +10,9 @@ enum PassTimes {
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try body()
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        FileHandle.standardError.write(Data("pass \(label): \(String(format: "%.1f", ms)) ms\n".utf8))
+        note("pass \(label): \(String(format: "%.1f", ms)) ms")
         return result
     }
+
+    static func note(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 }

@@ -41,6 +41,10 @@ struct Bindings<T: Equatable> {
         names.removeSubrange(count...)
         items.removeSubrange(count...)
     }
+    fileprivate mutating func clear() {
+        names.removeAll(keepingCapacity: true)
+        items.removeAll(keepingCapacity: true)
+    }
 }
 
 /// What a successful match bound.
@@ -69,10 +73,36 @@ struct Match {
         nodes.truncate(to: c.nodes)
         visitLog.removeSubrange(c.visits...)
     }
+    /// Empty again, keeping the lists' storage for the next attempt.
+    fileprivate mutating func clear() {
+        values.clear()
+        nodes.clear()
+        visitLog.removeAll(keepingCapacity: true)
+    }
 }
 
-struct Matcher {
+/// Matches patterns against one rewriter's graph. Attempts reuse one scratch match, so trying a
+/// pattern at tens of thousands of roots allocates nothing once the lists have grown.
+final class Matcher {
     let r: Rewriter
+    private var scratch = Match()
+
+    init(r: Rewriter) { self.r = r }
+
+    /// The ops a value matching p must be produced by, or nil when p may match other values too.
+    static func producerOps(_ p: Pattern) -> [String]? {
+        switch p {
+        case let .op(name, _, _, _): return [name]
+        case let .either(alternatives):
+            var ops: [String] = []
+            for alt in alternatives {
+                guard let more = producerOps(alt) else { return nil }
+                ops += more
+            }
+            return ops
+        default: return nil
+        }
+    }
 
     /// A cheap necessary condition: every input pattern that names an op has some input of the
     /// node produced by that op. Rejects most candidates before any binding is built.
@@ -92,7 +122,10 @@ struct Matcher {
     func match(_ p: Pattern, root: Int) -> Match? {
         guard case let .op(name, inputs, bind, check) = p, r.node(root).op == name,
               inputs.count == r.node(root).inputs.count, plausible(inputs, r.node(root)) else { return nil }
-        var m = Match()
+        var m = scratch
+        scratch = Match()
+        m.clear()
+        defer { scratch = m }
         guard bindNode(root, name: bind, inputs: inputs, check: check, &m) else { return nil }
         for node in m.matchedNodes where node != root {
             var count = 0
