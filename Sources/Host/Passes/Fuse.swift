@@ -36,8 +36,8 @@ struct FusionSite {
 /// the replacement is inserted where the root was.
 ///
 /// Every sweep names each node's op by a small number once, and a fusion is tried at a root only
-/// when each of the root's input patterns that needs an op finds an input produced by that op: most
-/// nodes are dismissed with a few integer compares, and a sweep that finds nothing costs little.
+/// where its Requirement (FusionPrecheck.swift) holds: most nodes are dismissed with a few integer
+/// compares, and a sweep that finds nothing costs little.
 struct Fuse: GraphPass {
     let name = "fuse"
     let table: [Fusion]
@@ -54,16 +54,12 @@ struct Fuse: GraphPass {
         // Per fusion: its root op, and per input pattern the ops one of the root's inputs must
         // come from (an input pattern that can match any value adds no condition).
         var byRoot: [[Int]] = []
-        var required: [[[Int32]]] = []
+        var required: [[Requirement]] = []
         for (k, f) in usable.enumerated() {
             let root = Int(id(f.rootOp))
             if byRoot.count <= root { byRoot += [[Int]](repeating: [], count: root + 1 - byRoot.count) }
             byRoot[root].append(k)
-            var needs: [[Int32]] = []
-            if case let .op(_, inputs, _, _) = f.pattern {
-                for p in inputs { if let ops = Matcher.producerOps(p) { needs.append(ops.map(id)) } }
-            }
-            required.append(needs)
+            required.append(Requirement.inputs(of: f.pattern, depth: 2, id: id))
         }
         let known = Int32(opIDs.count)
         for _ in 0..<16 {
@@ -71,23 +67,13 @@ struct Fuse: GraphPass {
             let matcher = Matcher(r: r)
             var op = [Int32](repeating: -1, count: g.nodes.count)
             for i in 0..<g.nodes.count { if let k = opIDs[g.nodes[i].op], k < known { op[i] = k } }
-            func plausible(_ needs: [[Int32]], _ inputs: [ValueID]) -> Bool {
-                for ops in needs {
-                    var found = false
-                    for v in inputs where v != 0 {
-                        if let q = r.producer(v), q < op.count, ops.contains(op[q]) { found = true; break }
-                    }
-                    if !found { return false }
-                }
-                return true
-            }
             var changed = false
             for i in stride(from: g.nodes.count - 1, through: 0, by: -1) where op[i] >= 0 && !r.isRemoved(i) {
                 let root = Int(op[i])
                 guard root < byRoot.count, !byRoot[root].isEmpty, g.nodes[i].outputs.count == 1 else { continue }
                 let inputs = g.nodes[i].inputs
                 for k in byRoot[root] {
-                    guard plausible(required[k], inputs) else { continue }
+                    guard Requirement.met(required[k], inputs, r, op) else { continue }
                     let f = usable[k]
                     guard let m = matcher.match(f.pattern, root: i) else { continue }
                     let site = FusionSite(r: r, root: i)

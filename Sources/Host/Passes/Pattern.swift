@@ -89,20 +89,6 @@ final class Matcher {
 
     init(r: Rewriter) { self.r = r }
 
-    /// The ops a value matching p must be produced by, or nil when p may match other values too.
-    static func producerOps(_ p: Pattern) -> [String]? {
-        switch p {
-        case let .op(name, _, _, _): return [name]
-        case let .either(alternatives):
-            var ops: [String] = []
-            for alt in alternatives {
-                guard let more = producerOps(alt) else { return nil }
-                ops += more
-            }
-            return ops
-        default: return nil
-        }
-    }
 
     /// A cheap necessary condition: every input pattern that names an op has some input of the
     /// node produced by that op. Rejects most candidates before any binding is built.
