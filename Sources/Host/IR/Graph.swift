@@ -117,10 +117,16 @@ public final class Graph {
     /// Open subgraphs, innermost last: the enclosing graph's nodes wait here while `nodes` holds
     /// the subgraph's.
     private var openScopes: [(scope: Int32, enclosingNodes: [Node], inputs: [ValueID])] = []
+    /// Bumped by every edit made through this class, so a pass can tell that nothing changed since
+    /// it last looked (Pipeline skips a pass that found nothing to do on the same generation).
+    public private(set) var generation: UInt64 = 0
+    /// For each pass name, the generation on which that pass last ran without changing anything.
+    var settled: [String: UInt64] = [:]
 
     public init() {}
 
     public func addValue(_ dtype: DType, _ shape: [Dim]?, producer: Int32 = -1) -> ValueID {
+        generation &+= 1
         values.append(ValueInfo(dtype: dtype, shape: shape, producer: producer, scope: currentScope))
         return ValueID(values.count - 1)
     }
@@ -143,15 +149,17 @@ public final class Graph {
 
     @discardableResult
     public func addNode(_ op: String, _ inputs: [ValueID], outputCount: Int, origin: Int32 = -1) -> Int {
+        generation &+= 1
         let index = nodes.count
         let outs = (0..<outputCount).map { _ in addValue(.undefined, nil, producer: Int32(index)) }
         nodes.append(Node(op: op, inputs: inputs, outputs: outs, origin: origin))
         return index
     }
 
-    public func addOutput(_ v: ValueID, name: String) { outputs.append((v, name)) }
+    public func addOutput(_ v: ValueID, name: String) { generation &+= 1; outputs.append((v, name)) }
 
     public func setAttribute(node: Int, _ a: Attribute) {
+        generation &+= 1
         if let k = nodes[node].attributes.firstIndex(where: { $0.name == a.name }) {
             nodes[node].attributes[k] = a
         } else {
@@ -159,8 +167,8 @@ public final class Graph {
         }
     }
 
-    func setType(_ v: ValueID, dtype: DType) { values[Int(v)].dtype = dtype }
-    func setShape(_ v: ValueID, _ shape: [Dim]?) { values[Int(v)].shape = shape }
+    func setType(_ v: ValueID, dtype: DType) { generation &+= 1; values[Int(v)].dtype = dtype }
+    func setShape(_ v: ValueID, _ shape: [Dim]?) { generation &+= 1; values[Int(v)].shape = shape }
 
     public func initializer(of v: ValueID) -> Initializer? {
         let k = values[Int(v)].initializer
@@ -176,6 +184,7 @@ public final class Graph {
 
     /// Opens a subgraph nested in the current graph and makes it current; returns its scope id.
     public func beginSubgraph() -> Int32 {
+        generation &+= 1
         let scope = Int32(scopeParents.count)
         scopeParents.append(currentScope)
         openScopes.append((scope, nodes, []))
@@ -197,6 +206,7 @@ public final class Graph {
     /// constant) or that repeats an earlier output goes through an Identity, so each output is a
     /// distinct value defined inside the subgraph.
     public func endSubgraph(outputs: [ValueID]) -> Subgraph {
+        generation &+= 1
         precondition(!openScopes.isEmpty, "no open subgraph")
         var outs: [ValueID] = []
         var seen = Set<ValueID>()
@@ -221,6 +231,7 @@ public final class Graph {
 
     /// Closes the current subgraph without keeping it (a lowering that failed half-way).
     public func abandonSubgraph() {
+        generation &+= 1
         guard let open = openScopes.popLast() else { return }
         nodes = open.enclosingNodes
         currentScope = scopeParents[Int(open.scope)]
@@ -252,6 +263,7 @@ public final class Graph {
              scopes: scopeParents.count)
     }
     public func rollback(to m: Mark) {
+        generation &+= 1
         values.removeLast(values.count - m.values)
         nodes.removeLast(nodes.count - m.nodes)
         initializers.removeLast(initializers.count - m.initializers)
@@ -264,21 +276,24 @@ public final class Graph {
     /// Replaces the node list (passes build a new list and hand it back) and drops values and
     /// initializers nothing references any more.
     public func replaceNodes(_ newNodes: [Node]) {
+        generation &+= 1
         nodes = newNodes
         for (i, n) in nodes.enumerated() { for o in n.outputs { values[Int(o)].producer = Int32(i) } }
     }
 
     /// The same for a subgraph's node list.
     public func replaceNodes(_ newNodes: [Node], in sub: Subgraph) {
+        generation &+= 1
         sub.nodes = newNodes
         for (i, n) in newNodes.enumerated() { for o in n.outputs { values[Int(o)].producer = Int32(i) } }
     }
 
     public func replaceInitializers(_ kept: [(value: ValueID, tensor: Initializer)]) {
+        generation &+= 1
         for (v, _) in initializers { values[Int(v)].initializer = -1 }
         initializers = kept
         for (k, (v, _)) in initializers.enumerated() { values[Int(v)].initializer = Int32(k) }
     }
 
-    public func replaceOutput(at index: Int, with v: ValueID) { outputs[index].value = v }
+    public func replaceOutput(at index: Int, with v: ValueID) { generation &+= 1; outputs[index].value = v }
 }

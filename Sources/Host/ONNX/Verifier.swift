@@ -4,6 +4,10 @@
 /// during lowering; this catches a pass that broke something.
 public enum Verifier {
     public static func verify(_ g: Graph, opset: Int) throws {
+        try PassTimes.measure("verify") { try verifyAll(g, opset: opset) }
+    }
+
+    static func verifyAll(_ g: Graph, opset: Int) throws {
         var defined = [Bool](repeating: false, count: g.values.count)
         for (v, _) in g.inputs { defined[Int(v)] = true }
         for (v, _) in g.initializers { defined[Int(v)] = true }

@@ -39,13 +39,14 @@ extension Fusions {
         let flatOut = r.node(m.nodes["flat"]!).outputs[0]
         guard let perm = r.ints(r.node(m.nodes["t"]!), "perm").map({ $0.map(Int.init) }),
               let xs = r.staticShape(m["x"]), let fs = r.staticShape(flatOut), fs.count >= 2, perm.count == xs.count,
-              let w = s.tensor(m["w"]), w.dims.count == 2 else { return nil }
+              let wDims = r.constant(m["w"])?.dims, wDims.count == 2 else { return nil }
         let lead = fs.count - 1
         guard lead < xs.count, (0..<lead).allSatisfy({ perm[$0] == $0 && xs[$0] == fs[$0] }) else { return nil }
         let trailing = perm[lead...].map { $0 - lead }
         let dims = Array(xs[lead...])
         let k = dims.reduce(1, *)
-        guard fs[lead] == k, w.dims[transB ? 1 : 0] == k else { return nil }
+        // Only now, with the layout known to fit, read the weight itself (it may be large).
+        guard fs[lead] == k, wDims[transB ? 1 : 0] == k, let w = s.tensor(m["w"]) else { return nil }
         let n = w.dims[transB ? 0 : 1]
         // W's K axis, split as the transposed tensor's trailing axes, put back in x's order.
         let transposedDims = trailing.map { dims[$0] }

@@ -16,7 +16,8 @@ struct FoldConstants: GraphPass {
         let r = Rewriter(g, opset: opset)
         for i in 0..<g.nodes.count {
             let n = g.nodes[i]
-            guard Self.ops.contains(n.op), n.outputs.count == 1 else { continue }
+            // Most nodes read some computed value: settle that before converting any constant.
+            guard Self.ops.contains(n.op), n.outputs.count == 1, n.inputs.allSatisfy({ $0 == 0 || r.isConstant($0) }) else { continue }
             var args: [HostTensor?] = []
             var ok = true
             for v in n.inputs {

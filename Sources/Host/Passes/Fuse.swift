@@ -34,26 +34,52 @@ struct FusionSite {
 /// Applies the fusion table (Fusions.swift) until nothing more matches: roots are tried from the
 /// graph's end backwards so the largest pattern claims its nodes first; every matched node goes,
 /// the replacement is inserted where the root was.
+///
+/// Every sweep names each node's op by a small number once, and a fusion is tried at a root only
+/// where its Requirement (FusionPrecheck.swift) holds: most nodes are dismissed with a few integer
+/// compares, and a sweep that finds nothing costs little.
 struct Fuse: GraphPass {
     let name = "fuse"
     let table: [Fusion]
 
     func run(_ g: Graph, opset: Int) {
         let usable = table.filter { opset >= $0.minOpset }
-        var byRoot: [String: [Fusion]] = [:]
-        for f in usable { byRoot[f.rootOp, default: []].append(f) }
+        var opIDs: [String: Int32] = [:]
+        func id(_ op: String) -> Int32 {
+            if let k = opIDs[op] { return k }
+            let k = Int32(opIDs.count)
+            opIDs[op] = k
+            return k
+        }
+        // Per fusion: its root op, and per input pattern the ops one of the root's inputs must
+        // come from (an input pattern that can match any value adds no condition).
+        var byRoot: [[Int]] = []
+        var required: [[Requirement]] = []
+        for (k, f) in usable.enumerated() {
+            let root = Int(id(f.rootOp))
+            if byRoot.count <= root { byRoot += [[Int]](repeating: [], count: root + 1 - byRoot.count) }
+            byRoot[root].append(k)
+            required.append(Requirement.inputs(of: f.pattern, depth: 2, id: id))
+        }
+        let known = Int32(opIDs.count)
         for _ in 0..<16 {
             let r = Rewriter(g, opset: opset)
             let matcher = Matcher(r: r)
+            var op = [Int32](repeating: -1, count: g.nodes.count)
+            for i in 0..<g.nodes.count { if let k = opIDs[g.nodes[i].op], k < known { op[i] = k } }
             var changed = false
-            for i in stride(from: g.nodes.count - 1, through: 0, by: -1) where !r.isRemoved(i) {
-                guard let candidates = byRoot[g.nodes[i].op], g.nodes[i].outputs.count == 1 else { continue }
-                for f in candidates {
+            for i in stride(from: g.nodes.count - 1, through: 0, by: -1) where op[i] >= 0 && !r.isRemoved(i) {
+                let root = Int(op[i])
+                guard root < byRoot.count, !byRoot[root].isEmpty, g.nodes[i].outputs.count == 1 else { continue }
+                let inputs = g.nodes[i].inputs
+                for k in byRoot[root] {
+                    guard Requirement.met(required[k], inputs, r, op) else { continue }
+                    let f = usable[k]
                     guard let m = matcher.match(f.pattern, root: i) else { continue }
                     let site = FusionSite(r: r, root: i)
                     guard let replacement = f.build(m, site) else { continue }
                     let out = g.nodes[i].outputs[0]
-                    for node in m.visits.keys { r.remove(node) }
+                    for node in m.matchedNodes { r.remove(node) }
                     r.replace(out, with: replacement)
                     changed = true
                     break

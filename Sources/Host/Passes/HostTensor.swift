@@ -20,23 +20,27 @@ struct HostTensor {
         let n = t.dims.reduce(1, *)
         guard n <= Int64(limit), t.bytes.count == Int(n) * t.dtype.byteWidth else { return nil }
         let count = Int(n)
-        var values = [Double](repeating: 0, count: count)
-        t.bytes.withBytes { raw in
-            func load<T>(_: T.Type, _ f: (T) -> Double) {
-                for i in 0..<count { values[i] = f(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.stride, as: T.self)) }
+        // Filled through a buffer pointer: indexing a captured array per element pays an
+        // exclusivity check each time, which dominates on weight-sized tensors.
+        let values = [Double](unsafeUninitializedCapacity: count) { out, initialized in
+            t.bytes.withBytes { raw in
+                func load<T>(_: T.Type, _ f: (T) -> Double) {
+                    for i in 0..<count { out[i] = f(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.stride, as: T.self)) }
+                }
+                switch t.dtype {
+                case .f32: load(Float.self) { Double($0) }
+                case .f64: load(Double.self) { $0 }
+                case .i32: load(Int32.self) { Double($0) }
+                case .i64: load(Int64.self) { Double($0) }
+                case .i16: load(Int16.self) { Double($0) }
+                case .u16: load(UInt16.self) { Double($0) }
+                case .u32: load(UInt32.self) { Double($0) }
+                case .i8: load(Int8.self) { Double($0) }
+                case .u8, .bool: load(UInt8.self) { Double($0) }
+                default: out.initialize(repeating: 0)
+                }
             }
-            switch t.dtype {
-            case .f32: load(Float.self) { Double($0) }
-            case .f64: load(Double.self) { $0 }
-            case .i32: load(Int32.self) { Double($0) }
-            case .i64: load(Int64.self) { Double($0) }
-            case .i16: load(Int16.self) { Double($0) }
-            case .u16: load(UInt16.self) { Double($0) }
-            case .u32: load(UInt32.self) { Double($0) }
-            case .i8: load(Int8.self) { Double($0) }
-            case .u8, .bool: load(UInt8.self) { Double($0) }
-            default: break
-            }
+            initialized = count
         }
         self.init(dtype: t.dtype, dims: t.dims, values: values)
     }

@@ -25,19 +25,70 @@ func op(_ name: String, _ inputs: Pattern..., as bind: String? = nil, where chec
     .op(name, inputs, name: bind, check: check)
 }
 
-/// What a successful match bound.
-struct Match {
-    var values: [String: ValueID] = [:]
-    var nodes: [String: Int] = [:]
-    /// How often each matched node was visited; a node the fusion removes must have no readers
-    /// outside the match.
-    var visits: [Int: Int] = [:]
+/// Names bound to values or nodes during a match: a handful per pattern, so a short list
+/// searched in order beats a dictionary, and undoing a failed branch is a truncation.
+struct Bindings<T: Equatable> {
+    fileprivate var names: [String] = []
+    fileprivate var items: [T] = []
 
-    subscript(_ name: String) -> ValueID { values[name]! }
+    subscript(_ name: String) -> T? {
+        for k in names.indices where names[k] == name { return items[k] }
+        return nil
+    }
+
+    fileprivate mutating func bind(_ name: String, _ item: T) { names.append(name); items.append(item) }
+    fileprivate mutating func truncate(to count: Int) {
+        names.removeSubrange(count...)
+        items.removeSubrange(count...)
+    }
+    fileprivate mutating func clear() {
+        names.removeAll(keepingCapacity: true)
+        items.removeAll(keepingCapacity: true)
+    }
 }
 
-struct Matcher {
+/// What a successful match bound.
+struct Match {
+    var values = Bindings<ValueID>()
+    var nodes = Bindings<Int>()
+    /// Every visit to a matched node, in order (a node appears once per visit); a node the fusion
+    /// removes must have no readers outside the match.
+    fileprivate var visitLog: [Int] = []
+
+    subscript(_ name: String) -> ValueID { values[name]! }
+
+    /// The matched nodes, each once.
+    var matchedNodes: [Int] {
+        var out: [Int] = []
+        for i in visitLog where !out.contains(i) { out.append(i) }
+        return out
+    }
+
+    /// A point a failed branch of the match returns to: bindings only ever grow, so going back
+    /// is truncating each list to its length here.
+    fileprivate struct Checkpoint { let values, nodes, visits: Int }
+    fileprivate var checkpoint: Checkpoint { Checkpoint(values: values.names.count, nodes: nodes.names.count, visits: visitLog.count) }
+    fileprivate mutating func rollback(to c: Checkpoint) {
+        values.truncate(to: c.values)
+        nodes.truncate(to: c.nodes)
+        visitLog.removeSubrange(c.visits...)
+    }
+    /// Empty again, keeping the lists' storage for the next attempt.
+    fileprivate mutating func clear() {
+        values.clear()
+        nodes.clear()
+        visitLog.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Matches patterns against one rewriter's graph. Attempts reuse one scratch match, so trying a
+/// pattern at tens of thousands of roots allocates nothing once the lists have grown.
+final class Matcher {
     let r: Rewriter
+    private var scratch = Match()
+
+    init(r: Rewriter) { self.r = r }
+
 
     /// A cheap necessary condition: every input pattern that names an op has some input of the
     /// node produced by that op. Rejects most candidates before any binding is built.
@@ -57,9 +108,14 @@ struct Matcher {
     func match(_ p: Pattern, root: Int) -> Match? {
         guard case let .op(name, inputs, bind, check) = p, r.node(root).op == name,
               inputs.count == r.node(root).inputs.count, plausible(inputs, r.node(root)) else { return nil }
-        var m = Match()
+        var m = scratch
+        scratch = Match()
+        m.clear()
+        defer { scratch = m }
         guard bindNode(root, name: bind, inputs: inputs, check: check, &m) else { return nil }
-        for (node, count) in m.visits where node != root {
+        for node in m.matchedNodes where node != root {
+            var count = 0
+            for i in m.visitLog where i == node { count += 1 }
             for out in r.node(node).outputs where r.useCount(out) > 0 {
                 if r.isOutput(out) || r.useCount(out) != count { return nil }
             }
@@ -67,58 +123,59 @@ struct Matcher {
         return m
     }
 
+    /// Binds node i; on failure m may hold partial bindings, which the caller rolls back.
     private func bindNode(_ i: Int, name: String?, inputs: [Pattern], check: ((Node, Rewriter) -> Bool)?, _ m: inout Match) -> Bool {
         let n = r.node(i)
         if let name {
-            if let prior = m.nodes[name] { guard prior == i else { return false } } else { m.nodes[name] = i }
+            if let prior = m.nodes[name] { guard prior == i else { return false } } else { m.nodes.bind(name, i) }
         }
         if let check, !check(n, r) { return false }
-        m.visits[i, default: 0] += 1
+        let seenBefore = m.visitLog.contains(i)
+        m.visitLog.append(i)
         // An already-bound named node was matched in full on its first visit.
-        if let name, m.visits[i]! > 1, m.nodes[name] == i { return true }
+        if name != nil, seenBefore { return true }
         if inputs.count != n.inputs.count { return false }
         if inputs.count == 2, Pattern.commutative.contains(n.op) {
-            var swapped = m
-            if matchAll(inputs, n.inputs, &m) { return true }
-            if matchAll(inputs, [n.inputs[1], n.inputs[0]], &swapped) { m = swapped; return true }
-            return false
+            if matchAll(inputs, n.inputs[0], n.inputs[1], &m) { return true }
+            return matchAll(inputs, n.inputs[1], n.inputs[0], &m)
         }
-        return matchAll(inputs, n.inputs, &m)
-    }
-
-    private func matchAll(_ ps: [Pattern], _ vs: [ValueID], _ m: inout Match) -> Bool {
-        var trial = m
-        for (p, v) in zip(ps, vs) { guard matchValue(p, v, &trial) else { return false } }
-        m = trial
+        let c = m.checkpoint
+        for (p, v) in zip(inputs, n.inputs) { guard matchValue(p, v, &m) else { m.rollback(to: c); return false } }
         return true
     }
 
+    /// Both inputs of a binary node in the given order; all or nothing.
+    private func matchAll(_ ps: [Pattern], _ a: ValueID, _ b: ValueID, _ m: inout Match) -> Bool {
+        let c = m.checkpoint
+        guard matchValue(ps[0], a, &m), matchValue(ps[1], b, &m) else { m.rollback(to: c); return false }
+        return true
+    }
+
+    /// All or nothing: on failure m is as it was.
     private func matchValue(_ p: Pattern, _ v: ValueID, _ m: inout Match) -> Bool {
         guard v != 0 else { return false }
         let v = r.resolve(v)
         switch p {
         case let .value(name):
             if let prior = m.values[name] { return prior == v }
-            m.values[name] = v
+            m.values.bind(name, v)
             return true
         case let .constant(name):
-            guard r.constant(v) != nil else { return false }
+            guard r.isConstant(v) else { return false }
             if let prior = m.values[name] { return prior == v }
-            m.values[name] = v
+            m.values.bind(name, v)
             return true
         case let .splat(x):
             guard let c = r.splat(v) else { return false }
             return c == x || abs(c - x) <= 1e-6 * max(abs(x), 1e-30)
         case let .op(name, inputs, bind, check):
             guard let i = r.producer(v), r.node(i).op == name else { return false }
-            var trial = m
-            guard bindNode(i, name: bind, inputs: inputs, check: check, &trial) else { return false }
-            m = trial
+            let c = m.checkpoint
+            guard bindNode(i, name: bind, inputs: inputs, check: check, &m) else { m.rollback(to: c); return false }
             return true
         case let .either(alternatives):
             for alt in alternatives {
-                var trial = m
-                if matchValue(alt, v, &trial) { m = trial; return true }
+                if matchValue(alt, v, &m) { return true }
             }
             return false
         }

@@ -5,6 +5,21 @@ public protocol GraphPass {
     func run(_ g: Graph, opset: Int)
 }
 
+extension GraphPass {
+    /// Runs the pass unless it already ran on this very graph state and changed nothing: passes
+    /// are deterministic, so it would change nothing again (the deep models' later Simplify, CSE
+    /// and push-transposes sweeps).
+    func runUnlessSettled(_ g: Graph, opset: Int) {
+        if g.settled[name] == g.generation {
+            if PassTimes.enabled { PassTimes.note("pass \(name): skipped, nothing changed since its last run") }
+            return
+        }
+        let before = g.generation
+        PassTimes.measure(name) { run(g, opset: opset) }
+        if g.generation == before { g.settled[name] = before }
+    }
+}
+
 public enum Pipeline {
     /// `strictNaN` keeps the guards that make pooling propagate NaN as JAX does (PoolNaNGuards).
     public static func standard(strictNaN: Bool = false) -> [GraphPass] {
@@ -13,6 +28,6 @@ public enum Pipeline {
     }
 
     public static func run(_ passes: [GraphPass], on g: Graph, opset: Int) {
-        for p in passes { p.run(g, opset: opset) }
+        for p in passes { p.runUnlessSettled(g, opset: opset) }
     }
 }

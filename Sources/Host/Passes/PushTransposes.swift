@@ -21,7 +21,7 @@ struct PushTransposes: GraphPass {
                 if Self.push(i, g.nodes[i], r) { moved += 1 }
             }
             r.commit()
-            Simplify().run(g, opset: opset)
+            Simplify().runUnlessSettled(g, opset: opset)
             if moved == 0 { break }
         }
     }

@@ -7,8 +7,13 @@ final class Rewriter {
     let opset: Int
     private(set) var uses: [Int32]
     private var removed: [Bool]
-    private var inserted: [Int: [Node]] = [:]
-    private var alias: [ValueID: ValueID] = [:]
+    private var removedCount = 0
+    /// Nodes to insert and the position each goes before, in the order they were asked for.
+    private var inserted: [Node] = []
+    private var insertedBefore: [Int] = []
+    /// What each value was replaced by (0: not replaced); flat, so resolving costs no hashing.
+    private var alias: [ValueID]
+    private var aliasCount = 0
     private var isGraphOutput: [Bool]
 
     init(_ g: Graph, opset: Int) {
@@ -17,7 +22,18 @@ final class Rewriter {
         uses = [Int32](repeating: 0, count: g.values.count)
         removed = [Bool](repeating: false, count: g.nodes.count)
         isGraphOutput = [Bool](repeating: false, count: g.values.count)
-        for n in g.nodes { for v in Self.reads(n) where v != 0 { uses[Int(v)] += 1 } }
+        alias = [ValueID](repeating: 0, count: g.values.count)
+        uses.withUnsafeMutableBufferPointer { uses in
+            g.nodes.withUnsafeBufferPointer { nodes in
+                for n in nodes {
+                    if n.attributes.isEmpty {
+                        for v in n.inputs where v != 0 { uses[Int(v)] += 1 }
+                    } else {
+                        for v in Self.reads(n) where v != 0 { uses[Int(v)] += 1 }
+                    }
+                }
+            }
+        }
         for (v, _) in g.outputs { uses[Int(v)] += 1; isGraphOutput[Int(v)] = true }
     }
 
@@ -25,8 +41,9 @@ final class Rewriter {
     /// subgraph defines itself are counted too, which only overstates their uses: the passes work
     /// on the top level, where an overstated use count just blocks a rewrite.
     static func reads(_ n: Node) -> [ValueID] {
+        // Most nodes hold no subgraph: answer without collecting any.
+        if !n.attributes.contains(where: { if case .graph = $0.value { return true }; return false }) { return n.inputs }
         let subs = n.subgraphs
-        if subs.isEmpty { return n.inputs }
         var all = n.inputs
         for s in subs { for m in s.nodes { all += reads(m) }; all += s.outputs }
         return all
@@ -74,6 +91,8 @@ final class Rewriter {
 
     /// The tensor behind v when v is an initializer.
     func constant(_ v: ValueID) -> Initializer? { g.initializer(of: resolve(v)) }
+    /// Whether v is an initializer, without fetching the tensor.
+    func isConstant(_ v: ValueID) -> Bool { g.values[Int(resolve(v))].initializer >= 0 }
 
     private var splats: [ValueID: Double?] = [:]
 
@@ -81,6 +100,7 @@ final class Rewriter {
     /// the raw bytes first, so asking about a large weight costs one short scan.
     func splat(_ v: ValueID) -> Double? {
         let v = resolve(v)
+        guard g.values[Int(v)].initializer >= 0 else { return nil }
         if let known = splats[v] { return known }
         var result: Double?
         if let t = constant(v), t.dtype.byteWidth > 0, t.bytes.count >= t.dtype.byteWidth {
@@ -101,16 +121,20 @@ final class Rewriter {
     }
 
     func resolve(_ v: ValueID) -> ValueID {
+        if aliasCount == 0 { return v }
         var v = v
-        while let w = alias[v] { v = w }
+        while Int(v) < alias.count, alias[Int(v)] != 0 { v = alias[Int(v)] }
         return v
     }
+
+    private func isAliased(_ v: ValueID) -> Bool { Int(v) < alias.count && alias[Int(v)] != 0 }
 
     // MARK: edits
 
     func remove(_ i: Int) {
         guard !removed[i] else { return }
         removed[i] = true
+        removedCount += 1
         for v in Self.reads(g.nodes[i]) where v != 0 { uses[Int(resolve(v))] -= 1 }
     }
 
@@ -118,8 +142,9 @@ final class Rewriter {
     func replace(_ old: ValueID, with new: ValueID) {
         let old = resolve(old), new = resolve(new)
         guard old != new else { return }
-        alias[old] = new
         grow()
+        alias[Int(old)] = new
+        aliasCount += 1
         uses[Int(new)] += uses[Int(old)]
         if isGraphOutput[Int(old)] { isGraphOutput[Int(new)] = true }
     }
@@ -133,7 +158,8 @@ final class Rewriter {
         let outs = types.map { g.addValue($0.0, $0.1, producer: -1) }
         grow()
         for v in ins where v != 0 { uses[Int(v)] += 1 }
-        inserted[position, default: []].append(Node(op: op, inputs: ins, outputs: outs, attributes: attributes, origin: origin))
+        inserted.append(Node(op: op, inputs: ins, outputs: outs, attributes: attributes, origin: origin))
+        insertedBefore.append(position)
         return outs
     }
 
@@ -148,34 +174,39 @@ final class Rewriter {
             uses += [Int32](repeating: 0, count: g.values.count - uses.count)
             isGraphOutput += [Bool](repeating: false, count: g.values.count - isGraphOutput.count)
         }
+        if alias.count < g.values.count { alias += [ValueID](repeating: 0, count: g.values.count - alias.count) }
     }
 
     /// Applies the edits: one sweep builds the new node list; substituted values are renamed so a
     /// graph output keeps its name (the producer of the replacement writes the output value).
     func commit() {
-        let nothingInserted = inserted.isEmpty, nothingRemoved = !removed.contains(true)
-        if nothingInserted && nothingRemoved && alias.isEmpty { return }
+        let nothingInserted = inserted.isEmpty, nothingRemoved = removedCount == 0
+        if nothingInserted && nothingRemoved && aliasCount == 0 { return }
         var result: [Node] = []
         if nothingInserted && nothingRemoved {
             result = g.nodes
         } else {
-            result.reserveCapacity(g.nodes.count + inserted.count)
+            // Insertions in position order, those at one position in the order they were made.
+            let order = inserted.indices.sorted { (insertedBefore[$0], $0) < (insertedBefore[$1], $1) }
+            var next = 0
+            result.reserveCapacity(g.nodes.count + inserted.count - removedCount)
             for i in 0..<g.nodes.count {
-                if let extra = inserted[i] { result += extra }
+                while next < order.count, insertedBefore[order[next]] == i { result.append(inserted[order[next]]); next += 1 }
                 if !removed[i] { result.append(g.nodes[i]) }
             }
+            while next < order.count { result.append(inserted[order[next]]); next += 1 }
         }
-        guard !alias.isEmpty else { g.replaceNodes(result); return }
+        guard aliasCount > 0 else { g.replaceNodes(result); return }
         // Graph outputs whose value was replaced: rename the replacement to the output value when
         // a node makes it and it is not itself an input, initializer or another output; otherwise
         // copy it through an Identity.
         var rename: [ValueID: ValueID] = [:]
         var identities: [Node] = []
-        if g.outputs.contains(where: { alias[$0.value] != nil }) {
+        if g.outputs.contains(where: { isAliased($0.value) }) {
             var producerIndex: [ValueID: Int] = [:]
             for (k, n) in result.enumerated() { for o in n.outputs { producerIndex[o] = k } }
             let outputSet = Set(g.outputs.map(\.value))
-            for (k, (v, _)) in g.outputs.enumerated() where alias[v] != nil {
+            for (k, (v, _)) in g.outputs.enumerated() where isAliased(v) {
                 let w = resolve(v)
                 if let p = producerIndex[w], !outputSet.contains(w), rename[w] == nil {
                     rename[w] = v
@@ -190,7 +221,7 @@ final class Rewriter {
             }
         }
         func remap(_ v: ValueID) -> ValueID {
-            guard v != 0, alias[v] != nil || rename[v] != nil else { return v }
+            guard v != 0, isAliased(v) || (!rename.isEmpty && rename[v] != nil) else { return v }
             let r = resolve(v)
             return rename[r] ?? r
         }
@@ -206,7 +237,7 @@ final class Rewriter {
             }
         }
         for k in result.indices {
-            if result[k].inputs.contains(where: { $0 != 0 && (alias[$0] != nil || rename[$0] != nil) }) {
+            if result[k].inputs.contains(where: { $0 != 0 && (isAliased($0) || (!rename.isEmpty && rename[$0] != nil)) }) {
                 result[k].inputs = result[k].inputs.map(remap)
             }
             if !result[k].attributes.isEmpty { remapSubgraphs(of: result[k]) }

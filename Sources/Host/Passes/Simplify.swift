@@ -42,9 +42,16 @@ struct Simplify: GraphPass {
             return perm.enumerated().allSatisfy { $0.offset == Int($0.element) } ? x : nil
         case "Add", "Sub", "Mul", "Div", "Max", "Min":
             // x op neutral, with the neutral constant changing neither shape nor type.
-            let neutral: Double = ["Add": 0, "Sub": 0, "Mul": 1, "Div": 1, "Max": -.infinity, "Min": .infinity][n.op]!
-            let candidates = Pattern.commutative.contains(n.op) ? [(0, 1), (1, 0)] : [(0, 1)]
-            for (a, b) in candidates {
+            let neutral: Double
+            switch n.op {
+            case "Add", "Sub": neutral = 0
+            case "Mul", "Div": neutral = 1
+            case "Max": neutral = -.infinity
+            default: neutral = .infinity
+            }
+            guard n.inputs.count == 2 else { return nil }
+            let commutative = n.op != "Sub" && n.op != "Div"
+            for (a, b) in commutative ? [(0, 1), (1, 0)] : [(0, 1)] {
                 let keep = n.inputs[a], other = n.inputs[b]
                 if r.splat(other) == neutral, r.sameShape(keep, out), r.dtype(keep) == r.dtype(out) { return keep }
             }
