@@ -10,7 +10,8 @@ public final class ProgressLine {
     private var ticks = 0
     private var lastDraw = Date.distantPast
     private var drawn = false
-    static let delay: TimeInterval = 2
+    /// JAX2ONNX_PROGRESS_DELAY (seconds) moves the two-second threshold, so tests can see the line.
+    static let delay: TimeInterval = ProcessInfo.processInfo.environment["JAX2ONNX_PROGRESS_DELAY"].flatMap(Double.init) ?? 2
     static let interval: TimeInterval = 0.1
 
     public init(enabled: Bool) { self.enabled = enabled }
