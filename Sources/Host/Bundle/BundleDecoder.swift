@@ -293,42 +293,30 @@ struct BundleDecoder {
         var first = true
         while let key = try c.nextKey(&first) {
             if key.equals("constvars") {
-                try beginList("constvars")
-                var f = true
-                while try c.nextElement(&f) {
-                    let k = constvars.count
-                    let item = try within(".constvars[\(k)]") { try variable() }
-                    constvars.append(item)
-                }
+                constvars = try list("constvars") { try $0.variable() }
             } else if key.equals("invars") {
-                try beginList("invars")
-                var f = true
-                while try c.nextElement(&f) {
-                    let k = invars.count
-                    let item = try within(".invars[\(k)]") { try variable() }
-                    invars.append(item)
-                }
+                invars = try list("invars") { try $0.variable() }
             } else if key.equals("outvars") {
-                try beginList("outvars")
-                var f = true
-                while try c.nextElement(&f) {
-                    let k = outvars.count
-                    let item = try within(".outvars[\(k)]") { try atom() }
-                    outvars.append(item)
-                }
+                outvars = try list("outvars") { try $0.atom() }
             } else if key.equals("eqns") {
-                try beginList("eqns")
-                var f = true
-                while try c.nextElement(&f) {
-                    let k = eqns.count
-                    let item = try within(".eqns[\(k)]") { try equation() }
-                    eqns.append(item)
-                }
+                eqns = try list("eqns") { try $0.equation() }
             } else {
                 try c.skipValue()
             }
         }
         return Jaxpr(constvars: constvars, invars: invars, outvars: outvars, equations: eqns)
+    }
+
+    /// A jaxpr member's array, each element decoded by `element`; errors name the element's index.
+    private mutating func list<T>(_ key: String, _ element: (inout BundleDecoder) throws -> T) throws -> [T] {
+        try beginList(key)
+        var items: [T] = []
+        var first = true
+        while try c.nextElement(&first) {
+            let k = items.count
+            items.append(try within(".\(key)[\(k)]") { try element(&self) })
+        }
+        return items
     }
 
     /// Opens the array a jaxpr member must be.
