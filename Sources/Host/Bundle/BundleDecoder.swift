@@ -46,14 +46,10 @@ struct BundleDecoder {
     private var texts = SharedValues<CText>(capacity: 256)
     private var dtypes = SharedValues<DType>()
     private var shapes = SharedValues<[Int64]>()
-    private var avals = SharedValues<TensorType>(capacity: 256)
-    private var literals = SharedValues<Literal>()
-    private var paramSets = SharedValues<ParamNode>(capacity: 256)
-    private var sources = SharedValues<SourceLocation?>(capacity: 64)
-    private var recentAvals = RecentValues<TensorType>(4)
-    private var recentLiterals = RecentValues<Literal>(2)
-    private var recentParamSets = RecentValues<ParamNode>(8)
-    private var recentSources = RecentValues<SourceLocation?>(2)
+    private var avals = ValueCache<TensorType>(capacity: 256, recent: 4)
+    private var literals = ValueCache<Literal>(recent: 2)
+    private var paramSets = ValueCache<ParamNode>(capacity: 256, recent: 8)
+    private var sources = ValueCache<SourceLocation?>(capacity: 64, recent: 2)
     /// Set once a nested program has been decoded; a param set holding one is not shared.
     private var sawProgram = false
     private let noParams = ParamNode.fields(kind: J2O_PARAM_DICT, type: nil, names: [], items: [])
@@ -378,9 +374,8 @@ struct BundleDecoder {
                     id = try optionalInt()
                 } else if key.equals("lit"), lit == nil, known == nil {
                     c.skipSpace()
-                    if let hit = recentLiterals.match(c.p, at: c.i) {
-                        c.advance(hit.count)
-                        known = hit.value
+                    if let hit = literals.ahead(&c) {
+                        known = hit
                         continue
                     }
                     let m = c.mark
@@ -399,17 +394,10 @@ struct BundleDecoder {
         }
         if let known { return .literal(known) }
         guard let lit else { throw DecodeFailure("an atom is {\"var\": id} or {\"lit\": ...}") }
-        let h = SharedValues<Literal>.hash(lit.raw)
-        if let l = literals.find(lit.raw, hash: h) {
-            recentLiterals.remember(lit.raw, l)
-            return .literal(l)
-        }
-        let end = c.mark
-        c.seek(lit.mark)
-        let l = try literal()
-        c.seek(end)
-        literals.insert(lit.raw, hash: h, l)
-        recentLiterals.remember(lit.raw, l)
+        let (found, key) = literals.find(lit.raw)
+        if let found { return .literal(found) }
+        let l = try reread(from: lit.mark) { try $0.literal() }
+        literals.store(l, as: key)
         return .literal(l)
     }
 
@@ -470,26 +458,36 @@ struct BundleDecoder {
         throw DecodeFailure("float tag takes \"nan\", \"inf\" or \"-inf\"")
     }
 
+    // MARK: Shared values
+
+    /// Skips the value at the cursor: where it started and its bytes, the key it is shared by.
+    private mutating func skipped() throws -> (start: JSONCursor.Mark, raw: UnsafeBufferPointer<UInt8>) {
+        let start = c.mark
+        try c.skipValue()
+        return (start, c.bytes(since: start))
+    }
+
+    /// Decodes the value that starts at `start` (already skipped once), then returns the cursor
+    /// to where it was.
+    private mutating func reread<T>(from start: JSONCursor.Mark, _ decode: (inout BundleDecoder) throws -> T) throws -> T {
+        let end = c.mark
+        c.seek(start)
+        let value = try decode(&self)
+        c.seek(end)
+        return value
+    }
+
     // MARK: Avals
 
     /// An aval; a repeat of one already read is shared.
     private mutating func aval() throws -> TensorType {
         c.skipSpace()
-        if let hit = recentAvals.match(c.p, at: c.i) { c.advance(hit.count); return hit.value }
-        let start = c.mark
-        try c.skipValue()
-        let raw = c.bytes(since: start)
-        let h = SharedValues<TensorType>.hash(raw)
-        if let t = avals.find(raw, hash: h) {
-            recentAvals.remember(raw, t)
-            return t
-        }
-        let end = c.mark
-        c.seek(start)
-        let t = try newAval()
-        c.seek(end)
-        avals.insert(raw, hash: h, t)
-        recentAvals.remember(raw, t)
+        if let hit = avals.ahead(&c) { return hit }
+        let (start, raw) = try skipped()
+        let (found, key) = avals.find(raw)
+        if let found { return found }
+        let t = try reread(from: start) { try $0.newAval() }
+        avals.store(t, as: key)
         return t
     }
 
@@ -616,15 +614,10 @@ struct BundleDecoder {
     /// Where an equation came from; repeats (every equation of a block shares its line) are shared.
     private mutating func sourceLocation() throws -> SourceLocation? {
         c.skipSpace()
-        if let hit = recentSources.match(c.p, at: c.i) { c.advance(hit.count); return hit.value }
-        let start = c.mark
-        try c.skipValue()
-        let raw = c.bytes(since: start)
-        let h = SharedValues<SourceLocation?>.hash(raw)
-        if let s = sources.find(raw, hash: h) {
-            recentSources.remember(raw, s)
-            return s
-        }
+        if let hit = sources.ahead(&c) { return hit }
+        let (start, raw) = try skipped()
+        let (found, key) = sources.find(raw)
+        if let found { return found }
         let end = c.mark
         c.seek(start)
         var file: Bytes?, line: Int64?, fn: Bytes?
@@ -645,8 +638,7 @@ struct BundleDecoder {
             if let fn { function = string(fn) }
             s = SourceLocation(file: string(file), line: Int(line), function: function)
         }
-        sources.insert(raw, hash: h, s)
-        recentSources.remember(raw, s)
+        sources.store(s, as: key)
         return s
     }
 
@@ -654,26 +646,15 @@ struct BundleDecoder {
 
     /// An equation's params object; an identical one seen before is shared (it holds no program).
     private mutating func paramSet() throws -> ParamNode {
-        if let hit = recentParamSets.match(c.p, at: c.i) { c.advance(hit.count); return hit.value }
-        let start = c.mark
-        try c.skipValue()
-        let raw = c.bytes(since: start)
-        let h = SharedValues<ParamNode>.hash(raw)
-        if let p = paramSets.find(raw, hash: h) {
-            recentParamSets.remember(raw, p)
-            return p
-        }
-        let end = c.mark
-        c.seek(start)
+        if let hit = paramSets.ahead(&c) { return hit }
+        let (start, raw) = try skipped()
+        let (found, key) = paramSets.find(raw)
+        if let found { return found }
         let outer = sawProgram
         sawProgram = false
-        let (names, items) = try fields()
+        let (names, items) = try reread(from: start) { try $0.fields() }
         let node = ParamNode.fields(kind: J2O_PARAM_DICT, type: nil, names: names, items: items)
-        c.seek(end)
-        if !sawProgram {
-            paramSets.insert(raw, hash: h, node)
-            recentParamSets.remember(raw, node)
-        }
+        if !sawProgram { paramSets.store(node, as: key) }
         sawProgram = sawProgram || outer
         return node
     }

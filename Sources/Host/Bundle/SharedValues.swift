@@ -110,3 +110,40 @@ struct RecentValues<Value> {
         next = (next + 1) % keys.count
     }
 }
+
+/// A kind of shared value's table together with its recent list: the recent list is tried at the
+/// cursor first, the table by the value's bytes next, and what gets decoded goes into both.
+struct ValueCache<Value> {
+    private var table: SharedValues<Value>
+    private var recent: RecentValues<Value>
+
+    struct Key {
+        let raw: UnsafeBufferPointer<UInt8>
+        let hash: UInt64
+    }
+
+    init(capacity: Int = 64, recent: Int) {
+        table = SharedValues(capacity: capacity)
+        self.recent = RecentValues(recent)
+    }
+
+    /// A recent value whose bytes come next at the cursor, which then moves past them.
+    mutating func ahead(_ c: inout JSONCursor) -> Value? {
+        guard let hit = recent.match(c.p, at: c.i) else { return nil }
+        c.advance(hit.count)
+        return hit.value
+    }
+
+    /// The value decoded before from exactly these bytes; else nil, and the key to store under.
+    mutating func find(_ raw: UnsafeBufferPointer<UInt8>) -> (value: Value?, key: Key) {
+        let key = Key(raw: raw, hash: SharedValues<Value>.hash(raw))
+        let value = table.find(raw, hash: key.hash)
+        if let value { recent.remember(raw, value) }
+        return (value, key)
+    }
+
+    mutating func store(_ value: Value, as key: Key) {
+        table.insert(key.raw, hash: key.hash, value)
+        recent.remember(key.raw, value)
+    }
+}
