@@ -20,10 +20,13 @@ let package = Package(
     targets: [
         // libffi, for typed C lowerings.
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
+        // The ABI header the host builds against (the canonical copy; SDK/ carries a byte-identical
+        // one for third parties, checked by scripts/check-header.sh). Named apart from the SDK's
+        // PluginABI module because one build cannot hold two C modules of one name.
+        .target(name: "J2OPluginABI", path: "Sources/PluginABI"),
         .target(
             name: "Host",
-            dependencies: [.product(name: "PluginABI", package: "SDK"), "CFFI",
-                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["J2OPluginABI", "CFFI"],
             path: "Sources/Host",
             // Release builds skip the runtime exclusivity checks (about 8% of a deep model's
             // conversion, mostly in the passes' graph queries); debug builds, which the tests use,
@@ -33,6 +36,9 @@ let package = Package(
             name: "jax2onnx",
             dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/jax2onnx"),
-        .testTarget(name: "HostTests", dependencies: ["Host"], path: "Tests/HostTests", exclude: ["Fixtures"]),
+        // The generated ONNX protobuf types: only tests decode models; the host's writer is its own.
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                path: "Tests/ONNXProto"),
+        .testTarget(name: "HostTests", dependencies: ["Host", "ONNXProto"], path: "Tests/HostTests", exclude: ["Fixtures"]),
     ] + packs.map { .target(name: "\($0)Pack", dependencies: [.product(name: "PluginKit", package: "SDK")], path: "Plugins/\($0)") }
 )

@@ -1,9 +1,10 @@
 // swift-tools-version:5.9
 import PackageDescription
 
-// The pack SDK on its own: the C ABI header (PluginABI, the canonical copy) and the Swift wrapper
-// packs are written with (PluginKit). A third party needs only this folder; the host consumes it by
-// path, so there is one of each.
+// The pack SDK on its own: the C ABI header (PluginABI, a byte-identical copy of the project's
+// canonical Sources/PluginABI, checked by scripts/check-header.sh) and the Swift wrapper
+// packs are written with (PluginKit). A third party needs only this folder; the project's own packs
+// use PluginKit from here by path.
 let package = Package(
     name: "jax2onnx-sdk",
     products: [

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates Sources/Host/ONNX/Proto/onnx.pb.swift from the onnx.proto shipped in the onnx wheel.
+# Regenerates Tests/ONNXProto/onnx.pb.swift (test support: the tests decode models with it; the host writes its own) from the onnx.proto shipped in the onnx wheel.
 # Needs protoc (Debian: protobuf-compiler) and protoc-gen-swift built from swift-protobuf:
 #   git clone https://github.com/apple/swift-protobuf && cd swift-protobuf && git checkout 1.39.0 \
 #     && swift build -c release --product protoc-gen-swift
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 proto_dir=$("$py" -c 'import onnx, os; print(os.path.dirname(onnx.__file__))')
 plugin=${PROTOC_GEN_SWIFT:?set PROTOC_GEN_SWIFT to a protoc-gen-swift binary}
-out=Sources/Host/ONNX/Proto
+out=Tests/ONNXProto
 mkdir -p "$out"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cp "$proto_dir/onnx.proto" "$tmp/onnx.proto"

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Host
+import ONNXProto
 
 /// The CLI as a user runs it: exit codes, one-line errors, no partial output.
 final class CLITests: XCTestCase {

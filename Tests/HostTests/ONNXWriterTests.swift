@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Host
+import ONNXProto
 
 final class ONNXWriterTests: XCTestCase {
     /// A graph touching every encoder path: user and generated names (one colliding), symbolic

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Host
+import ONNXProto
 
 /// Subgraphs: a C pack builds If branches through the ABI; the host checks its use of them, names
 /// every value once across the model, and its passes see uses inside subgraphs.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Host
+import ONNXProto
 
 /// Typed C lowerings (J2O_TYPED_LOWERING): the signature string the macro writes, the host's check
 /// of it against each equation, the libffi call, and packs of older layouts.

@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 
 /// A bundle that is well-formed JSON but not a valid program. The JSON path to the problem is
 /// filled in as the error unwinds (`within`), so the happy path never builds path strings.

@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 
 /// A bundle opened for conversion: the mapped file, the constant table, and the program.
 public final class Bundle {

@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,22 +80,4 @@ public final class ParamNode {
         guard let p else { return nil }
         return Unmanaged<ParamNode>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
     }
-}
-
-/// An immutable NUL-terminated copy of a string, for handing `const char *` across the ABI.
-public final class CText {
-    public let pointer: UnsafeMutablePointer<CChar>
-    public let count: Int
-    public let string: String
-
-    public init(_ s: String) {
-        string = s
-        let utf8 = Array(s.utf8)
-        count = utf8.count
-        pointer = .allocate(capacity: utf8.count + 1)
-        for (k, byte) in utf8.enumerated() { pointer[k] = CChar(bitPattern: byte) }
-        pointer[utf8.count] = 0
-    }
-
-    deinit { pointer.deallocate() }
 }

@@ -1,16 +1,6 @@
 /// The traced JAX program as the bundle describes it (docs/bundle-format.md). Plain data: the host
 /// gives it meaning only through the packs that claim its primitives.
 
-/// Where an equation came from in the user's code.
-public struct SourceLocation: CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var function: String?
-    public var description: String {
-        function.map { "\(file):\(line) (\($0))" } ?? "\(file):\(line)"
-    }
-}
-
 /// A variable declaration; `id` is unique in the whole bundle.
 public struct Variable {
     public var id: Int

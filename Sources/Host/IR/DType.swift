@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 
 /// An element type, numbered as ONNX's TensorProto.DataType (the ABI uses the same numbers).
 public struct DType: RawRepresentable, Hashable, CustomStringConvertible {

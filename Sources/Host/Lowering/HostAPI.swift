@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 
 /// The function table handed to every pack (j2o_host_api). Each entry resolves the opaque context
 /// back to its LoweringContext; misuse is recorded there rather than trapping, so a buggy pack

@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 
 /// Drives the lowering of a bundle's program into the host graph: binds inputs and constants,
 /// hands every equation to its claimants in dispatch order, verifies what each pack emitted, and

@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 
 /// One attempt of one pack at one equation: what the pack sees as `j2o_ctx *`. It records misuse
 /// of the API (bad handles, double binds) so the host can name the pack's mistake precisely, and

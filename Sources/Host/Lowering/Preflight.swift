@@ -1,5 +1,5 @@
 import Foundation
-import PluginABI
+import J2OPluginABI
 
 /// Before any lowering starts, checks that every primitive in the program (nested programs
 /// included) has a claimant at the target opset, and lists *all* that do not, each with the

@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-import PluginABI
+import J2OPluginABI
 
 /// The parameter list of a typed C lowering, as J2O_TYPED_LOWERING writes it ("x:value y:int"), and
 /// the check that an equation fits it. The host never calls a typed lowering whose signature does

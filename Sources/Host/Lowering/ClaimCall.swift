@@ -1,5 +1,5 @@
 import CFFI
-import PluginABI
+import J2OPluginABI
 
 /// Calls a claim's lowering: the plain `lower(ctx, api, user_data)` entry, or a typed C lowering
 /// (J2O_TYPED_LOWERING) through libffi. A typed call happens only after its signature has been
