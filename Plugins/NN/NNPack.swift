@@ -4,6 +4,8 @@ import PluginKit
 let nnPack = Pack(
     name: "NN", version: "0.1.0",
     description: "convolution, pooling windows, cumulative ops, sort and top_k",
+    options: [PackOption("strict_nan", .bool, default: "false",
+                         help: "max/min pooling propagates NaN as JAX does: a second pool over the NaN mask and a Where per pool (ONNX Runtime's MaxPool skips a NaN unless it is first in its window)")],
     lowerings: [
         Lowering("conv_general_dilated", emits: ["Conv", "ConvTranspose", "MatMul", "Concat", "Transpose", "Cast", "Pad", "Slice",
                                                  "Reshape", "Unsqueeze"],

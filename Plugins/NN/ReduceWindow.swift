@@ -113,7 +113,9 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
         ]
         y = try g.op("MaxPool", x, attributes: attrs)
         if r == .min { y = try g.op("Neg", y) }
-        // MaxPool skips NaN; XLA's max and min propagate it, so a pooled NaN mask puts it back.
+        // MaxPool skips NaN; XLA's max and min propagate it, so on request a pooled NaN mask puts
+        // it back. Off by default, as other exporters emit MaxPool as it is.
+        guard try g.boolOption("strict_nan") else { break }
         let nanMask = try g.op("Cast", try g.op("IsNaN", x), attributes: ["to": .int(Int64(compute.rawValue))])
         let hasNaN = try g.op("Greater", try g.op("MaxPool", nanMask, attributes: attrs), try g.scalar(0, compute))
         y = try g.op("Where", hasNaN, try g.scalar(.nan, compute), y)

@@ -12,8 +12,6 @@ public struct ConvertOptions {
     public var progress: ProgressLine?
     /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
     public var upcastBF16 = false
-    /// Keep JAX's NaN propagation through max/min pooling (extra nodes); see PoolNaNGuards.
-    public var strictNaN = false
     public init() {}
 }
 
@@ -42,7 +40,9 @@ public enum Converter {
         let bundle = try BundleReader.read(path: bundlePath)
         lap("read")
         let (missing, equations) = Preflight.scan(bundle.program.jaxpr, registry: registry, opset: options.opset)
-        guard missing.isEmpty else { throw HostError.conversion(Preflight.report(missing, opset: options.opset)) }
+        guard missing.isEmpty else {
+            throw HostError.conversion(Preflight.report(missing, opset: options.opset) + (registry.builtinHint.map { ["hint: " + $0] } ?? []))
+        }
         report.equations = equations
 
         let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
@@ -55,7 +55,7 @@ public enum Converter {
         lap("lower")
         report.histogramBefore = histogram(graph)
         if options.upcastBF16 { UpcastBF16().run(graph, opset: options.opset) }
-        if options.optimize { Pipeline.run(Pipeline.standard(strictNaN: options.strictNaN), on: graph, opset: options.opset) }
+        if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
         try Verifier.verify(graph, opset: options.opset)
         report.histogramAfter = histogram(graph)
         lap("optimize")

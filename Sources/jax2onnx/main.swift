@@ -69,9 +69,14 @@ struct Convert: ParsableCommand {
         "Compute bf16 graphs in f32, for runtimes without bf16 kernels (ONNX Runtime's CPU provider).",
         discussion: "bf16 inputs, outputs and weights become f32 (exact widenings; outputs are rounded to bf16 precision). Explicit conversions to bf16 still round; other ops keep f32 precision, so results match JAX to bf16 precision."))
     var upcastBF16 = false
+    @Option(name: .customLong("pack-option"), help: ArgumentHelp(
+        "Set an option a pack declares, as PACK.NAME=VALUE; repeatable. `jax2onnx plugins` lists each pack's options.",
+        discussion: "Options choose among correct lowerings, e.g. NN.strict_nan=true. The name and the value's kind are checked before lowering starts.",
+        valueName: "pack.name=value"))
+    var packOption: [String] = []
     @Flag(name: .customLong("strict-nan"), help: ArgumentHelp(
-        "Keep JAX's NaN propagation through max and min pooling.",
-        discussion: "ONNX leaves NaN in MaxPool unspecified and ONNX Runtime drops a NaN unless it is first in its window. By default the optimizer emits MaxPool as it is, as other exporters do; with this flag each pool keeps a guard (a second pool over the NaN mask and a Where) so a NaN in a window gives NaN, as in JAX. Without the optimizer the guard is always kept."))
+        "Same as --pack-option NN.strict_nan=true: max and min pooling propagate NaN as JAX does.",
+        discussion: "ONNX leaves NaN in MaxPool unspecified and ONNX Runtime drops a NaN unless it is first in its window. By default the NN pack emits MaxPool as it is, as other exporters do; with this option each pool carries a guard (a second pool over the NaN mask and a Where) so a NaN in a window gives NaN, as in JAX. The optimizer keeps whatever the pack chose."))
     var strictNaN = false
     @Flag(help: "Print the ONNX op histogram before and after optimization, and timings.") var report = false
     @Flag(help: "Never show the progress line (shown on a terminal when a conversion takes over two seconds).")
@@ -88,13 +93,14 @@ struct Convert: ParsableCommand {
         o.opset = opset
         o.optimize = !noOptimize
         o.upcastBF16 = upcastBF16
-        o.strictNaN = strictNaN
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames
         if progress || (!quiet && isatty(STDERR_FILENO) != 0) { o.progress = ProgressLine(enabled: true) }
         guard FileManager.default.fileExists(atPath: input) else { throw HostError.io("input bundle '\(input)' does not exist") }
         let registry = try packs.registry()
+        for spec in packOption { try registry.setOption(spec) }
+        if strictNaN { try registry.setOption("NN.strict_nan=true") }
         let r = try Converter.convert(bundlePath: input, outputPath: output, registry: registry, options: o)
         if report { printReport(r) }
     }
@@ -160,6 +166,9 @@ struct Plugins: ParsableCommand {
         for p in r.packs {
             print("\(p.label)  ABI \(p.abiText)  \(p.claims.count) claims  \(p.path)")
             if let d = p.description { print("    \(d)") }
+            for o in p.options {
+                print("    option \(p.name).\(o.name) (\(o.kind.rawValue), default \(o.defaultValue.isEmpty ? "\"\"" : o.defaultValue)): \(o.help)")
+            }
             for c in p.claims {
                 let all = r.allClaims(c.primitive)
                 if let winner = all.first, winner.pack !== p, winner.serves(opset: c.minOpset) {

@@ -68,7 +68,7 @@ class Case:
     min_opset: int = 17
     # Trace and run JAX with 64-bit types on (f64, i64, u64 cases); the default is JAX's 32-bit mode.
     x64: bool = False
-    # Convert with --strict-nan: NaN must propagate through pooling as in JAX (see PoolNaNGuards).
+    # Convert with the NN pack's strict_nan option: NaN must propagate through pooling as in JAX.
     strict_nan: bool = False
 
     def make_inputs(self) -> list[np.ndarray]:

@@ -187,7 +187,7 @@ CASES += [
     case("min_pool_nan_f32", window(MIN, PINF, (2, 3), (1, 2), ((1, 0), (1, 1))), [with_nans(5, 7)], ["reduce_window_min"], strict_nan=True),
     # NaN anywhere in a window, not only in its first position (where ONNX Runtime's MaxPool and
     # ReduceMax keep it): windows that tile their axes, padding, cropped partial windows, f16/f64.
-    # These convert with --strict-nan; the default export drops the NaN guard (PoolNaNGuards).
+    # These convert with the NN pack's strict_nan option; by default the pack emits MaxPool alone.
     case("max_pool_tiled_nan_f32", lambda x: flax_pool("max", x, (2, 2), (2, 2), "VALID"), [with_nans(2, 6, 7, 3)],
          ["reduce_window_max"], EXACT, strict_nan=True),
     # Without -inf: a padded edge window whose real elements are all -inf comes out of ONNX

@@ -36,3 +36,7 @@ def cli() -> str:
         if _require_cli():
             pytest.fail(f"J2O_REQUIRE_CLI is set but the CLI is missing: {e}", pytrace=False)
         pytest.skip(f"numeric suite needs the Swift CLI: {e}")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: minutes rather than seconds (a fresh clone's build, an install); CI runs them")

@@ -89,7 +89,7 @@ def test_both_packs_verify(cli, c_pack, swift_pack):
 def test_coverage_shows_the_overrides_as_shadowing(cli, c_pack, swift_pack):
     r = run(cli, "--coverage", "--format", "json", "--plugins", c_pack, "--plugins", swift_pack)
     claims = {p["primitive"]: [c["pack"] for c in p["claims"]] for p in json.loads(r.stdout)["primitives"]}
-    assert claims["integer_pow"] == ["Example@1.0.0", "Lax@0.1.0"]
+    assert claims["integer_pow"] == ["Example@1.1.0", "Lax@0.1.0"]
     assert claims["square"] == ["Squares@0.1.0", "Lax@0.1.0"]
     table = run(cli, "--coverage", "--plugins", c_pack, "--plugins", swift_pack).stdout
     assert "shadowed: Lax@0.1.0" in table
@@ -103,7 +103,7 @@ def test_the_overriding_packs_lower_and_match_jax(cli, c_pack, swift_pack, tmp_p
     # plugins= takes a list mixing folders and files. Unoptimized, so every node still names the
     # pack that lowered it (the optimizer may merge or fold them).
     to_onnx(fn, [X], out, plugins=[c_pack.parent, swift_pack], optimize=False)
-    assert packs_in(out) == ["Example@1.0.0", "Lax@0.1.0", "Squares@0.1.0"]
+    assert packs_in(out) == ["Example@1.1.0", "Lax@0.1.0", "Squares@0.1.0"]
     ok, msg = allclose(fn, out, [X])
     assert ok, msg
 
@@ -122,6 +122,44 @@ def test_a_declined_equation_goes_to_the_next_claimant(cli, c_pack, y, tmp_path)
     assert ok, msg
 
 
+def test_a_pack_option_chooses_the_lowering(cli, c_pack, tmp_path):
+    """The C example's max_exponent option (ABI 1.4): exponents above it go to the next claimant.
+    A misspelt option or a value of the wrong kind is a usage error naming what the pack accepts."""
+    from jax2onnx_swift import save_bundle
+
+    def fn(a):
+        return jax.lax.integer_pow(a, 3) - jax.lax.integer_pow(a, 6) * 1e-3
+
+    bundle = tmp_path / "m.jaxpr"
+    save_bundle(fn, [X], str(bundle))
+    lowered_by = {}
+    for limit in ("64", "4"):
+        out = tmp_path / f"m{limit}.onnx"
+        run(cli, "convert", bundle, "-o", out, "--no-optimize", "--plugins", c_pack,
+            "--pack-option", f"Example.max_exponent={limit}")
+        lowered_by[limit] = packs_in(out)
+        import onnxruntime as ort
+        sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        (got,) = sess.run(None, {sess.get_inputs()[0].name: X})
+        np.testing.assert_allclose(got, np.asarray(fn(X)), rtol=1e-5, atol=1e-5)
+    assert lowered_by["64"] == ["Example@1.1.0", "Lax@0.1.0"] and lowered_by["4"] == ["Example@1.1.0", "Lax@0.1.0"]
+    m64, m4 = (onnx.load(str(tmp_path / f"m{k}.onnx")) for k in ("64", "4"))
+    def pow_nodes(m):  # Mul nodes the example pack emitted
+        return sum(1 for n in m.graph.node if n.op_type == "Mul"
+                   and any(p.key == "jax2onnx.pack" and p.value.startswith("Example") for p in n.metadata_props))
+    assert pow_nodes(m64) > pow_nodes(m4) > 0   # with the limit 4, x**6 left the pack
+    bad = run(cli, "convert", bundle, "-o", tmp_path / "bad.onnx", "--plugins", c_pack,
+              "--pack-option", "Example.max_exp=4", check=False)
+    assert bad.returncode == 2 and "pack 'Example' has no option 'max_exp'; its options: max_exponent (int)" in bad.stderr
+    bad = run(cli, "convert", bundle, "-o", tmp_path / "bad.onnx", "--plugins", c_pack,
+              "--pack-option", "Example.max_exponent=many", check=False)
+    assert bad.returncode == 2 and "option Example.max_exponent takes an int, not 'many'" in bad.stderr
+    listed = json.loads(run(cli, "--coverage", "--format", "json", "--plugins", c_pack).stdout)
+    example = next(p for p in listed["packs"] if p["name"] == "Example")
+    assert example["options"] == [{"name": "max_exponent", "kind": "int", "default": "64",
+                                   "help": "largest exponent lowered as a Mul chain; larger ones go to the next claimant"}]
+
+
 def test_a_mismatched_typed_signature_is_refused(cli, sdk, tmp_path):
     # The typed lowering names its exponent param `exponent`, but JAX calls it `y`; the macro keeps
     # prototype and signature in step, so the rename reaches both and only the host can notice.
@@ -129,7 +167,7 @@ def test_a_mismatched_typed_signature_is_refused(cli, sdk, tmp_path):
     with pytest.raises(ConversionError) as e:
         to_onnx(lambda a: jax.lax.integer_pow(a, 3), [X], tmp_path / "m.onnx", plugins=[bad])
     msg = str(e.value)
-    assert "pack Example@1.0.0" in msg
+    assert "pack Example@1.1.0" in msg
     assert ("its typed signature (x:value, exponent:int) for 'integer_pow' does not match the equation: "
             "the equation has no param 'exponent' (it has y)") in msg
     assert not (tmp_path / "m.onnx").exists()
@@ -151,7 +189,7 @@ def test_verify_catches_an_unknown_op_and_a_crash_on_load(cli, sdk):
 def test_install_puts_the_pack_on_the_search_path(cli, c_pack, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     r = run(cli, "plugins", "install", c_pack)
-    assert "installed Example@1.0.0" in r.stdout
+    assert "installed Example@1.1.0" in r.stdout
     assert (tmp_path / "data" / "jax2onnx" / "packs" / "libexample_pack.so").is_file()
     assert "shadowed: Lax@0.1.0" in run(cli, "--coverage").stdout
 
@@ -160,7 +198,7 @@ def test_install_puts_the_pack_on_the_search_path(cli, c_pack, tmp_path, monkeyp
 
     out = tmp_path / "m.onnx"
     to_onnx(fn, [X], out)  # no plugins=: the installed pack is found on its own
-    assert packs_in(out) == ["Example@1.0.0"]
+    assert packs_in(out) == ["Example@1.1.0"]
     ok, msg = allclose(fn, out, [X])
     assert ok, msg
 

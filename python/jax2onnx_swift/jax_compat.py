@@ -3,6 +3,9 @@ them degrades the bundle (no source locations, say) instead of breaking the expo
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
 import jax
@@ -61,6 +64,29 @@ def is_concrete_array(v) -> bool:
     return isinstance(v, jax.Array) and not isinstance(v, Tracer)
 
 
+def _portable_path(path: str) -> str:
+    """A source path without this machine's layout, where that loses nothing a reader needs:
+    library files relative to their site-packages ("flax/nnx/nn/linear.py"), files under the
+    working directory relative to it. Bundles and models then carry no home or venv paths."""
+    try:
+        absolute = os.path.abspath(path)
+    except (TypeError, ValueError):
+        return path
+    for root in _library_roots():
+        if absolute.startswith(root + os.sep):
+            return os.path.relpath(absolute, root)
+    cwd = os.getcwd()
+    if absolute.startswith(cwd + os.sep):
+        return os.path.relpath(absolute, cwd)
+    return path
+
+
+def _library_roots() -> list[str]:
+    roots = [p for p in sys.path if p and os.path.basename(p) in ("site-packages", "dist-packages")]
+    # Longest first, so a nested environment wins over an outer one.
+    return sorted({os.path.abspath(p) for p in roots}, key=len, reverse=True)
+
+
 def user_source(eqn) -> dict | None:
     """{"file", "line", "fn"} of the innermost frame outside JAX that created eqn, or None."""
     if _siu is None:
@@ -79,7 +105,7 @@ def user_source(eqn) -> dict | None:
     if frame is None:
         return None
     try:
-        out = {"file": str(frame.file_name), "line": int(frame.start_line)}
+        out = {"file": _portable_path(str(frame.file_name)), "line": int(frame.start_line)}
     except Exception:
         return None
     fn = getattr(frame, "function_name", None)

@@ -267,6 +267,11 @@ enum HostAPI {
             do { return try ctx.lowerer.shapeValue(texts) } catch {
                 ctx.misuse("\(error)"); return 0
             }
+        },
+        option: { c, name, len in
+            len?.pointee = 0
+            guard let name else { return nil }
+            return text(context(c).claim.pack.optionText(String(cString: name)), len)
         }
     )
 }

@@ -21,10 +21,9 @@ extension GraphPass {
 }
 
 public enum Pipeline {
-    /// `strictNaN` keeps the guards that make pooling propagate NaN as JAX does (PoolNaNGuards).
-    public static func standard(strictNaN: Bool = false) -> [GraphPass] {
+    public static func standard() -> [GraphPass] {
         [Simplify(), FoldConstants(), Simplify(), PushTransposes(), CommonSubexpressions(), DeadCode(),
-         Fuse(table: Fusions.all + (strictNaN ? [] : Fusions.poolNaNGuards)), FoldConstants(), Simplify(), CommonSubexpressions(), ShareInitializers(), DeadCode()]
+         Fuse(table: Fusions.all), FoldConstants(), Simplify(), CommonSubexpressions(), ShareInitializers(), DeadCode()]
     }
 
     public static func run(_ passes: [GraphPass], on g: Graph, opset: Int) {

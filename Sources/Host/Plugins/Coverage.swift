@@ -50,7 +50,10 @@ public enum Coverage {
             return o + "\""
         }
         let packs = r.packs.map { p in
-            "{\"name\":\(q(p.name)),\"version\":\(q(p.version)),\"abi\":\(q(p.abiText)),\"path\":\(q(p.path))}"
+            let options = p.options.map { o in
+                "{\"name\":\(q(o.name)),\"kind\":\(q(o.kind.rawValue)),\"default\":\(q(o.defaultValue)),\"help\":\(q(o.help))}"
+            }
+            return "{\"name\":\(q(p.name)),\"version\":\(q(p.version)),\"abi\":\(q(p.abiText)),\"path\":\(q(p.path)),\"options\":[\(options.joined(separator: ","))]}"
         }
         let prims = r.primitives.map { prim -> String in
             let claims = r.allClaims(prim).map { c in
@@ -70,6 +73,14 @@ public enum Coverage {
                 let note = (c.note ?? "").replacingOccurrences(of: "|", with: "\\|")
                 let dtypes = c.dtypes.isEmpty ? "any" : c.dtypes.map(\.description).joined(separator: ", ")
                 out += "| `\(p)` | \(pack) | \(c.onnxOps.joined(separator: ", ")) | \(c.opsetRange) | \(dtypes) | \(note) |\n"
+            }
+        }
+        let options = r.packs.flatMap { p in p.options.map { (p.name, $0) } }
+        if !options.isEmpty {
+            out += "\n## Pack options\n\nSet with `--pack-option PACK.NAME=VALUE` (`pack_options={\"PACK.NAME\": value}` from Python).\n\n"
+            out += "| option | kind | default | what it does |\n|---|---|---|---|\n"
+            for (pack, o) in options {
+                out += "| `\(pack).\(o.name)` | \(o.kind.rawValue) | `\(o.defaultValue)` | \(o.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
             }
         }
         return out

@@ -52,6 +52,9 @@ public final class LoadedPack {
     /// Position on the search path; lower is earlier and wins ties.
     public let order: Int
     public internal(set) var claims: [Claim] = []
+    /// What the pack declares it can be told (ABI 1.4), and what the user set (PackOption.swift).
+    public internal(set) var options: [PackOption] = []
+    var optionValues: [String: CText] = [:]
 
     init(path: String, name: String, version: String, description: String?, abiVersion: UInt32, order: Int) {
         self.path = path; self.name = name; self.version = version; self.description = description
@@ -168,6 +171,7 @@ public enum PackLoader {
             }
             pack.claims.append(claim)
         }
+        try readOptions(raw, size: size, minor: minor, into: pack)
         return pack
     }
 

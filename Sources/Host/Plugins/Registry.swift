@@ -1,9 +1,14 @@
+import Foundation
+
 /// All loaded packs and their claims, with the dispatch rule of the design: for a primitive at an
 /// opset, the claim with the highest priority wins; on a tie the pack found earlier on the search
 /// path wins. Later claimants stay in line behind it (tried when the winner declines) and are
 /// reported as shadowed.
 public final class Registry {
     public let packs: [LoadedPack]
+    /// Set when the folder of the executable holds no built-in pack: why primitives may be missing
+    /// (a `swift run jax2onnx` on a fresh clone builds the CLI alone).
+    public internal(set) var builtinHint: String?
     /// Claims per primitive, best first.
     let claimsByPrimitive: [String: [Claim]]
 
@@ -23,7 +28,13 @@ public final class Registry {
     /// Loads every pack on the search path, in order. Any file that fails to load is an error.
     public static func load(_ path: SearchPath) throws -> Registry {
         let files = try path.packFiles()
-        return Registry(packs: try files.enumerated().map { try PackLoader.load(path: $1, order: $0) })
+        let registry = Registry(packs: try files.enumerated().map { try PackLoader.load(path: $1, order: $0) })
+        if let dir = path.builtinDirectory,
+           !files.contains(where: { ($0 as NSString).lastPathComponent.hasPrefix(SearchPath.builtinPrefix) }) {
+            registry.builtinHint = "no built-in packs (\(SearchPath.builtinPrefix)*.so) next to the executable in \(dir): "
+                + "build them with `swift build` (a bare `swift run jax2onnx` builds the CLI alone)"
+        }
+        return registry
     }
 
     /// The claimants for a primitive at an opset, in the order they are tried.
@@ -34,4 +45,19 @@ public final class Registry {
     public func allClaims(_ primitive: String) -> [Claim] { claimsByPrimitive[primitive] ?? [] }
 
     public var primitives: [String] { claimsByPrimitive.keys.sorted() }
+
+    /// Applies one `--pack-option PACK.NAME=VALUE` to every loaded pack of that name (a user's
+    /// pack that overrides a built-in one of the same name gets it too).
+    public func setOption(_ spec: String) throws {
+        guard let eq = spec.firstIndex(of: "="), let dot = spec[..<eq].lastIndex(of: ".") else {
+            throw HostError.usage("--pack-option '\(spec)' is not PACK.NAME=VALUE (e.g. NN.strict_nan=true)")
+        }
+        let packName = String(spec[..<dot]), name = String(spec[spec.index(after: dot)..<eq])
+        let value = String(spec[spec.index(after: eq)...])
+        let targets = packs.filter { $0.name == packName }
+        guard !targets.isEmpty else {
+            throw HostError.usage("--pack-option \(spec): no loaded pack is named '\(packName)' (loaded: \(packs.map(\.name).joined(separator: ", ")))")
+        }
+        for p in targets { try p.setOption(name, to: value) }
+    }
 }

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define J2O_ABI_MAJOR 1
-#define J2O_ABI_MINOR 3
+#define J2O_ABI_MINOR 4
 /* What a pack writes into j2o_pack_descriptor.abi_version. */
 #define J2O_ABI_VERSION ((J2O_ABI_MAJOR << 16) | J2O_ABI_MINOR)
 #define J2O_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -142,6 +142,26 @@ typedef struct j2o_claim {
     j2o_typed_fn typed;
 } j2o_claim;
 
+/* Kinds of pack options (since ABI 1.4). */
+typedef int32_t j2o_option_kind;
+#define J2O_OPTION_BOOL 1        /* "true" / "false" (the host also accepts 1/0, yes/no, on/off) */
+#define J2O_OPTION_INT 2         /* a decimal integer that fits int64 */
+#define J2O_OPTION_FLOAT 3       /* a finite decimal number */
+#define J2O_OPTION_STRING 4      /* any text */
+
+/* A setting that chooses how the pack lowers (since ABI 1.4), e.g. {"strict_nan", J2O_OPTION_BOOL,
+ * "false", "propagate NaN through max/min pooling as JAX does (two extra nodes per pool)"}. The user
+ * sets it with `--pack-option PACK.NAME=VALUE` (`pack_options={"PACK.NAME": value}` from Python);
+ * the host checks the name and the value's kind before any lowering starts, so a lowering reads a
+ * well-formed value through api->option. Options select among correct lowerings; the host never
+ * rewrites what a pack emitted to change its meaning. */
+typedef struct j2o_option {
+    const char *name;           /* [a-z0-9_]+, unique within the pack */
+    j2o_option_kind kind;
+    const char *default_value;  /* as the user would write it: "false", "0", "0.5", "" */
+    const char *help;           /* one line for `jax2onnx plugins` and the coverage page */
+} j2o_option;
+
 typedef struct j2o_pack_descriptor {
     uint32_t abi_version;       /* J2O_ABI_VERSION the pack was compiled against */
     uint32_t struct_size;       /* sizeof(j2o_pack_descriptor) as the pack knows it */
@@ -151,6 +171,10 @@ typedef struct j2o_pack_descriptor {
     uint32_t claim_size;        /* sizeof(j2o_claim) as the pack knows it */
     uint32_t claim_count;
     const j2o_claim *claims;
+    /* Since ABI 1.4 (read when struct_size covers them): the options the pack declares. */
+    uint32_t option_size;       /* sizeof(j2o_option) as the pack knows it */
+    uint32_t option_count;
+    const j2o_option *options;
 } j2o_pack_descriptor;
 
 /* The capabilities the host hands to a pack. Function pointers are never NULL within struct_size. */
@@ -279,6 +303,12 @@ struct j2o_host_api {
      * they never count against the claim's op list. Returns 0 after recording an error when a dim
      * cannot be parsed or a symbol cannot be read from any model input. */
     j2o_value (*shape_value)(j2o_ctx *ctx, const char *const *dims, int32_t count);
+
+    /* ---- options (since ABI 1.4; check api->struct_size) ---- */
+    /* The value of one of the calling pack's own declared options, as NUL-terminated text: the
+     * user's `--pack-option` value (already checked against the option's kind) or the declared
+     * default. NULL when the pack declared no option of that name. Valid for the conversion. */
+    const char *(*option)(const j2o_ctx *ctx, const char *name, size_t *len);
 };
 
 /* Every host of ABI 1.x provides at least this much of j2o_host_api. */

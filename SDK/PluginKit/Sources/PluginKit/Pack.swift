@@ -36,11 +36,15 @@ public final class Pack {
     public let name: String
     public let version: String
     public let lowerings: [Lowering]
+    /// Settings the user may give the pack (`--pack-option NAME.option=value`); see Options.swift.
+    public let options: [PackOption]
     public private(set) lazy var descriptor: UnsafeRawPointer = build()
     private let summary: String?
 
-    public init(name: String, version: String, description: String? = nil, lowerings: [Lowering]) {
+    public init(name: String, version: String, description: String? = nil, options: [PackOption] = [],
+                lowerings: [Lowering]) {
         self.name = name; self.version = version; self.summary = description; self.lowerings = lowerings
+        self.options = options
     }
 
     /// The descriptor and everything it points to live for the life of the process.
@@ -64,12 +68,18 @@ public final class Pack {
                                   user_data: UnsafeRawPointer(box), note: l.note.map(keep), dtypes: dtypes,
                                   signature: nil, typed: nil)
         }
+        DeclaredOptions.all = options
+        let optionTable = UnsafeMutablePointer<j2o_option>.allocate(capacity: max(1, options.count))
+        for (i, o) in options.enumerated() {
+            optionTable[i] = j2o_option(name: keep(o.name), kind: o.abiKind, default_value: keep(o.defaultValue), help: keep(o.help))
+        }
         let d = UnsafeMutablePointer<j2o_pack_descriptor>.allocate(capacity: 1)
         d.initialize(to: j2o_pack_descriptor(
             abi_version: UInt32(J2O_ABI_MAJOR) << 16 | UInt32(J2O_ABI_MINOR), struct_size: UInt32(MemoryLayout<j2o_pack_descriptor>.size),
             name: keep(name), version: keep(version), description: summary.map(keep),
             claim_size: UInt32(MemoryLayout<j2o_claim>.size), claim_count: UInt32(lowerings.count),
-            claims: UnsafePointer(claims)))
+            claims: UnsafePointer(claims), option_size: UInt32(MemoryLayout<j2o_option>.size),
+            option_count: UInt32(options.count), options: UnsafePointer(optionTable)))
         return UnsafeRawPointer(d)
     }
 }

@@ -7,7 +7,7 @@ import PluginKit
 let myPack = Pack(name: "MyPack", version: "0.1.0", description: "a pack made from the SDK template", lowerings: [
     Lowering("square", emits: ["Mul"], priority: 10, dtypes: [.f32, .f64], note: "x * x") { eqn, g in
         let x = eqn.input(0)
-        return [try g.op("Mul", x, x, shape: eqn.output(0).shape)]
+        return [try g.op("Mul", x, x)]
     },
 ])
 
