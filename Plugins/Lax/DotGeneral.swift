@@ -8,7 +8,7 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     guard let lc = dn[0]?[0]?.ints, let rc = dn[0]?[1]?.ints, let lb = dn[1]?[0]?.ints, let rb = dn[1]?[1]?.ints else {
         throw LoweringError.invalid("dimension_numbers is not ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))")
     }
-    let out = eqn.output(0)
+    let out = try eqn.output(0)
     guard [DType.f16, .f32, .f64, .bf16, .i32, .i64, .u32, .u64].contains(out.dtype) else {
         throw LoweringError.unsupported("dot_general producing \(out.dtype) (MatMul has no such type)")
     }
