@@ -8,6 +8,8 @@ public struct ConvertOptions {
     public var externalThreshold = 1 << 20
     public var inputNames: [String]?
     public var outputNames: [String]?
+    /// Ceiling on constants the conversion creates (`--max-memory`).
+    public var maxMemory = MemoryLimit.defaultBytes
     /// Where a long conversion reports how far it got; nil for silence.
     public var progress: ProgressLine?
     /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
@@ -42,10 +44,14 @@ public enum Converter {
         let bundle = try BundleReader.read(path: bundlePath)
         lap("read")
         let (missing, equations) = Preflight.scan(bundle.program.jaxpr, registry: registry, opset: options.opset)
-        guard missing.isEmpty else { throw HostError.conversion(Preflight.report(missing, opset: options.opset)) }
+        guard missing.isEmpty else {
+            let skipped = registry.skipped.map { "  skipped (it might have claimed them): \($0)" }
+            throw HostError.conversion(Preflight.report(missing, opset: options.opset) + skipped)
+        }
         report.equations = equations
 
         let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
+        lowerer.maxMemory = options.maxMemory
         if let progress = options.progress {
             let total = bundle.program.jaxpr.equations.count
             lowerer.onEquation = { done in progress.update("lowering", done, total, unit: "equations") }
