@@ -41,6 +41,7 @@ public enum Converter {
         guard supportedOpsets.contains(options.opset) else {
             throw HostError.usage("opset \(options.opset) is not supported; choose one of \(supportedOpsets.lowerBound)...\(supportedOpsets.upperBound)")
         }
+        try OutputFile.checkNotInput(output: outputPath, input: bundlePath)
         let bundle = try BundleReader.read(path: bundlePath)
         lap("read")
         let (missing, equations) = Preflight.scan(bundle.program.jaxpr, registry: registry, opset: options.opset)
