@@ -142,6 +142,17 @@ public enum ONNXWriter {
         }
     }
 
+    /// The whole model as bytes, every weight inline (no files): what the fuzzer checks encodes.
+    public static func encodeInMemory(_ g: Graph, opset: Int) -> [UInt8] {
+        var options = WriteOptions(opset: opset)
+        options.externalThreshold = Int.max
+        let encoder = ModelEncoder(g, names: ValueNames(g), options: options,
+                                   outOfLine: g.initializers.map { _ in false }, sidecar: nil)
+        var out: [UInt8] = []
+        for piece in encoder.encodeModel() { piece.withBytes { out += $0 } }
+        return out
+    }
+
     /// `graph { initializer { <header> raw_data: <n bytes follow> } }`: everything of a --web
     /// weight chunk but the weight bytes themselves.
     static func webChunkHead(_ t: Initializer, encoder: ModelEncoder,
