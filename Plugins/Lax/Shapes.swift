@@ -94,6 +94,7 @@ func shapeLowerings() -> [Lowering] {
             let which = try eqn.input(0)
             let cases = Array(eqn.inputs.dropFirst())
             let shape = try eqn.output(0).shape
+            guard !cases.isEmpty else { throw LoweringError.invalid("select_n needs at least one case besides its selector") }
             if cases.count == 1 { return [cases[0]] }
             if which.dtype.isBool {
                 return [try g.select(which, cases[1], cases[0], shape: shape)]

@@ -86,4 +86,31 @@ final class PackGuardTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("no_such_primitive"), r.stderr)
         XCTAssertTrue(r.stderr.contains("skipped (it might have claimed them): cannot load pack '\(cut)'"), r.stderr)
     }
+
+    func testVerifyRunsEachLoweringSoInstallRefusesOneThatCrashes() throws {
+        var env = ProcessInfo.processInfo.environment
+        env["XDG_DATA_HOME"] = dir + "/data"
+        let pack = try hostile("LOWER_SEGV")
+        let v = try Fixture.run(Fixture.cli, ["plugins", "verify", pack])
+        XCTAssertEqual(v.status, 1, v.stdout)
+        XCTAssertTrue(v.stdout.contains("crashed (SIGSEGV, invalid memory access) while lowering 'sin'"), v.stdout)
+        let i = try Fixture.run(Fixture.cli, ["plugins", "install", pack], env: env)
+        XCTAssertEqual(i.status, 1, i.stderr)
+        XCTAssertTrue(i.stderr.contains("fails verification"), i.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/data/jax2onnx/packs/LOWER_SEGV.so"))
+    }
+
+    func testVerifyNamesALoweringThatExitsTheProcess() throws {
+        // _exit skips every hook, so a conversion ends with the pack's own code; verify names it.
+        let v = try Fixture.run(Fixture.cli, ["plugins", "verify", try hostile("LOWER_EXIT")])
+        XCTAssertEqual(v.status, 1, v.stdout)
+        XCTAssertTrue(v.stdout.contains("the pack ended the verifier process while lowering 'sin' with 0 operands (exit 77)"), v.stdout)
+    }
+
+    func testTheBuiltInPacksSurviveTheirGeneratedEquations() throws {
+        for name in ["Lax", "Control", "Indexing", "NN", "Random"] {
+            let r = try Fixture.run(Fixture.cli, ["plugins", "verify", Fixture.buildDir + "/libJ2OPack\(name).so"])
+            XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        }
+    }
 }
