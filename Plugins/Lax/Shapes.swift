@@ -79,6 +79,7 @@ func shapeLowerings() -> [Lowering] {
         Lowering("iota", emits: ["Range", "Cast", "Unsqueeze", "Expand", "Reshape", "Squeeze"]) { eqn, g in
             let out = try eqn.output(0)
             let axis = try eqn.int("dimension")
+            guard axis >= 0, axis < out.rank else { throw LoweringError.invalid("iota dimension \(axis) is out of range for rank \(out.rank)") }
             let n = out.shape[axis]
             var line: Value
             if let count = n.value {

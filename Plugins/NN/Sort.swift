@@ -11,6 +11,7 @@ func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let operands = eqn.inputs
     let shape = try eqn.output(0).shape
     guard numKeys >= 1, numKeys <= operands.count else { throw LoweringError.invalid("sort num_keys \(numKeys) with \(operands.count) operands") }
+    guard axis >= 0, axis < shape.count else { throw LoweringError.invalid("sort dimension \(axis) is out of range for rank \(shape.count)") }
     let count = try g.dimTensor(shape[axis])
     var perm: Value?
     var single: Value?   // TopK's values, when one pass sorted the first operand itself (no cast)
@@ -75,6 +76,7 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let rank = try eqn.output(0).rank
     var axis = eqn.param("axis").flatMap { $0.isNone ? nil : $0.int } ?? (rank - 1)
     if axis < 0 { axis += rank }
+    guard axis >= 0, axis < rank else { throw LoweringError.invalid("top_k axis \(axis) is out of range for rank \(rank)") }
     let wide = x.dtype == .u64 ? DType.i64 : topKType(x.dtype)
     guard let wide else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
     var key = x.dtype == .u64 ? try unsignedAsSigned(x, g) : try x.cast(to: wide)

@@ -159,7 +159,7 @@ struct FoldConstants: GraphPass {
         case "Unsqueeze":
             guard a.count == 2, let x = a[0], let axes = ints(a[1]) else { return nil }
             let r = x.dims.count + axes.count
-            let norm = Set(axes.map { $0 < 0 ? $0 + Int64(r) : $0 })
+            let norm = Set(axes.map { $0 < 0 ? $0 &+ Int64(r) : $0 })
             guard norm.count == axes.count, norm.allSatisfy({ $0 >= 0 && $0 < Int64(r) }) else { return nil }
             var dims: [Int64] = [], k = 0
             for i in 0..<r { if norm.contains(Int64(i)) { dims.append(1) } else { dims.append(x.dims[k]); k += 1 } }
@@ -167,7 +167,7 @@ struct FoldConstants: GraphPass {
         case "Squeeze":
             guard let x = a.first ?? nil else { return nil }
             let r = Int64(x.dims.count)
-            let axes = a.count > 1 ? Set((ints(a[1]) ?? []).map { $0 < 0 ? $0 + r : $0 }) : Set((0..<r).filter { x.dims[Int($0)] == 1 })
+            let axes = a.count > 1 ? Set((ints(a[1]) ?? []).map { $0 < 0 ? $0 &+ r : $0 }) : Set((0..<r).filter { x.dims[Int($0)] == 1 })
             guard axes.allSatisfy({ $0 >= 0 && $0 < r && x.dims[Int($0)] == 1 }) else { return nil }
             return x.with(dims: x.dims.enumerated().filter { !axes.contains(Int64($0.offset)) }.map(\.element))
         case "Transpose":
