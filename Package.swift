@@ -1,4 +1,5 @@
 // swift-tools-version:5.9
+import Foundation
 import PackageDescription
 
 // Built-in lowering packs are dynamic libraries named libJ2OPack<Name>.so; the host finds them next
@@ -42,3 +43,12 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["Host", "ONNXProto"], path: "Tests/HostTests", exclude: ["Fixtures"]),
     ] + packs.map { .target(name: "\($0)Pack", dependencies: [.product(name: "PluginKit", package: "SDK")], path: "Plugins/\($0)") }
 )
+
+// The libFuzzer target (Fuzz/run.sh): only with J2O_FUZZ set, since it links libFuzzer's main and
+// needs -sanitize=fuzzer, which an ordinary build must not carry.
+if ProcessInfo.processInfo.environment["J2O_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "HostFuzz", dependencies: ["Host"], path: "Fuzz/Sources/HostFuzz",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.products.append(.executable(name: "HostFuzz", targets: ["HostFuzz"]))
+}

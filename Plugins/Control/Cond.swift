@@ -11,7 +11,7 @@ func condLowering() -> Lowering {
         let branches = try eqn.require("branches").items
         guard !branches.isEmpty else { throw LoweringError.invalid("cond has no branches") }
         try requireTensors(eqn)
-        let index = eqn.input(0)
+        let index = try eqn.input(0)
         let operands = Array(eqn.inputs.dropFirst())
         let outputs = eqn.outputs
 

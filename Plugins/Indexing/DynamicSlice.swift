@@ -5,7 +5,7 @@ import PluginKit
 func dynamicSliceLowering() -> Lowering {
     Lowering("dynamic_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Unsqueeze", "Concat", "Add", "Slice"],
              note: "starts clamped into [0, dim - size] like XLA") { eqn, g in
-        let x = eqn.input(0)
+        let x = try eqn.input(0)
         guard let shape = x.shape else { throw LoweringError.unsupported("dynamic_slice of an operand of unknown rank") }
         let sizes = try eqn.dims("slice_sizes")
         let startInputs = Array(eqn.inputs.dropFirst())
@@ -25,7 +25,7 @@ func dynamicSliceLowering() -> Lowering {
 func dynamicUpdateSliceLowering() -> Lowering {
     Lowering("dynamic_update_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat", "ScatterND", "Range"],
              note: "starts clamped into [0, dim - size] like XLA") { eqn, g in
-        let x = eqn.input(0), update = eqn.input(1)
+        let x = try eqn.input(0), update = try eqn.input(1)
         guard let shape = x.shape, let usize = update.shape else {
             throw LoweringError.unsupported("dynamic_update_slice of unknown rank")
         }

@@ -9,8 +9,8 @@ func gatherLowering() -> Lowering {
                                 "Squeeze", "Transpose", "GreaterOrEqual", "LessOrEqual", "Sub", "And", "Where", "Range"],
              dtypes: DType.numbers + [.bool],
              note: "any dimension numbers; modes clip, fill (fill_value, default NaN/int min), promise_in_bounds (clamped)") { eqn, g in
-        let x = eqn.input(0), indices = eqn.input(1)
-        let out = eqn.output(0)
+        let x = try eqn.input(0), indices = try eqn.input(1)
+        let out = try eqn.output(0)
         guard let operand = x.shape, let ishape = indices.shape else { throw LoweringError.unsupported("gather of unknown rank") }
         let mode = try IndexMode(eqn)
         let offsetDims = try dimensionList(eqn, "offset_dims")

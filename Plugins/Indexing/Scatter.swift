@@ -33,8 +33,8 @@ func scatterLowerings() -> [Lowering] {
 }
 
 private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction: String?) throws -> [Value] {
-    let x = eqn.input(0), indices = eqn.input(1), updates = eqn.input(2)
-    let out = eqn.output(0)
+    let x = try eqn.input(0), indices = try eqn.input(1), updates = try eqn.input(2)
+    let out = try eqn.output(0)
     guard let operand = x.shape, let ishape = indices.shape, let ushape = updates.shape else {
         throw LoweringError.unsupported("\(eqn.primitive) of unknown rank")
     }

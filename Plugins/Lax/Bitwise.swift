@@ -8,8 +8,8 @@ func bitwiseLowerings() -> [Lowering] {
         out.append(Lowering(prim, emits: uniqueOps([boolOp, intOp, "Mul", "Add", "Sub"], bitPlaneOps),
                             dtypes: [.bool] + DType.ints,
                             note: "bool: logical; integers: \(intOp) from opset 18, bit planes below") { eqn, g in
-            let a = eqn.input(0), b = eqn.input(1), t = a.dtype
-            let shape = eqn.output(0).shape
+            let a = try eqn.input(0), b = try eqn.input(1), t = a.dtype
+            let shape = try eqn.output(0).shape
             guard t.isBool || t.isInt else { throw LoweringError.unsupported("\(prim) on \(t)") }
             if t.isBool { return [try g.op(boolOp, a, b, shape: shape)] }
             if g.opset >= 18 { return [try g.op(intOp, a, b, shape: shape)] }
@@ -27,8 +27,8 @@ func bitwiseLowerings() -> [Lowering] {
     }
     out.append(Lowering("not", emits: ["Not", "BitwiseNot", "Sub", "Cast"], dtypes: [.bool] + DType.ints,
                         note: "bool: logical; integers: BitwiseNot from opset 18, all-ones minus x below") { eqn, g in
-        let x = eqn.input(0), t = x.dtype
-        let shape = eqn.output(0).shape
+        let x = try eqn.input(0), t = x.dtype
+        let shape = try eqn.output(0).shape
         guard t.isBool || t.isInt else { throw LoweringError.unsupported("not on \(t)") }
         if t.isBool { return [try g.op("Not", x, shape: shape)] }
         if g.opset >= 18 { return [try g.op("BitwiseNot", x, shape: shape)] }
@@ -42,14 +42,14 @@ func bitwiseLowerings() -> [Lowering] {
         })
     }
     out.append(Lowering("population_count", emits: bitPlaneOps, dtypes: DType.ints) { eqn, g in
-        let x = eqn.input(0)
+        let x = try eqn.input(0)
         guard x.dtype.isInt else { throw LoweringError.unsupported("population_count on \(x.dtype)") }
         let count = try g.op("ReduceSum", try bitPlanes(x, g).cast(to: .i32), try g.int64s([-1]), attributes: ["keepdims": .int(0)])
         return [try count.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
     })
     // clz = width - bit length; the bit length counts the shifts k with x >> k != 0.
     out.append(Lowering("clz", emits: uniqueOps(["Greater", "Sub"], bitPlaneOps), dtypes: DType.ints) { eqn, g in
-        let x = eqn.input(0), t = x.dtype
+        let x = try eqn.input(0), t = x.dtype
         guard t.isInt else { throw LoweringError.unsupported("clz on \(t)") }
         let u = try x.cast(to: unsignedView(t)), w = bitWidth(t)
         let shifted = try g.op("BitShift", try appendAxis(u), try bitOffsets(u.dtype, w, g), attributes: ["direction": .string("RIGHT")])
@@ -66,7 +66,7 @@ func bitwiseLowerings() -> [Lowering] {
 /// so the work is done on the unsigned view with the amount clamped. 16-bit values are worked
 /// in 32 bits because ONNX Runtime has no 16-bit Min or Where.
 func lowerShift(_ eqn: Equation, _ g: GraphBuilder) throws -> Value {
-    let x = eqn.input(0), s = eqn.input(1), t = x.dtype
+    let x = try eqn.input(0), s = try eqn.input(1), t = x.dtype
     guard t.isInt else { throw LoweringError.unsupported("\(eqn.primitive) on \(t)") }
     let w = bitWidth(t), ut = unsignedView(t)
     let work: DType = w == 16 ? .u32 : ut

@@ -8,7 +8,7 @@ func conversionLowerings() -> [Lowering] {
         Lowering("convert_element_type", emits: uniqueOps(["Cast", "Greater", "Less", "And", "GreaterOrEqual", "LessOrEqual"], pickOps),
                  dtypes: allTypes,
                  note: "float to int saturates like XLA (NaN -> 0, out of range -> MIN/MAX; ONNX Cast leaves these undefined); else Cast") { eqn, g in
-            let x = eqn.input(0), to = eqn.output(0).dtype
+            let x = try eqn.input(0), to = try eqn.output(0).dtype
             guard (x.dtype.isFloat || x.dtype.isInt || x.dtype.isBool) && (to.isFloat || to.isInt || to.isBool) else {
                 throw LoweringError.unsupported("convert_element_type from \(x.dtype) to \(to)")
             }
@@ -43,8 +43,8 @@ func saturatingFloatToInt(_ x0: Value, _ to: DType, _ g: GraphBuilder) throws ->
 /// XLA's bitcast: same width reinterprets; a narrower target adds a last axis of the width ratio
 /// (least significant part first, as on little-endian hosts), a wider one consumes it.
 func lowerBitcast(_ eqn: Equation, _ g: GraphBuilder) throws -> Value {
-    let x = eqn.input(0), from = x.dtype, to = eqn.output(0).dtype
-    let shape = eqn.output(0).shape
+    let x = try eqn.input(0), from = x.dtype, to = try eqn.output(0).dtype
+    let shape = try eqn.output(0).shape
     guard (from.isFloat || from.isInt) && (to.isFloat || to.isInt) else {
         throw LoweringError.unsupported("bitcast_convert_type from \(from) to \(to)")
     }

@@ -5,7 +5,7 @@ import PluginKit
 func dimAsValueLowering() -> Lowering {
     Lowering("dim_as_value", emits: ["Squeeze", "Cast"]) { eqn, g in
         guard let dim = try eqn.require("dim").dim else { throw LoweringError.invalid("dim_as_value: 'dim' is not a dimension") }
-        let out = eqn.output(0)
+        let out = try eqn.output(0)
         if let n = dim.value { return [try g.scalar(Double(n), out.dtype)] }
         return [try g.dimTensor(dim).squeeze([0]).cast(to: out.dtype).with(shape: [])]
     }

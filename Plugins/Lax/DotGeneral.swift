@@ -8,7 +8,7 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     guard let lc = dn[0]?[0]?.ints, let rc = dn[0]?[1]?.ints, let lb = dn[1]?[0]?.ints, let rb = dn[1]?[1]?.ints else {
         throw LoweringError.invalid("dimension_numbers is not ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))")
     }
-    let out = eqn.output(0)
+    let out = try eqn.output(0)
     guard [DType.f16, .f32, .f64, .bf16, .i32, .i64, .u32, .u64].contains(out.dtype) else {
         throw LoweringError.unsupported("dot_general producing \(out.dtype) (MatMul has no such type)")
     }
@@ -16,6 +16,12 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let lhs = try eqn.input(0).cast(to: out.dtype).with(shape: eqn.input(0).shape)
     let rhs = try eqn.input(1).cast(to: out.dtype).with(shape: eqn.input(1).shape)
     guard let ls = lhs.shape, let rs = rhs.shape else { throw LoweringError.invalid("dot_general operands without shapes") }
+    // Each side's contracting and batch axes: in range, none twice, paired one to one.
+    _ = try checkAxes(lc + lb, rank: ls.count)
+    _ = try checkAxes(rc + rb, rank: rs.count)
+    guard lc.count == rc.count, lb.count == rb.count else {
+        throw LoweringError.invalid("dot_general pairs \(lc.count) lhs with \(rc.count) rhs contracting axes and \(lb.count) with \(rb.count) batch axes")
+    }
     let lfree = (0..<ls.count).filter { !lc.contains($0) && !lb.contains($0) }
     let rfree = (0..<rs.count).filter { !rc.contains($0) && !rb.contains($0) }
 

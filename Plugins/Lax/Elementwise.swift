@@ -42,7 +42,7 @@ let logicalOps: [(prim: String, boolOp: String, intOp: String)] = [
 ]
 
 func checkType(_ eqn: Equation, _ accepts: Accepts) throws -> DType {
-    let t = eqn.input(0).dtype
+    let t = try eqn.input(0).dtype
     guard accepts.allows(t) else { throw LoweringError.unsupported("\(eqn.primitive) on \(t) is not supported") }
     return t
 }
@@ -77,7 +77,7 @@ func elementwiseLowerings() -> [Lowering] {
             }
             if op == "Sign" && t == .f16 {
                 // ONNX Runtime's f16 Sign maps NaN to 0; XLA keeps NaN.
-                let x = eqn.input(0)
+                let x = try eqn.input(0)
                 return [try g.op("Where", try g.op("Equal", x, x), try g.op("Sign", x), x, shape: eqn.output(0).shape)]
             }
             if t == .f64 && noDoubleKernel.contains(op) {
@@ -95,7 +95,7 @@ func elementwiseLowerings() -> [Lowering] {
     for (prim, op, boolOp) in [("max", "Max", "Or"), ("min", "Min", "And")] {
         out.append(Lowering(prim, emits: [op, "Cast", boolOp], dtypes: DType.numbers + [.bool],
                             note: "bool: \(boolOp); 16-bit integers compare in 32 bits (no 16-bit kernel in ONNX Runtime)") { eqn, g in
-            if eqn.input(0).dtype.isBool { return [try g.op(boolOp, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)] }
+            if try eqn.input(0).dtype.isBool { return [try g.op(boolOp, eqn.input(0), eqn.input(1), shape: eqn.output(0).shape)] }
             let t = try checkType(eqn, .numeric)
             // Widening is exact and order-preserving, so the narrowed result is the same.
             let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : nil
@@ -106,7 +106,7 @@ func elementwiseLowerings() -> [Lowering] {
     }
     for (prim, op) in comparisonOps {
         out.append(Lowering(prim, emits: [op, "Cast"], dtypes: DType.numbers + [.bool], note: prim == "eq" ? nil : "bool: as u8 (false < true)") { eqn, g in
-            var a = eqn.input(0), b = eqn.input(1)
+            var a = try eqn.input(0), b = try eqn.input(1)
             if a.dtype.isBool && op != "Equal" { a = try a.cast(to: .u8); b = try b.cast(to: .u8) }
             return [try g.op(op, a, b, shape: eqn.output(0).shape)]
         })

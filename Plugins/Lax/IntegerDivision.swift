@@ -8,8 +8,8 @@ func integerDivisionLowerings() -> [Lowering] {
     [
         Lowering("div", emits: ["Div", "Equal", "Or"] + pickOps, dtypes: DType.numbers,
                  note: "integers: toward zero; x/0 = -1 (all bits set) and MIN/-1 = MIN as in XLA") { eqn, g in
-            let a = eqn.input(0), b = eqn.input(1), t = a.dtype
-            let shape = eqn.output(0).shape
+            let a = try eqn.input(0), b = try eqn.input(1), t = a.dtype
+            let shape = try eqn.output(0).shape
             guard t.isInt else {
                 _ = try checkType(eqn, .float)
                 return [try g.op("Div", a, b, shape: shape)]
@@ -28,8 +28,8 @@ func integerDivisionLowerings() -> [Lowering] {
         },
         Lowering("rem", emits: ["Mod", "Equal", "Or"] + pickOps, dtypes: [.f16, .bf16, .f32, .f64] + DType.ints,
                  note: "Mod(fmod=1): the sign of the dividend; integers: x rem 0 = x, MIN rem -1 = 0 as in XLA") { eqn, g in
-            let a = eqn.input(0), b = eqn.input(1), t = a.dtype
-            let shape = eqn.output(0).shape
+            let a = try eqn.input(0), b = try eqn.input(1), t = a.dtype
+            let shape = try eqn.output(0).shape
             guard t.isInt else {
                 _ = try checkType(eqn, .float)
                 if t == .bf16 {

@@ -4,7 +4,7 @@ import PluginKit
 func mathLowerings() -> [Lowering] {
     [
         Lowering("square", emits: ["Mul"], dtypes: DType.numbers) { eqn, g in
-            let x = eqn.input(0)
+            let x = try eqn.input(0)
             return [try g.op("Mul", x, x, shape: eqn.output(0).shape)]
         },
         Lowering("rsqrt", emits: ["Sqrt", "Reciprocal", "Cast"], dtypes: DType.floats) { eqn, g in
@@ -26,8 +26,8 @@ func mathLowerings() -> [Lowering] {
         // Square-and-multiply in the same order as JAX, so float results round identically.
         Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat"], dtypes: DType.numbers) { eqn, g in
             let y = try eqn.int("y")
-            let x = eqn.input(0)
-            let shape = eqn.output(0).shape
+            let x = try eqn.input(0)
+            let shape = try eqn.output(0).shape
             if y == 0 {
                 return [try g.expand(try g.scalar(1, x.dtype), shape)]
             }
@@ -50,7 +50,7 @@ func mathLowerings() -> [Lowering] {
         Lowering("clamp", emits: ["Max", "Min", "Cast"], dtypes: DType.numbers + [.bool],
                  note: "16-bit integers clamp in 32 bits, bool in u8 (no such Max/Min in ONNX Runtime)") { eqn, g in
             // lax.clamp(lo, x, hi); widening is exact and keeps the order.
-            let t = eqn.input(1).dtype
+            let t = try eqn.input(1).dtype
             let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : t == .bool ? .u8 : nil
             let w = { (v: Value) in try wide.map { try v.cast(to: $0) } ?? v }
             let lo = try w(eqn.input(0)), x = try w(eqn.input(1)), hi = try w(eqn.input(2))
@@ -83,7 +83,7 @@ func expm1(_ x: Value, _ g: GraphBuilder) throws -> Value {
 
 /// f16/f32/f64 and bf16 (computed in f32): the float types these composites take.
 func floatInput(_ eqn: Equation) throws -> Value {
-    let x = eqn.input(0)
+    let x = try eqn.input(0)
     guard x.dtype.isFloat else { throw LoweringError.unsupported("\(eqn.primitive) on \(x.dtype) is not supported") }
     return x
 }
@@ -100,7 +100,7 @@ func moreMathLowerings() -> [Lowering] {
         // y's sign: the quadrants, signed zeros and infinities come out as in C's atan2.
         Lowering("atan2", emits: uniqueOps(["Abs", "Div", "Atan", "Sub", "Where", "Neg", "Less", "Reciprocal", "Or", "And", "Equal", "Cast"], doubleMathOps),
                  dtypes: DType.floats, note: "f64: Atan from its series (ONNX Runtime has no double Atan)") { eqn, g in
-            let y0 = try floatInput(eqn), x0 = eqn.input(1)
+            let y0 = try floatInput(eqn), x0 = try eqn.input(1)
             let wide = y0.dtype == .bf16
             let y = wide ? try y0.cast(to: .f32) : y0, x = wide ? try x0.cast(to: .f32) : x0
             let t = y.dtype
@@ -162,7 +162,7 @@ func moreMathLowerings() -> [Lowering] {
         // section 6.2) has relative error below 1.2e-7 everywhere; erfc(-z) = 2 - erfc(z).
         Lowering("erfc", emits: uniqueOps(["Abs", "Div", "Add", "Mul", "Sub", "Neg", "Exp", "Where", "Less", "Cast"], doubleErfOps),
                  dtypes: [.f16, .bf16, .f32, .f64], note: "f16/bf16/f32: relative error below 1.2e-7; f64: series and continued fraction, about 1e-15") { eqn, g in
-            if eqn.input(0).dtype == .f64 { return [try DoubleErf(eqn.input(0), g).erfc(g).with(shape: eqn.output(0).shape)] }
+            if try eqn.input(0).dtype == .f64 { return [try DoubleErf(eqn.input(0), g).erfc(g).with(shape: eqn.output(0).shape)] }
             return [try computingBF16InF32(try floatInput(eqn), g) { x in
                 let t = x.dtype
                 let z = try g.op("Abs", x)

@@ -17,11 +17,11 @@ func reductionType(_ t: DType) -> DType? {
 func reductionLowerings() -> [Lowering] {
     var out: [Lowering] = reductionOps.map { prim, op in
         Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul"]) { eqn, g in
-            let x = eqn.input(0)
-            let axes = try eqn.ints("axes")
+            let x = try eqn.input(0)
+            let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
             if axes.isEmpty { return [x] }
             if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) {
-                return [exact.with(shape: eqn.output(0).shape)]
+                return [exact.with(shape: try eqn.output(0).shape)]
             }
             let wide = reductionType(x.dtype)
             let xin = try wide.map { try x.cast(to: $0) } ?? x
@@ -38,8 +38,8 @@ func reductionLowerings() -> [Lowering] {
     for (prim, op) in [("argmax", "ArgMax"), ("argmin", "ArgMin")] {
         out.append(Lowering(prim, emits: (op == "ArgMax" ? [op] : [op, "ArgMax"]) + ["Cast", "IsNaN", "ReduceMax", "Where"],
                             note: "first index on ties, like JAX; the first NaN wins, as in JAX") { eqn, g in
-            let x = eqn.input(0)
-            let axes = try eqn.ints("axes")
+            let x = try eqn.input(0)
+            let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
             guard axes.count == 1 else { throw LoweringError.unsupported("\(prim) over \(axes.count) axes") }
             let attrs: KeyValuePairs<String, Attr> = ["axis": .int(Int64(axes[0])), "keepdims": .int(0), "select_last_index": .int(0)]
             // u32 widens to i64 so its order survives; narrower ints and bools fit i32.

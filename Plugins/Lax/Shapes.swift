@@ -3,10 +3,10 @@ import PluginKit
 /// Shape, layout and type plumbing: these move and relabel data without arithmetic.
 func shapeLowerings() -> [Lowering] {
     [
-        Lowering("copy", emits: []) { eqn, _ in [eqn.input(0)] },
-        Lowering("stop_gradient", emits: []) { eqn, _ in [eqn.input(0)] },
+        Lowering("copy", emits: []) { eqn, _ in [try eqn.input(0)] },
+        Lowering("stop_gradient", emits: []) { eqn, _ in [try eqn.input(0)] },
         Lowering("reshape", emits: ["Reshape", "Transpose"]) { eqn, g in
-            var x = eqn.input(0)
+            var x = try eqn.input(0)
             if let p = eqn.param("dimensions"), !p.isNone, let perm = p.ints { x = try x.transpose(perm) }
             return [try x.reshape(eqn.output(0).shape)]
         },
@@ -14,13 +14,13 @@ func shapeLowerings() -> [Lowering] {
             [try eqn.input(0).transpose(try eqn.ints("permutation"))]
         },
         Lowering("squeeze", emits: ["Squeeze"]) { eqn, g in
-            let x = eqn.input(0)
+            let x = try eqn.input(0)
             let axes = try eqn.ints("dimensions").map { $0 < 0 ? $0 + (x.rank ?? 0) : $0 }
             return [try x.squeeze(axes)]
         },
         Lowering("broadcast_in_dim", emits: ["Unsqueeze", "Expand"]) { eqn, g in
-            let x = eqn.input(0)
-            let shape = eqn.output(0).shape
+            let x = try eqn.input(0)
+            let shape = try eqn.output(0).shape
             let kept = try eqn.ints("broadcast_dimensions")
             guard kept == kept.sorted() else {
                 // JAX only produces increasing broadcast_dimensions; a permutation would need a Transpose.
@@ -36,7 +36,7 @@ func shapeLowerings() -> [Lowering] {
                              shape: eqn.output(0).shape)]
         },
         Lowering("slice", emits: ["Slice"]) { eqn, g in
-            let x = eqn.input(0)
+            let x = try eqn.input(0)
             guard let starts = try eqn.require("start_indices").dims, let limits = try eqn.require("limit_indices").dims else {
                 throw LoweringError.invalid("slice indices are not lists of dimensions")
             }
@@ -56,7 +56,7 @@ func shapeLowerings() -> [Lowering] {
         },
         Lowering("rev", emits: ["Slice"]) { eqn, g in
             let dims = try eqn.ints("dimensions")
-            if dims.isEmpty { return [eqn.input(0)] }
+            if dims.isEmpty { return [try eqn.input(0)] }
             let n = dims.count
             return [try g.op("Slice", eqn.input(0), try g.int64s([Int64](repeating: -1, count: n)),
                              try g.int64s([Int64](repeating: Int64.min, count: n)), try g.int64s(dims),
@@ -71,14 +71,15 @@ func shapeLowerings() -> [Lowering] {
         },
         Lowering("tile", emits: ["Tile"]) { eqn, g in
             let reps = try eqn.ints("reps")
-            let x = eqn.input(0)
-            let rank = eqn.output(0).rank
+            let x = try eqn.input(0)
+            let rank = try eqn.output(0).rank
             let lifted = try x.unsqueeze(Array(0..<(rank - (x.rank ?? rank))))
             return [try g.op("Tile", lifted, try g.int64s(reps), shape: eqn.output(0).shape)]
         },
         Lowering("iota", emits: ["Range", "Cast", "Unsqueeze", "Expand", "Reshape", "Squeeze"]) { eqn, g in
-            let out = eqn.output(0)
+            let out = try eqn.output(0)
             let axis = try eqn.int("dimension")
+            guard axis >= 0, axis < out.rank else { throw LoweringError.invalid("iota dimension \(axis) is out of range for rank \(out.rank)") }
             let n = out.shape[axis]
             var line: Value
             if let count = n.value {
@@ -91,9 +92,10 @@ func shapeLowerings() -> [Lowering] {
             return [try line.unsqueeze(others).expand(out.shape)]
         },
         Lowering("select_n", emits: ["Where", "Equal", "Cast"], note: "bool or int32 selector, any number of cases") { eqn, g in
-            let which = eqn.input(0)
+            let which = try eqn.input(0)
             let cases = Array(eqn.inputs.dropFirst())
-            let shape = eqn.output(0).shape
+            let shape = try eqn.output(0).shape
+            guard !cases.isEmpty else { throw LoweringError.invalid("select_n needs at least one case besides its selector") }
             if cases.count == 1 { return [cases[0]] }
             if which.dtype.isBool {
                 return [try g.select(which, cases[1], cases[0], shape: shape)]
@@ -132,8 +134,8 @@ func iotaConstant(_ n: Int64, _ t: DType, _ g: GraphBuilder) throws -> Value {
 /// through an extra axis), then edge padding, whose negative amounts crop. Edge amounts may be
 /// symbolic (`B`): they go to Pad as a runtime shape tensor, which also crops when negative.
 func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
-    var x = eqn.input(0)
-    let value = eqn.input(1)
+    var x = try eqn.input(0)
+    let value = try eqn.input(1)
     guard var shape = x.shape, let config = eqn.param("padding_config")?.items else {
         throw LoweringError.invalid("pad without a padding_config")
     }
@@ -170,5 +172,5 @@ func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         let ends = crop.map { min(cfg[$0].hi.value ?? 0, 0) }.map { $0 < 0 ? $0 : Int64.max }
         x = try g.op("Slice", x, try g.int64s(crop.map { max(0, -(cfg[$0].lo.value ?? 0)) }), try g.int64s(ends), try g.int64s(crop))
     }
-    return [x.with(shape: eqn.output(0).shape)]
+    return [x.with(shape: try eqn.output(0).shape)]
 }

@@ -14,7 +14,7 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     }
     let spatial = lhsSpec.count - 2
     guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
-    let out = eqn.output(0)
+    let out = try eqn.output(0)
     // XLA accumulates in the preferred (output) type. ONNX Runtime's Conv computes in f32 only;
     // f64 and integer convolutions are MatMuls over the unfolded windows instead (narrow
     // integers wrap the same when multiplied and summed in 32 bits and cast back).

@@ -8,7 +8,7 @@ import PluginKit
 func cumulativeLowerings() -> [Lowering] {
     [
         Lowering("cumsum", emits: ["CumSum", "Cast"], dtypes: DType.numbers, note: "reverse via CumSum's reverse attribute") { eqn, g in
-            let x = eqn.input(0)
+            let x = try eqn.input(0)
             let axis = try eqn.int("axis")
             let reverse = eqn.param("reverse")?.bool ?? false
             let t = x.dtype
@@ -53,8 +53,8 @@ func elementwiseType(_ t: DType) -> DType {
 /// `reduction == nil` is log-sum-exp.
 func doublingScan(_ reduction: WindowReduction?) -> LowerFunction {
     { eqn, g in
-        let x = eqn.input(0)
-        let out = eqn.output(0)
+        let x = try eqn.input(0)
+        let out = try eqn.output(0)
         let axis = try eqn.int("axis")
         let reverse = eqn.param("reverse")?.bool ?? false
         guard let n = out.shape[axis].value.map(Int.init) else {

@@ -12,8 +12,8 @@ func logicalReductionLowerings() -> [Lowering] {
     logicalReductions.map { prim, boolReduce, intOp in
         Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat"], dtypes: [.bool] + DType.ints,
                  note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (opset 18)") { eqn, g in
-            let x = eqn.input(0)
-            let out = eqn.output(0)
+            let x = try eqn.input(0)
+            let out = try eqn.output(0)
             let axes = try eqn.ints("axes")
             if axes.isEmpty { return [x] }
             let t = x.dtype

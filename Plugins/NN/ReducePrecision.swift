@@ -9,7 +9,7 @@ import PluginKit
 /// multiple of 2^(E - m) by Round (half to even). bfloat16 (8, 7) of a 32-bit or narrower float
 /// is a Cast round trip, which rounds identically. Results match XLA bit for bit.
 func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
-    let x = eqn.input(0)
+    let x = try eqn.input(0)
     let e = try eqn.int("exponent_bits"), m = try eqn.int("mantissa_bits")
     let t = x.dtype
     // (exponent bits, mantissa bits, smallest normal exponent) of the operand's format.
@@ -17,7 +17,7 @@ func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] 
     guard let (te, tm, minExp) = formats[t] else { throw LoweringError.unsupported("reduce_precision on \(t)") }
     guard e >= 1, m >= 0 else { throw LoweringError.invalid("reduce_precision to \(e) exponent and \(m) mantissa bits") }
     if e >= te && m >= tm { return [x] }
-    let shape = eqn.output(0).shape
+    let shape = try eqn.output(0).shape
     let wide = t == .f64 ? DType.f64 : .f32
     let xw = try x.cast(to: wide)
     if e == 8 && m == 7 && t != .f64 {

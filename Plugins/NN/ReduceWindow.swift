@@ -63,8 +63,8 @@ struct WindowParams {
 
 func lowerReduceWindow(_ r: WindowReduction) -> LowerFunction {
     { eqn, g in
-        let x = eqn.input(0)
-        let out = eqn.output(0)
+        let x = try eqn.input(0)
+        let out = try eqn.output(0)
         let w = try WindowParams(eqn, rank: out.rank)
         if w.active.isEmpty { return [x] }
         // ONNX Runtime's Conv is f32 only: an f64 sum stays exact on the slice route.
@@ -202,13 +202,13 @@ func lowerGenericReduceWindow(_ eqn: Equation, _ g: GraphBuilder) throws -> [Val
     }
     let body = try eqn.require("jaxpr").string ?? ""
     var kinds: [String: WindowReduction] = ["max": .max, "min": .min, "add": .sum, "mul": .prod]
-    if eqn.input(0).dtype == .bool { kinds["or"] = .max; kinds["and"] = .min }
+    if try eqn.input(0).dtype == .bool { kinds["or"] = .max; kinds["and"] = .min }
     guard let r = kinds.first(where: { prim, _ in
         body == "(i0, i1) { v0 = \(prim)(i0, i1) } (v0)" || body == "(i0, i1) { v0 = \(prim)(i1, i0) } (v0)"
     })?.value else {
         throw LoweringError.unsupported("reduce_window with the body \(body) (only a single max, min, add or mul of the two operands, or and/or on bools)")
     }
-    let x = eqn.input(0)
+    let x = try eqn.input(0)
     let windowed = try lowerReduceWindow(r)(eqn, g)[0]
     let compute = elementwiseType(x.dtype)
     let y = try g.op(r.combine, try windowed.cast(from: x.dtype, to: compute), try eqn.input(1).cast(to: compute))

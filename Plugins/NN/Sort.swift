@@ -9,8 +9,9 @@ func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let axis = try eqn.int("dimension")
     let numKeys = (try? eqn.int("num_keys")) ?? 1
     let operands = eqn.inputs
-    let shape = eqn.output(0).shape
+    let shape = try eqn.output(0).shape
     guard numKeys >= 1, numKeys <= operands.count else { throw LoweringError.invalid("sort num_keys \(numKeys) with \(operands.count) operands") }
+    guard axis >= 0, axis < shape.count else { throw LoweringError.invalid("sort dimension \(axis) is out of range for rank \(shape.count)") }
     let count = try g.dimTensor(shape[axis])
     var perm: Value?
     var single: Value?   // TopK's values, when one pass sorted the first operand itself (no cast)
@@ -70,11 +71,12 @@ func topKType(_ t: DType) -> DType? {
 /// top_k: the k largest along `axis` (the last axis before JAX grew the param), ties to the lower
 /// index as JAX does.
 func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
-    let x = eqn.input(0)
+    let x = try eqn.input(0)
     let k = try eqn.int("k")
-    let rank = eqn.output(0).rank
+    let rank = try eqn.output(0).rank
     var axis = eqn.param("axis").flatMap { $0.isNone ? nil : $0.int } ?? (rank - 1)
     if axis < 0 { axis += rank }
+    guard axis >= 0, axis < rank else { throw LoweringError.invalid("top_k axis \(axis) is out of range for rank \(rank)") }
     let wide = x.dtype == .u64 ? DType.i64 : topKType(x.dtype)
     guard let wide else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
     var key = x.dtype == .u64 ? try unsignedAsSigned(x, g) : try x.cast(to: wide)
@@ -91,6 +93,6 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let values = x.dtype.isFloat || x.dtype == .u64
         ? try g.op("GatherElements", x, r[1], attributes: ["axis": .int(Int64(axis))])
         : try r[0].cast(from: wide, to: x.dtype)
-    return [values.with(shape: eqn.output(0).shape),
+    return [values.with(shape: try eqn.output(0).shape),
             try r[1].cast(to: eqn.output(1).dtype).with(shape: eqn.output(1).shape)]
 }

@@ -28,15 +28,15 @@ func keyDataLowerings() -> [Lowering] {
     [
         Lowering("random_wrap", emits: ["Identity"], dtypes: [.u32], note: "threefry key data stays uint32[..., 2]") { eqn, g in
             _ = try checkKeyData(eqn.input(0))
-            return [eqn.input(0)]
+            return [try eqn.input(0)]
         },
         Lowering("random_unwrap", emits: ["Identity"], dtypes: [.u32], note: "threefry key data stays uint32[..., 2]") { eqn, g in
-            [eqn.input(0)]
+            [try eqn.input(0)]
         },
         // JAX's threefry seed: a 32-bit seed is the low word (high word 0), a 64-bit one is split.
         Lowering("random_seed", emits: ["Cast", "BitShift", "Concat", "Unsqueeze", "Expand"],
                  dtypes: [.i8, .i16, .i32, .i64, .u8, .u16, .u32, .u64], note: "threefry keys only") { eqn, g in
-            let seed = eqn.input(0)
+            let seed = try eqn.input(0)
             let batch = seed.shape ?? []
             let lo = try seed.cast(to: .u32)
             let hi: Value

@@ -46,7 +46,7 @@ func randomBitsLowerings() -> [Lowering] {
         // fold_in encrypts the counter (0, message) under the key; the result is the new key.
         Lowering("random_fold_in", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast"],
                  minOpset: 18, dtypes: [.u32], note: "threefry keys") { eqn, g in
-            let key = eqn.input(0)
+            let key = try eqn.input(0)
             let batch = Array((key.shape ?? []).dropLast())
             let (k0, k1) = try keyHalves(g, key)
             let msg = try eqn.input(1).cast(to: .u32)

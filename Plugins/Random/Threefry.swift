@@ -42,7 +42,7 @@ struct Threefry {
 func threefryLowerings() -> [Lowering] {
     [Lowering("threefry2x32", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor"], minOpset: 18, dtypes: [.u32],
               note: "20-round Threefry-2x32 in uint32 arithmetic") { eqn, g in
-        let shape = eqn.output(0).shape
+        let shape = try eqn.output(0).shape
         let (a, b) = try Threefry(g: g, shape: shape)(key: eqn.input(0), eqn.input(1), counter: eqn.input(2), eqn.input(3))
         return [try g.expand(a, shape), try g.expand(b, shape)]
     }]

@@ -8,6 +8,8 @@ public struct ConvertOptions {
     public var externalThreshold = 1 << 20
     public var inputNames: [String]?
     public var outputNames: [String]?
+    /// Ceiling on constants the conversion creates (`--max-memory`).
+    public var maxMemory = MemoryLimit.defaultBytes
     /// Where a long conversion reports how far it got; nil for silence.
     public var progress: ProgressLine?
     /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
@@ -37,15 +39,19 @@ public enum Converter {
         guard supportedOpsets.contains(options.opset) else {
             throw HostError.usage("opset \(options.opset) is not supported; choose one of \(supportedOpsets.lowerBound)...\(supportedOpsets.upperBound)")
         }
+        try OutputFile.checkNotInput(output: outputPath, input: bundlePath)
         let bundle = try BundleReader.read(path: bundlePath)
         lap("read")
         let (missing, equations) = Preflight.scan(bundle.program.jaxpr, registry: registry, opset: options.opset)
         guard missing.isEmpty else {
-            throw HostError.conversion(Preflight.report(missing, opset: options.opset) + (registry.builtinHint.map { ["hint: " + $0] } ?? []))
+            let skipped = registry.skipped.map { "  skipped (it might have claimed them): \($0)" }
+            let hint = registry.builtinHint.map { ["hint: " + $0] } ?? []
+            throw HostError.conversion(Preflight.report(missing, opset: options.opset) + skipped + hint)
         }
         report.equations = equations
 
         let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
+        lowerer.maxMemory = options.maxMemory
         if let progress = options.progress {
             let total = bundle.program.jaxpr.equations.count
             lowerer.onEquation = { done in progress.update("lowering", done, total, unit: "equations") }

@@ -6,7 +6,7 @@ import Host
 struct VerifyPack: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a pack file in a separate process: ABI, claims, declared ONNX ops at their opsets, typed signatures.")
+        abstract: "Check a pack file in a separate process: ABI, claims, declared ONNX ops at their opsets, typed signatures; then run each claim's lowering on generated equations.")
     @Argument(help: ArgumentHelp("The pack to check.", valueName: "PACK.so")) var packs: [String]
 
     func run() throws {
@@ -41,6 +41,9 @@ struct VerifyInProcess: ParsableCommand {
         // A pack that crashes here is the expected failure being tested for: no core file.
         var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
         _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
+        // A crash, hang or exit while loading or lowering is then named on stderr, which the
+        // parent quotes; the timeout stays under the parent's, which kills a child that hangs.
+        PackGuard.install(timeout: PackVerifier.timeoutSeconds / 3)
         let r = PackVerifier.verify(path: path)
         print(PackVerifier.childOutput(r), terminator: "")
         if !r.ok { throw ExitCode(1) }

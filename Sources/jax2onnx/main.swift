@@ -9,7 +9,27 @@ struct PackOptions: ParsableArguments {
         valueName: "dir"))
     var plugins: [String] = []
 
-    func registry() throws -> Registry { try Registry.load(SearchPath(plugins: plugins)) }
+    @Option(name: .customLong("pack-timeout"), help: ArgumentHelp(
+        "Seconds one call into a pack (its loading, or one lowering) may take before the run ends with exit 1 naming the pack; 0 waits forever.",
+        valueName: "seconds"))
+    var packTimeout: Double = PackGuard.defaultTimeout
+
+    @Flag(name: .customLong("strict-packs"), help: "Fail when any pack on the search path cannot be loaded, instead of skipping it with a warning.")
+    var strictPacks = false
+
+    func validate() throws {
+        guard packTimeout >= 0, packTimeout.isFinite else { throw ValidationError("--pack-timeout must be a non-negative number of seconds") }
+    }
+
+    /// Loads the packs under PackGuard: from here on a pack that crashes, hangs or exits ends the
+    /// run with one line naming it. Packs that cannot load are skipped with a warning.
+    func registry() throws -> Registry {
+        PackGuard.install(timeout: packTimeout)
+        let r = try Registry.load(SearchPath(plugins: plugins), strict: strictPacks)
+        var err = StandardError()
+        for e in r.skipped { print("warning: skipping a pack: \(e)", to: &err) }
+        return r
+    }
 }
 
 struct Jax2ONNX: ParsableCommand {
@@ -78,6 +98,10 @@ struct Convert: ParsableCommand {
         "Same as --pack-option NN.strict_nan=true: max and min pooling propagate NaN as JAX does.",
         discussion: "ONNX leaves NaN in MaxPool unspecified and ONNX Runtime drops a NaN unless it is first in its window. By default the NN pack emits MaxPool as it is, as other exporters do; with this option each pool carries a guard (a second pool over the NaN mask and a Where) so a NaN in a window gives NaN, as in JAX. The optimizer keeps whatever the pack chose."))
     var strictNaN = false
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
+        "Largest total size of the constants a conversion may create (index tables, folded tensors), e.g. 4G or 512M; the program is refused before allocating more.",
+        valueName: "bytes"))
+    var maxMemory: String = "4G"
     @Flag(help: "Print the ONNX op histogram before and after optimization, and timings.") var report = false
     @Flag(help: "Never show the progress line (shown on a terminal when a conversion takes over two seconds).")
     var quiet = false
@@ -86,6 +110,7 @@ struct Convert: ParsableCommand {
     func validate() throws {
         if web && externalData { throw ValidationError("--web and --external-data exclude each other") }
         if quiet && progress { throw ValidationError("--quiet and --progress exclude each other") }
+        if Convert.bytes(maxMemory) == nil { throw ValidationError("--max-memory takes a size such as 4G, 512M or 1000000") }
     }
 
     func run() throws {
@@ -96,6 +121,7 @@ struct Convert: ParsableCommand {
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames
+        o.maxMemory = Convert.bytes(maxMemory)!
         if progress || (!quiet && isatty(STDERR_FILENO) != 0) { o.progress = ProgressLine(enabled: true) }
         guard FileManager.default.fileExists(atPath: input) else { throw HostError.io("input bundle '\(input)' does not exist") }
         let registry = try packs.registry()
@@ -103,6 +129,16 @@ struct Convert: ParsableCommand {
         if strictNaN { try registry.setOption("NN.strict_nan=true") }
         let r = try Converter.convert(bundlePath: input, outputPath: output, registry: registry, options: o)
         if report { printReport(r) }
+    }
+
+    /// A size with an optional K, M, G or T suffix (powers of 1024).
+    static func bytes(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        var digits = Substring(text.uppercased()), shift = 0
+        if digits.hasSuffix("B") { digits = digits.dropLast() }
+        if let u = digits.last, let s = units[u] { shift = s; digits = digits.dropLast() }
+        guard let n = Int(digits), n >= 0, n <= Int.max >> shift else { return nil }
+        return n << shift
     }
 
     func printReport(_ r: ConversionReport) {

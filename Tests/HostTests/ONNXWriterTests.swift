@@ -63,9 +63,13 @@ final class ONNXWriterTests: XCTestCase {
         XCTAssertEqual(model.graph.initializer.map(\.name), ["v2", "v3", "v4"])
         XCTAssertEqual(model.graph.initializer[0].rawData, Data([UInt8](repeating: 7, count: 16)))
         let external = model.graph.initializer[1...].map { Dictionary(uniqueKeysWithValues: $0.externalData.map { ($0.key, $0.value) }) }
-        XCTAssertEqual(external[0], ["location": "m.onnx.data", "offset": "0", "length": "8000"])
-        XCTAssertEqual(external[1], ["location": "m.onnx.data", "offset": "8192", "length": "2400"])
-        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/m.onnx.data"))
+        // The sidecar's name is unique to this model: m.onnx.<16 hex>.data, the only other file.
+        let sidecar = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0 != "m.onnx" }
+        XCTAssertEqual(sidecar.count, 1)
+        XCTAssertTrue(sidecar[0].hasPrefix("m.onnx.") && sidecar[0].hasSuffix(".data") && sidecar[0].count == 28, sidecar[0])
+        XCTAssertEqual(external[0], ["location": sidecar[0], "offset": "0", "length": "8000"])
+        XCTAssertEqual(external[1], ["location": sidecar[0], "offset": "8192", "length": "2400"])
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + sidecar[0]))
         XCTAssertEqual(data.count, 8192 + 2400)
         XCTAssertEqual(data[0..<8000], Data(file.bytes[100..<8100]))
         XCTAssertEqual(data[8000..<8192], Data(count: 192))
@@ -96,7 +100,7 @@ final class ONNXWriterTests: XCTestCase {
         var progress: [Int] = []
         options.onBytes = { progress.append($0) }
         try ONNXWriter.write(g, to: dir + "/w.onnx", options: options)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/w.onnx.data"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["w.onnx"])
         let model = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: dir + "/w.onnx")))
         XCTAssertEqual(model.graph.initializer.map(\.name), ["v2", "v3", "v4"])
         XCTAssertEqual(model.graph.initializer[1].rawData, Data(file.bytes[100..<8100]))
@@ -112,10 +116,10 @@ final class ONNXWriterTests: XCTestCase {
         let dir = try Fixture.tempDir()
         var options = WriteOptions(opset: 23)
         options.externalThreshold = 2000
-        // The sidecar is written, then the model's temporary file cannot be made (a directory
-        // holds its name): the finished sidecar must go too.
-        let blocker = ".m.onnx.tmp-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir + "/" + blocker, withIntermediateDirectories: false)
+        // The sidecar is moved into place, then the model cannot be (a non-empty directory holds
+        // its name): the sidecar and both temporary files must go.
+        let blocker = "m.onnx"
+        try FileManager.default.createDirectory(atPath: dir + "/m.onnx/x", withIntermediateDirectories: true)
         XCTAssertThrowsError(try ONNXWriter.write(g, to: dir + "/m.onnx", options: options))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [blocker])
         XCTAssertThrowsError(try ONNXWriter.write(g, to: dir + "/missing/m.onnx", options: options))

@@ -40,7 +40,7 @@ final class PackVerifyTests: XCTestCase {
         let dir = try Fixture.tempDir()
         let r = try Fixture.run(Fixture.cli, ["plugins", "verify", try Fixture.buildPack("crash.so", in: dir, defines: ["CRASH"])])
         XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(r.stdout.contains("problem: the pack crashed while loading (signal 11"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("crashed (SIGSEGV, invalid memory access) while loading"), r.stdout)
     }
 
     func testReportsAnotherMajorAndAMalformedFile() throws {

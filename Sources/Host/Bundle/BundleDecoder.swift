@@ -545,6 +545,7 @@ struct BundleDecoder {
         if kind { return TensorType(.opaque, []) }
         guard let dt, let dims else { throw DecodeFailure("aval needs dtype and shape") }
         guard !badDim else { throw DecodeFailure("a dimension is a non-negative integer or a symbolic expression string") }
+        try Self.checkSize(dims.compactMap(\.value) + (physicalDims ?? []))
         // An extended dtype (a PRNG key) with a declared physical form is that form throughout the
         // graph: its element dtype, with the element's dims appended.
         if let physicalDtype, let physicalDims {
@@ -552,6 +553,22 @@ struct BundleDecoder {
             return TensorType(dtype(physicalDtype), dims + physicalDims.map { .known($0) })
         }
         return TensorType(dtype(dt), dims)
+    }
+
+    /// Every size a lowering or pass computes from an aval (element counts, byte counts, strides)
+    /// fits in Int64 when the known dims of one value multiply to at most 2^56 elements, and its
+    /// rank stays within what a shape can hold.
+    static let maxElements: Int64 = 1 << 56
+    static let maxRank = 64
+
+    static func checkSize(_ dims: [Int64]) throws {
+        guard dims.count <= maxRank else { throw DecodeFailure("rank \(dims.count) exceeds \(maxRank)") }
+        var n: Int64 = 1
+        for d in dims where d > 0 {
+            let (m, o) = n.multipliedReportingOverflow(by: d)
+            guard !o, m <= maxElements else { throw DecodeFailure("shape \(dims) has more than 2^56 elements") }
+            n = m
+        }
     }
 
     // MARK: Equations

@@ -1,4 +1,7 @@
 import J2OPluginABI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A bundle opened for conversion: the mapped file, the constant table, and the program.
 public final class Bundle {
@@ -33,6 +36,26 @@ public enum BundleReader {
     public static func read(path: String) throws -> Bundle {
         let file = try MappedFile(path: path)
         return try read(file)
+    }
+
+    /// Reads a bundle held in memory (the fuzzer's inputs, generated test programs): the bytes go
+    /// to an anonymous memory file and are mapped like any bundle, so every check is the same.
+    public static func read(bytes: UnsafeRawBufferPointer, name: String) throws -> Bundle {
+        typealias MemfdCreate = @convention(c) (UnsafePointer<CChar>, UInt32) -> Int32
+        // Swift's Glibc module does not declare memfd_create (a _GNU_SOURCE function).
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memfd_create") else {
+            throw HostError.io("this system has no memfd_create")
+        }
+        let fd = unsafeBitCast(sym, to: MemfdCreate.self)(name, 1 /* MFD_CLOEXEC */)
+        guard fd >= 0 else { throw HostError.io("cannot create a memory file: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            guard n > 0 else { throw HostError.io("cannot fill a memory file: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+        return try read(MappedFile(path: "/proc/self/fd/\(fd)"))
     }
 
     static func read(_ file: MappedFile) throws -> Bundle {

@@ -29,23 +29,47 @@ public indirect enum DimExpr: Hashable, CustomStringConvertible {
         }
     }
 
-    /// Evaluates with the given symbol values (used for checks and tests).
+    /// Evaluates with the given symbol values (used for checks and tests); nil when a symbol is
+    /// unbound, a divisor is zero, or any step leaves Int64 (a hostile bundle's dims must not trap).
     public func evaluate(_ env: [String: Int64]) -> Int64? {
+        func both(_ a: DimExpr, _ b: DimExpr, _ f: (Int64, Int64) -> (partialValue: Int64, overflow: Bool)) -> Int64? {
+            guard let x = a.evaluate(env), let y = b.evaluate(env) else { return nil }
+            let (r, o) = f(x, y)
+            return o ? nil : r
+        }
         switch self {
         case let .constant(c): return c
         case let .symbol(s): return env[s]
-        case let .add(a, b): return a.evaluate(env).flatMap { x in b.evaluate(env).map { x + $0 } }
-        case let .sub(a, b): return a.evaluate(env).flatMap { x in b.evaluate(env).map { x - $0 } }
-        case let .mul(a, b): return a.evaluate(env).flatMap { x in b.evaluate(env).map { x * $0 } }
+        case let .add(a, b): return both(a, b) { $0.addingReportingOverflow($1) }
+        case let .sub(a, b): return both(a, b) { $0.subtractingReportingOverflow($1) }
+        case let .mul(a, b): return both(a, b) { $0.multipliedReportingOverflow(by: $1) }
         case let .call(f, a, b):
             guard let x = a.evaluate(env), let y = b.evaluate(env) else { return nil }
             switch f {
-            case "floordiv": return y == 0 ? nil : Int64((Double(x) / Double(y)).rounded(.down))
-            case "mod": return y == 0 ? nil : ((x % y) + y) % y
+            case "floordiv": return DimExpr.floorDiv(x, y)
+            case "mod": return DimExpr.floorMod(x, y)
             case "max": return Swift.max(x, y)
             default: return Swift.min(x, y)
             }
         }
+    }
+
+    /// Floor division in exact integers (Double would round above 2^53); nil for a zero divisor
+    /// or Int64.min / -1.
+    public static func floorDiv(_ x: Int64, _ y: Int64) -> Int64? {
+        guard y != 0 else { return nil }
+        let (q, o) = x.dividedReportingOverflow(by: y)
+        guard !o else { return nil }
+        return (x % y != 0 && (x < 0) != (y < 0)) ? q - 1 : q
+    }
+
+    /// The remainder with the divisor's sign (Python's `%`); nil for a zero divisor.
+    public static func floorMod(_ x: Int64, _ y: Int64) -> Int64? {
+        guard y != 0 else { return nil }
+        // Int64.min % -1 traps in Swift; its remainder is 0.
+        if y == -1 { return 0 }
+        let r = x % y
+        return (r != 0 && (r < 0) != (y < 0)) ? r + y : r
     }
 
     public static func parse(_ text: String) throws -> DimExpr {
@@ -64,6 +88,8 @@ public indirect enum DimExpr: Hashable, CustomStringConvertible {
         let chars: [UInt8]
         let text: String
         var i = 0
+        /// Nesting so far: a hostile bundle's "((((..." must end in an error, not a stack overflow.
+        var depth = 0
 
         func fail(_ m: String) -> ParseError { ParseError(description: "cannot parse dimension '\(text)': \(m)") }
 
@@ -89,6 +115,9 @@ public indirect enum DimExpr: Hashable, CustomStringConvertible {
         }
 
         mutating func factor() throws -> DimExpr {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= 64 else { throw fail("nested too deeply") }
             skip()
             guard i < chars.count else { throw fail("unexpected end") }
             if eat("(") {
@@ -100,7 +129,12 @@ public indirect enum DimExpr: Hashable, CustomStringConvertible {
             let c = chars[i]
             if c >= 0x30 && c <= 0x39 {
                 var v: Int64 = 0
-                while i < chars.count, chars[i] >= 0x30, chars[i] <= 0x39 { v = v * 10 + Int64(chars[i] - 0x30); i += 1 }
+                while i < chars.count, chars[i] >= 0x30, chars[i] <= 0x39 {
+                    let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                    let (n, o2) = m.addingReportingOverflow(Int64(chars[i] - 0x30))
+                    guard !o1, !o2 else { throw fail("the integer is too large") }
+                    v = n; i += 1
+                }
                 return .constant(v)
             }
             guard isIdentStart(c) else { throw fail("unexpected '\(Character(Unicode.Scalar(c)))'") }

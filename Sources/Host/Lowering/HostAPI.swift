@@ -136,9 +136,13 @@ enum HostAPI {
             guard rank >= 0, rank == 0 || dims != nil else { ctx.misuse("constant: bad rank or dims"); return 0 }
             let shape = (0..<Int(rank)).map { dims![$0] }
             guard shape.allSatisfy({ $0 >= 0 }) else { ctx.misuse("constant: negative dimension in \(shape)"); return 0 }
-            let expected = shape.reduce(1, *) * Int64(dt.byteWidth)
+            guard let expected = checkedByteCount(shape, dt) else { ctx.misuse("constant: \(dt)\(shape) is too large"); return 0 }
             guard dt.byteWidth > 0, Int64(nbytes) == expected, nbytes == 0 || data != nil else {
                 ctx.misuse("constant: \(nbytes) bytes given for \(dt)\(shape), expected \(expected)"); return 0
+            }
+            guard ctx.lowerer.reserveMemory(nbytes) else {
+                ctx.misuse("constant: \(dt)\(shape) would take the constants this program makes past --max-memory (\(ctx.lowerer.maxMemory) bytes)")
+                return 0
             }
             let bytes = nbytes == 0 ? [] : Array(UnsafeRawBufferPointer(start: data, count: nbytes))
             return ctx.graph.addInitializer(Initializer(dtype: dt, dims: shape, bytes: .owned(bytes)))

@@ -30,6 +30,18 @@ public final class Lowerer {
     /// The registry's claimants per primitive at this opset, looked up once per primitive.
     var claimants: [String: [Claim]] = [:]
 
+    /// Bytes the host may allocate for constants packs create (index grids, tables); refused past
+    /// it, before the copy is made.
+    public var maxMemory = MemoryLimit.defaultBytes
+    var reservedMemory = 0
+
+    func reserveMemory(_ bytes: Int) -> Bool {
+        let (total, o) = reservedMemory.addingReportingOverflow(bytes)
+        guard !o, total <= maxMemory else { return false }
+        reservedMemory = total
+        return true
+    }
+
     public init(bundle: Bundle, registry: Registry, opset: Int) {
         self.bundle = bundle; self.registry = registry; self.opset = opset
         graph.keepAlive.append(bundle.file)
@@ -55,6 +67,12 @@ public final class Lowerer {
         let program = bundle.program
         let jaxpr = program.jaxpr
         let inNames = inputNames ?? bundle.inputNames ?? []
+        let outNames = outputNames ?? bundle.outputNames ?? []
+        guard !jaxpr.outvars.isEmpty else {
+            throw HostError.conversion(["the program has no outputs; an ONNX model needs at least one"])
+        }
+        try Self.checkNames(inputs: jaxpr.invars.indices.map { $0 < inNames.count ? inNames[$0] : "in_\($0)" },
+                            outputs: jaxpr.outvars.indices.map { $0 < outNames.count ? outNames[$0] : "out_\($0)" })
         for (i, v) in jaxpr.invars.enumerated() {
             guard v.type.dtype != .opaque else {
                 throw HostError.conversion(["input \(i) has a type ONNX cannot represent (\(v.type)); pass it as an array"])
@@ -71,7 +89,6 @@ public final class Lowerer {
         deriveSymbols(jaxpr.invars)
         try bindConstants(program)
         try lowerEquations(jaxpr)
-        let outNames = outputNames ?? bundle.outputNames ?? []
         var used = Set<ValueID>()
         for (i, atom) in jaxpr.outvars.enumerated() {
             var v = try value(of: atom)
@@ -89,6 +106,20 @@ public final class Lowerer {
             graph.addOutput(v, name: i < outNames.count ? outNames[i] : "out_\(i)")
         }
         return graph
+    }
+
+    /// Graph inputs and outputs share one namespace in ONNX: a name used twice (from the bundle,
+    /// the command line, or a default such as `out_0` that a given name repeats) is refused.
+    static func checkNames(inputs: [String], outputs: [String]) throws {
+        var seen = Set<String>()
+        var problems: [String] = []
+        for (kind, names) in [("input", inputs), ("output", outputs)] {
+            for (i, n) in names.enumerated() {
+                if n.isEmpty { problems.append("\(kind) \(i) has an empty name") }
+                else if !seen.insert(n).inserted { problems.append("\(kind) \(i) is named '\(n)', a name already used by another graph input or output") }
+            }
+        }
+        guard problems.isEmpty else { throw HostError.conversion(problems) }
     }
 
     func typeOf(variable id: Int, in jaxpr: Jaxpr) -> TensorType? {
@@ -169,7 +200,7 @@ public final class Lowerer {
             let mark = graph.mark()
             let ctx = LoweringContext(lowerer: self, equation: eqn, claim: claim, mark: mark)
             let status = withExtendedLifetime(ctx) {
-                claim.invoke(ctx)
+                PackGuard.lowering(claim, equation: equationPath) { claim.invoke(ctx) }
             }
             if ctx.abandonOpenSubgraphs(), status == J2O_OK {
                 ctx.misuse("returned with a subgraph still open (every subgraph_begin needs its subgraph_end)")

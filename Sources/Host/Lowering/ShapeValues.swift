@@ -99,8 +99,13 @@ extension DimExpr {
     /// (a, c) when the expression is a*s + c for every value of s (its only symbol), else nil.
     func linear(in s: String) -> (Int64, Int64)? {
         guard let c = evaluate([s: 0]), let a1 = evaluate([s: 1]) else { return nil }
-        let a = a1 - c
-        for x: Int64 in [2, 3, 7, 64, 1000, 123_457] where evaluate([s: x]) != a * x + c { return nil }
+        let (a, o) = a1.subtractingReportingOverflow(c)
+        guard !o else { return nil }
+        for x: Int64 in [2, 3, 7, 64, 1000, 123_457] {
+            let (ax, o1) = a.multipliedReportingOverflow(by: x)
+            let (y, o2) = ax.addingReportingOverflow(c)
+            guard !o1, !o2, evaluate([s: x]) == y else { return nil }
+        }
         return (a, c)
     }
 }

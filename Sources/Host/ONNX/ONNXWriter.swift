@@ -31,7 +31,9 @@ public enum ONNXWriter {
         let outOfLine = g.initializers.map { $0.tensor.bytes.count >= options.externalThreshold }
         let large = outOfLine.indices.filter { outOfLine[$0] }
         let sources = WeightSources(g)
-        let dataPath = path + ".data"
+        // The sidecar's name is unique to this model (see `commit`): a reader never pairs a
+        // model with weights written for another.
+        let dataPath = path + "." + OutputFile.randomToken() + ".data"
         let sidecarUsed = !options.web && !large.isEmpty
 
         // The sidecar layout is fixed by the tensor sizes alone, so the head can point into the
@@ -102,9 +104,53 @@ public enum ONNXWriter {
             options.onBytes?(written)
         }
         try model.close()
-        // The sidecar first: a model file never points at a missing or stale sidecar.
-        for f in files { try f.moveIntoPlace() }
+        try commit(model: model, sidecar: sidecarUsed ? files.first : nil)
         files.removeAll()
+    }
+
+    /// Moves the sidecar, then the model into place, and removes the sidecars of the models this
+    /// one replaced. The sidecar has a name no other model uses, so the model always reads the
+    /// weights written with it; the step runs under an exclusive flock on the output folder, so
+    /// two concurrent conversions to one path each rename and clean up as a unit and neither
+    /// deletes the other's sidecar before its model is in place. A reader holding an older model
+    /// may find that model's sidecar gone (an error), never another model's weights.
+    static func commit(model: OutputFile, sidecar: OutputFile?) throws {
+        let path = model.finalPath
+        let dir = (path as NSString).deletingLastPathComponent
+        let lock = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
+        defer { if lock >= 0 { close(lock) } }
+        try sidecar?.moveIntoPlace()
+        do { try model.moveIntoPlace() } catch {
+            if let s = sidecar { unlink(s.finalPath) }
+            throw error
+        }
+        OutputFile.removeStaleTemporaries(in: dir)
+        removeSidecars(of: path, except: sidecar?.finalPath)
+    }
+
+    /// `NAME.<16 hex>.data` beside the model, but `keep`.
+    static func removeSidecars(of path: String, except keep: String?) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+        for name in names where name.hasPrefix(base + ".") && name.hasSuffix(".data") {
+            let token = name.dropFirst(base.count + 1).dropLast(5)
+            guard token.count == 16, token.allSatisfy(\.isHexDigit) else { continue }
+            let full = (dir.isEmpty ? "" : dir + "/") + name
+            if full != keep { unlink(full) }
+        }
+    }
+
+    /// The whole model as bytes, every weight inline (no files): what the fuzzer checks encodes.
+    public static func encodeInMemory(_ g: Graph, opset: Int) -> [UInt8] {
+        var options = WriteOptions(opset: opset)
+        options.externalThreshold = Int.max
+        let encoder = ModelEncoder(g, names: ValueNames(g), options: options,
+                                   outOfLine: g.initializers.map { _ in false }, sidecar: nil)
+        var out: [UInt8] = []
+        for piece in encoder.encodeModel() { piece.withBytes { out += $0 } }
+        return out
     }
 
     /// `graph { initializer { <header> raw_data: <n bytes follow> } }`: everything of a --web

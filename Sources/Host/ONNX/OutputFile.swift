@@ -5,20 +5,65 @@ import Glibc
 
 /// A file written under a temporary name beside its final path, so that moving it into place is
 /// an atomic rename and a failure never leaves a partial file under the final name.
+///
+/// The temporary name is `.NAME.tmp-PID-RANDOM` in the output's own folder, created with
+/// O_EXCL|O_NOFOLLOW: a name planted in advance (a symlink to a file the user can write) is never
+/// followed or reused, and the random part makes it unguessable. The PID lets a later run into the
+/// same folder remove what a killed run left behind (`removeStaleTemporaries`).
 final class OutputFile {
     let fd: Int32
     let tempPath: String
     let finalPath: String
     private var closed = false
 
+    static let tempMarker = ".tmp-"
+
     init(finalPath: String) throws {
         self.finalPath = finalPath
         let dir = (finalPath as NSString).deletingLastPathComponent
         let base = (finalPath as NSString).lastPathComponent
-        tempPath = (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(getpid())"
-        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var fd: Int32 = -1, temp = ""
+        for _ in 0..<8 {
+            temp = (dir.isEmpty ? "" : dir + "/") + ".\(base)\(Self.tempMarker)\(getpid())-\(OutputFile.randomToken())"
+            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
         guard fd >= 0 else {
             throw HostError.io("cannot write '\(finalPath)': \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+        tempPath = temp
+    }
+
+    /// 16 hex digits from the system's random source.
+    static func randomToken() -> String {
+        var g = SystemRandomNumberGenerator()
+        let v = g.next() as UInt64
+        let hex = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Removes `.NAME.tmp-PID-…` files in `dir` whose process is gone (a run killed before it could
+    /// clean up). Files of live processes, and anything not named like ours, are left alone.
+    static func removeStaleTemporaries(in dir: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
+        for name in names where name.hasPrefix(".") {
+            guard let r = name.range(of: tempMarker, options: .backwards) else { continue }
+            let tail = name[r.upperBound...].split(separator: "-")
+            guard tail.count == 2, let pid = Int32(tail[0]), pid > 0, tail[1].count == 16,
+                  tail[1].allSatisfy(\.isHexDigit) else { continue }
+            guard kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink((dir.isEmpty ? "" : dir + "/") + name)
+        }
+    }
+
+    /// Refuses an output that is the input itself (the same path, or another name of the same file
+    /// through a hard link or symlink): writing it would destroy the bundle being read.
+    static func checkNotInput(output: String, input: String) throws {
+        var a = stat(), b = stat()
+        guard stat(input, &a) == 0, stat(output, &b) == 0 else { return }
+        if a.st_dev == b.st_dev && a.st_ino == b.st_ino {
+            throw HostError.usage("the output '\(output)' is the input bundle '\(input)' (the same file); choose another -o")
         }
     }
 

@@ -41,15 +41,49 @@ struct FoldConstants: GraphPass {
         "GreaterOrEqual", "LessOrEqual", "And", "Or",
     ]
 
-    static func ints(_ t: HostTensor?) -> [Int64]? { t.map { $0.values.map { Int64($0) } } }
+    /// A shape or axes input as integers (exact for int64).
+    static func ints(_ t: HostTensor?) -> [Int64]? { t.map { $0.exact ?? $0.values.map(HostTensor.integer) } }
 
     static func evaluate(_ n: Node, _ a: [HostTensor?], outputType: DType) -> HostTensor? {
+        // Integers never go through Double: the exact evaluator handles them, and an op it does
+        // not know is folded in Double only when every integer fits in 53 bits. (A cast reads
+        // the exact elements itself; mixed inputs, such as Where over floats, are float folds.)
+        let integers = n.op != "Cast" && !a.isEmpty && a.allSatisfy { $0 == nil || $0!.exact != nil } && a.contains { $0 != nil }
+        if integers {
+            if let r = exactLayout(n, a) ?? ExactIntegers.evaluate(n.op, a) { return r }
+            guard !ExactIntegers.ops.contains(n.op), !layoutOps.contains(n.op) else { return nil }
+            let limit: Int64 = 1 << 53
+            guard a.allSatisfy({ $0?.exact?.allSatisfy { $0 >= -limit && $0 <= limit } ?? true }) else { return nil }
+        }
+        return evaluateInDouble(n, a, outputType: outputType)
+    }
+
+    static let layoutOps: Set<String> = ["Identity", "Reshape", "Unsqueeze", "Squeeze", "Transpose", "Expand", "Concat"]
+
+    /// A layout op over integers: run it on the element indices (exact in Double, the tensors are
+    /// small), then pick the exact elements by index.
+    static func exactLayout(_ n: Node, _ a: [HostTensor?]) -> HostTensor? {
+        guard layoutOps.contains(n.op) else { return nil }
+        let dataInputs = n.op == "Concat" ? Array(a.indices) : [0]
+        var pool: [Int64] = []
+        var indexed = a
+        for k in dataInputs {
+            guard let t = a[k], let e = t.exact else { return nil }
+            indexed[k] = HostTensor(dtype: .f64, dims: t.dims, values: (0..<e.count).map { Double(pool.count + $0) })
+            pool += e
+        }
+        guard let moved = evaluateInDouble(n, indexed, outputType: .f64), let first = a[0] else { return nil }
+        return HostTensor(dtype: first.dtype, dims: moved.dims, exact: moved.values.map { pool[Int($0)] })
+    }
+
+    static func evaluateInDouble(_ n: Node, _ a: [HostTensor?], outputType: DType) -> HostTensor? {
         func unary(_ f: (Double) -> Double) -> HostTensor? {
             guard let x = a.first ?? nil else { return nil }
             return HostTensor(dtype: x.dtype, dims: x.dims, values: x.values.map(f))
         }
         func binary(_ type: DType? = nil, _ f: (Double, Double) -> Double) -> HostTensor? {
-            guard a.count == 2, let x = a[0], let y = a[1], let shape = HostTensor.broadcast(x.dims, y.dims) else { return nil }
+            guard a.count == 2, let x = a[0], let y = a[1], let shape = HostTensor.broadcast(x.dims, y.dims),
+                  let count = HostTensor.count(shape), count <= Int64(limit) else { return nil }
             let xs = x.expanded(to: shape), ys = y.expanded(to: shape)
             return HostTensor(dtype: type ?? x.dtype, dims: shape, values: zip(xs, ys).map(f))
         }
@@ -89,18 +123,25 @@ struct FoldConstants: GraphPass {
         case "Range":
             guard a.count == 3, let start = a[0]?.values.first, let limit = a[1]?.values.first, let delta = a[2]?.values.first,
                   delta != 0 else { return nil }
-            let count = max(0, Int(((limit - start) / delta).rounded(.up)))
-            guard count <= 1 << 20 else { return nil }
+            let steps = ((limit - start) / delta).rounded(.up)
+            guard steps.isFinite, steps <= Double(1 << 20) else { return nil }
+            let count = max(0, Int(steps))
             return HostTensor(dtype: a[0]!.dtype, dims: [Int64(count)], values: (0..<count).map { start + Double($0) * delta })
         case "Where":
             guard a.count == 3, let c = a[0], let x = a[1], let y = a[2],
-                  let s1 = HostTensor.broadcast(c.dims, x.dims), let shape = HostTensor.broadcast(s1, y.dims) else { return nil }
+                  let s1 = HostTensor.broadcast(c.dims, x.dims), let shape = HostTensor.broadcast(s1, y.dims),
+                  let count = HostTensor.count(shape), count <= Int64(Self.limit) else { return nil }
             let cs = c.expanded(to: shape), xs = x.expanded(to: shape), ys = y.expanded(to: shape)
             return HostTensor(dtype: x.dtype, dims: shape, values: (0..<cs.count).map { cs[$0] != 0 ? xs[$0] : ys[$0] })
         case "Cast":
             guard let x = a.first ?? nil, HostTensor.foldable.contains(outputType) else { return nil }
-            // Float to int truncates toward zero in ONNX; NaN/inf have no defined result: do not fold them.
-            if outputType.isIntegral, x.dtype.isFloat, x.values.contains(where: { !$0.isFinite }) { return nil }
+            // Float to int truncates toward zero in ONNX; NaN, inf and values outside the target
+            // type have no defined result: do not fold them.
+            if outputType.isIntegral, x.dtype.isFloat {
+                let (lo, hi) = outputType.integerRange
+                guard x.values.allSatisfy({ $0.isFinite && $0.rounded(.towardZero) >= lo && $0.rounded(.towardZero) <= hi }) else { return nil }
+            }
+            if let e = x.exact, outputType.isExactInteger { return HostTensor(dtype: outputType, dims: x.dims, exact: e).rounded() }
             return HostTensor(dtype: outputType, dims: x.dims, values: x.values).rounded()
         case "Reshape":
             guard a.count == 2, let x = a[0], let spec = ints(a[1]) else { return nil }
@@ -108,41 +149,46 @@ struct FoldConstants: GraphPass {
             if case let .int(v)? = n.attribute("allowzero") { allowZero = v }
             var dims = spec.enumerated().map { (i, d) -> Int64 in d == 0 && allowZero == 0 && i < x.dims.count ? x.dims[i] : d }
             if let k = dims.firstIndex(of: -1) {
-                var known: Int64 = 1
-                for (i, d) in dims.enumerated() where i != k { known *= d }
-                guard known > 0 else { return nil }
+                var rest = dims
+                rest.remove(at: k)
+                guard let known = HostTensor.count(rest), known > 0 else { return nil }
                 dims[k] = Int64(x.count) / known
             }
-            guard dims.reduce(1, *) == Int64(x.count) else { return nil }
-            return HostTensor(dtype: x.dtype, dims: dims, values: x.values)
+            guard HostTensor.count(dims) == Int64(x.count) else { return nil }
+            return x.with(dims: dims)
         case "Unsqueeze":
             guard a.count == 2, let x = a[0], let axes = ints(a[1]) else { return nil }
             let r = x.dims.count + axes.count
-            let norm = Set(axes.map { $0 < 0 ? $0 + Int64(r) : $0 })
+            let norm = Set(axes.map { $0 < 0 ? $0 &+ Int64(r) : $0 })
+            guard norm.count == axes.count, norm.allSatisfy({ $0 >= 0 && $0 < Int64(r) }) else { return nil }
             var dims: [Int64] = [], k = 0
             for i in 0..<r { if norm.contains(Int64(i)) { dims.append(1) } else { dims.append(x.dims[k]); k += 1 } }
-            return HostTensor(dtype: x.dtype, dims: dims, values: x.values)
+            return x.with(dims: dims)
         case "Squeeze":
             guard let x = a.first ?? nil else { return nil }
             let r = Int64(x.dims.count)
-            let axes = a.count > 1 ? Set((ints(a[1]) ?? []).map { $0 < 0 ? $0 + r : $0 }) : Set((0..<r).filter { x.dims[Int($0)] == 1 })
-            return HostTensor(dtype: x.dtype, dims: x.dims.enumerated().filter { !axes.contains(Int64($0.offset)) }.map(\.element), values: x.values)
+            let axes = a.count > 1 ? Set((ints(a[1]) ?? []).map { $0 < 0 ? $0 &+ r : $0 }) : Set((0..<r).filter { x.dims[Int($0)] == 1 })
+            guard axes.allSatisfy({ $0 >= 0 && $0 < r && x.dims[Int($0)] == 1 }) else { return nil }
+            return x.with(dims: x.dims.enumerated().filter { !axes.contains(Int64($0.offset)) }.map(\.element))
         case "Transpose":
             guard let x = a.first ?? nil else { return nil }
             var perm = Array((0..<x.dims.count).reversed())
-            if case let .ints(p)? = n.attribute("perm") { perm = p.map { Int($0) } }
+            if case let .ints(p)? = n.attribute("perm") { perm = p.map { Int(truncatingIfNeeded: $0) } }
+            guard perm.count == x.dims.count, Set(perm) == Set(0..<x.dims.count) else { return nil }
             return x.transposed(perm)
         case "Expand":
             guard a.count == 2, let x = a[0], let spec = ints(a[1]), let shape = HostTensor.broadcast(x.dims, spec),
-                  shape.reduce(1, *) <= 4096 else { return nil }
-            return HostTensor(dtype: x.dtype, dims: shape, values: x.expanded(to: shape))
+                  let count = HostTensor.count(shape), count <= 4096 else { return nil }
+            return x.broadcast(to: shape)
         case "Concat":
             guard case let .int(axis0)? = n.attribute("axis"), let first = a.first ?? nil else { return nil }
             let parts = a.compactMap { $0 }
             guard parts.count == a.count else { return nil }
             let r = first.dims.count
-            let axis = Int(axis0 < 0 ? axis0 + Int64(r) : axis0)
-            guard axis >= 0, axis < r, parts.allSatisfy({ $0.dims.count == r }) else { return nil }
+            let axis = Int(truncatingIfNeeded: axis0 < 0 ? axis0 + Int64(r) : axis0)
+            guard axis >= 0, axis < r, parts.allSatisfy({ p in
+                p.dims.count == r && p.dtype == first.dtype && (0..<r).allSatisfy { $0 == axis || p.dims[$0] == first.dims[$0] }
+            }) else { return nil }
             let outer = Int(first.dims[..<axis].reduce(1, *))
             var dims = first.dims
             dims[axis] = parts.map { $0.dims[axis] }.reduce(0, +)
@@ -156,6 +202,88 @@ struct FoldConstants: GraphPass {
             }
             return HostTensor(dtype: first.dtype, dims: dims, values: values)
         default: return nil
+        }
+    }
+}
+
+/// Integer folding in Int64, exactly. Arithmetic wraps (ONNX Runtime's kernels do; `rounded`
+/// then wraps to the element width); what has no defined result (division by zero,
+/// Int64.min / -1) is not folded.
+enum ExactIntegers {
+    static let ops: Set<String> = ["Neg", "Abs", "Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Less", "Greater",
+                                   "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not", "Where", "Range"]
+
+    static func evaluate(_ op: String, _ a: [HostTensor?]) -> HostTensor? {
+        func unary(_ f: (Int64) -> Int64) -> HostTensor? {
+            guard let x = a.first ?? nil, let e = x.exact else { return nil }
+            return HostTensor(dtype: x.dtype, dims: x.dims, exact: e.map(f))
+        }
+        func binary(_ type: DType? = nil, _ f: (Int64, Int64) -> Int64?) -> HostTensor? {
+            guard a.count == 2, let x = a[0], let y = a[1], x.exact != nil, y.exact != nil,
+                  let shape = HostTensor.broadcast(x.dims, y.dims),
+                  let count = HostTensor.count(shape), count <= Int64(FoldConstants.limit) else { return nil }
+            let xs = x.broadcast(to: shape).exact!, ys = y.broadcast(to: shape).exact!
+            var out: [Int64] = []
+            out.reserveCapacity(xs.count)
+            for i in xs.indices {
+                guard let v = f(xs[i], ys[i]) else { return nil }
+                out.append(v)
+            }
+            return HostTensor(dtype: type ?? x.dtype, dims: shape, exact: out)
+        }
+        switch op {
+        case "Neg": return unary { 0 &- $0 }
+        case "Abs": return unary { $0 < 0 ? 0 &- $0 : $0 }
+        case "Not": return unary { $0 == 0 ? 1 : 0 }
+        case "Add": return binary { $0 &+ $1 }
+        case "Sub": return binary { $0 &- $1 }
+        case "Mul": return binary { $0 &* $1 }
+        case "Div": return binary { x, y in y == 0 || (x == .min && y == -1) ? nil : x / y }
+        case "Max": return binary { max($0, $1) }
+        case "Min": return binary { min($0, $1) }
+        case "Equal": return binary(.bool) { $0 == $1 ? 1 : 0 }
+        case "Less": return binary(.bool) { $0 < $1 ? 1 : 0 }
+        case "Greater": return binary(.bool) { $0 > $1 ? 1 : 0 }
+        case "GreaterOrEqual": return binary(.bool) { $0 >= $1 ? 1 : 0 }
+        case "LessOrEqual": return binary(.bool) { $0 <= $1 ? 1 : 0 }
+        case "And": return binary(.bool) { $0 != 0 && $1 != 0 ? 1 : 0 }
+        case "Or": return binary(.bool) { $0 != 0 || $1 != 0 ? 1 : 0 }
+        case "Where":
+            guard a.count == 3, let c = a[0], let x = a[1], let y = a[2], c.exact != nil, x.exact != nil, y.exact != nil,
+                  let s1 = HostTensor.broadcast(c.dims, x.dims), let shape = HostTensor.broadcast(s1, y.dims),
+                  let count = HostTensor.count(shape), count <= Int64(FoldConstants.limit) else { return nil }
+            let cs = c.broadcast(to: shape).exact!, xs = x.broadcast(to: shape).exact!, ys = y.broadcast(to: shape).exact!
+            return HostTensor(dtype: x.dtype, dims: shape, exact: cs.indices.map { cs[$0] != 0 ? xs[$0] : ys[$0] })
+        case "Range":
+            guard a.count == 3, let start = a[0]?.exact?.first, let limit = a[1]?.exact?.first,
+                  let delta = a[2]?.exact?.first, delta != 0 else { return nil }
+            // The distance fits in UInt64 even from Int64.min to Int64.max.
+            var count: UInt64 = 0
+            if (delta > 0 && limit > start) || (delta < 0 && limit < start) {
+                let distance = delta > 0 ? UInt64(bitPattern: limit &- start) : UInt64(bitPattern: start &- limit)
+                let step = delta.magnitude
+                count = distance / step + (distance % step == 0 ? 0 : 1)
+            }
+            guard count <= 1 << 20 else { return nil }
+            return HostTensor(dtype: a[0]!.dtype, dims: [Int64(count)], exact: (0..<Int64(count)).map { start &+ $0 &* delta })
+        default: return nil
+        }
+    }
+}
+
+extension DType {
+    /// The integers this type holds, as Doubles (for range checks of float-to-int casts).
+    var integerRange: (Double, Double) {
+        switch self {
+        case .i8: return (-128, 127)
+        case .u8, .bool: return (0, 255)
+        case .i16: return (-32768, 32767)
+        case .u16: return (0, 65535)
+        case .i32: return (-2_147_483_648, 2_147_483_647)
+        case .u32: return (0, 4_294_967_295)
+        // 2^63 itself is out of range; the largest double below it is 2^63 - 1024.
+        case .i64: return (-9_223_372_036_854_775_808, 9_223_372_036_854_774_784)
+        default: return (0, 18_446_744_073_709_549_568)
         }
     }
 }

@@ -18,7 +18,7 @@ extension Rewriter {
     /// The integer contents of a constant value (axes, shapes, perms).
     func intValues(_ v: ValueID) -> [Int64]? {
         guard let t = constant(v), t.dtype == .i64 || t.dtype == .i32, let h = HostTensor(t, limit: 1 << 16) else { return nil }
-        return h.values.map { Int64($0) }
+        return h.exact
     }
 
     func rank(_ v: ValueID) -> Int? { shape(v)?.count }
@@ -40,13 +40,16 @@ extension Rewriter {
             if int(n, "noop_with_empty_axes") == 1 { return nil }
             return Array(0..<r)
         }
-        return axes.map { Int($0 < 0 ? $0 + Int64(r) : $0) }.sorted()
+        let normal = axes.map { $0 < 0 ? $0 &+ Int64(r) : $0 }
+        // Axes outside the rank make the node invalid; the verifier reports it, the passes leave it.
+        guard normal.allSatisfy({ $0 >= 0 && $0 < Int64(r) }) else { return nil }
+        return normal.map { Int($0) }.sorted()
     }
 
     func keepDims(_ n: Node) -> Bool { (int(n, "keepdims") ?? 1) != 0 }
 
     /// The value's static element count, if its shape is known.
-    func elementCount(_ v: ValueID) -> Int64? { staticShape(v)?.reduce(1, *) }
+    func elementCount(_ v: ValueID) -> Int64? { staticShape(v).flatMap(HostTensor.count) }
 
     /// Whether two values certainly have the same shape (symbolic dims compared by name).
     func sameShape(_ a: ValueID, _ b: ValueID) -> Bool {
@@ -56,6 +59,6 @@ extension Rewriter {
 
     /// A new i64 constant.
     func int64Constant(_ values: [Int64]) -> ValueID {
-        addConstant(HostTensor(dtype: .i64, dims: [Int64(values.count)], values: values.map(Double.init)))
+        addConstant(HostTensor(dtype: .i64, dims: [Int64(values.count)], exact: values))
     }
 }

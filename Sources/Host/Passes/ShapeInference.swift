@@ -34,6 +34,7 @@ extension Rewriter {
         case "Transpose":
             guard let s = input(0) else { return nil }
             let perm = ints(n, "perm") ?? (0..<Int64(s.count)).reversed().map { $0 }
+            guard perm.count == s.count, Set(perm) == Set(0..<Int64(s.count)) else { return nil }
             return perm.map { s[Int($0)] }
         case "MatMul":
             guard var a = input(0), var b = input(1) else { return nil }

@@ -82,7 +82,8 @@ struct Simplify: GraphPass {
             _ = cancel(i, n, r, inverse: "Unsqueeze")
         case "Transpose":
             guard let outer = r.ints(n, "perm"), let p = r.producer(n.inputs[0]), r.node(p).op == "Transpose",
-                  let inner = r.ints(r.node(p), "perm") else { return }
+                  let inner = r.ints(r.node(p), "perm"), outer.count == inner.count,
+                  Set(outer) == Set(0..<Int64(outer.count)) else { return }
             let composed = outer.map { inner[Int($0)] }
             let x = r.node(p).inputs[0]
             r.remove(i)

@@ -60,7 +60,13 @@ public final class LoadedPack {
         self.path = path; self.name = name; self.version = version; self.description = description
         self.abiVersion = abiVersion; self.order = order
         label = "\(name)@\(version)"
+        labelText = CText(label)
+        pathText = CText(path)
     }
+
+    /// label and path as C strings, for the crash report of a call in flight (PackGuard).
+    let labelText: CText
+    let pathText: CText
 
     /// name@version; every lowering attempt records it as provenance, so it is made once.
     public let label: String
@@ -87,17 +93,21 @@ public enum PackLoader {
         let path = absolutePath(rawPath)
         func fail(_ m: String) -> HostError { .pack(path: path, message: m) }
         try checkELF(path)
-        // RTLD_NODELETE: a pack is never unloaded; unloading Swift code crashes the runtime later.
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
-            throw fail("dlopen failed: \(dlerror().map { String(cString: $0) } ?? "unknown error")")
+        // Constructors run inside dlopen, and the entry and the descriptor it returns are the
+        // pack's: a fault or a hang in any of them is reported as this pack's.
+        return try PackGuard.loading(path: CText(path)) {
+            // RTLD_NODELETE: a pack is never unloaded; unloading Swift code crashes the runtime later.
+            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+                throw fail("dlopen failed: \(dlerror().map { String(cString: $0) } ?? "unknown error")")
+            }
+            guard let sym = dlsym(handle, J2O_ENTRY_SYMBOL) else {
+                throw fail("missing entry symbol '\(J2O_ENTRY_SYMBOL)' (not a jax2onnx pack)")
+            }
+            typealias Entry = @convention(c) () -> UnsafeRawPointer?
+            let entry = unsafeBitCast(sym, to: Entry.self)
+            guard let raw = entry() else { throw fail("entry symbol returned no descriptor") }
+            return try readDescriptor(raw, path: path, order: order)
         }
-        guard let sym = dlsym(handle, J2O_ENTRY_SYMBOL) else {
-            throw fail("missing entry symbol '\(J2O_ENTRY_SYMBOL)' (not a jax2onnx pack)")
-        }
-        typealias Entry = @convention(c) () -> UnsafeRawPointer?
-        let entry = unsafeBitCast(sym, to: Entry.self)
-        guard let raw = entry() else { throw fail("entry symbol returned no descriptor") }
-        return try readDescriptor(raw, path: path, order: order)
     }
 
     static func readDescriptor(_ raw: UnsafeRawPointer, path: String, order: Int) throws -> LoadedPack {
@@ -208,6 +218,33 @@ public enum PackLoader {
         let machine = UInt16(header[18]) | UInt16(header[19]) << 8
         guard elfMachine == 0 || machine == elfMachine else {
             throw fail("built for ELF machine \(machine), but this host runs on \(machineName) (\(elfMachine))")
+        }
+        try checkSegments(fd, header, fail)
+    }
+
+    /// dlopen maps each loadable segment; one that reaches past the end of a truncated file faults
+    /// with SIGBUS on first touch. Every program header and segment must lie inside the file.
+    static func checkSegments(_ fd: Int32, _ header: [UInt8], _ fail: (String) -> HostError) throws {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw fail("cannot stat: \(String(cString: strerror(errno)))") }
+        let size = UInt64(st.st_size)
+        guard header.count >= 64, size >= 64 else { throw fail("truncated ELF header") }
+        func u16(_ b: [UInt8], _ at: Int) -> UInt64 { UInt64(b[at]) | UInt64(b[at + 1]) << 8 }
+        func u64(_ b: [UInt8], _ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[at + $1]) << (8 * UInt64($1)) } }
+        let phoff = u64(header, 32), phentsize = u16(header, 54), phnum = u16(header, 56)
+        guard phentsize >= 56, phnum > 0, phnum <= 4096, phoff <= size, phentsize * phnum <= size - phoff else {
+            throw fail("truncated or corrupt ELF file: its program headers lie outside the \(size)-byte file")
+        }
+        var table = [UInt8](repeating: 0, count: Int(phentsize * phnum))
+        guard pread(fd, &table, table.count, off_t(phoff)) == table.count else { throw fail("cannot read the ELF program headers") }
+        for k in 0..<Int(phnum) {
+            let base = k * Int(phentsize)
+            let type = u16(table, base) | u16(table, base + 2) << 16
+            guard type == 1 else { continue }  // PT_LOAD
+            let offset = u64(table, base + 8), filesz = u64(table, base + 32)
+            guard offset <= size, filesz <= size - offset else {
+                throw fail("truncated ELF file: segment \(k) needs bytes up to \(offset &+ filesz), the file has \(size)")
+            }
         }
     }
 }

@@ -43,7 +43,58 @@ public enum PackVerifier {
             r.lines.append(line)
             r.problems += problems(c, notes: &r.lines)
         }
+        if r.ok { exercise(pack) }
         return r
+    }
+
+    /// What the child prints before each lowering it runs, so the parent can name the step a
+    /// pack that ends the process (`_exit`) was in.
+    public static let stepPrefix = "step: "
+
+    /// Runs every claim's lowering on generated equations (0 to 3 operands of the claim's first
+    /// dtype, shape [2, 3], no params): a lowering may refuse them, but it must return. A crash,
+    /// hang or exit here happens in the disposable child, under PackGuard, and fails the check
+    /// before `plugins install` accepts the pack.
+    static func exercise(_ pack: LoadedPack) {
+        let registry = Registry(packs: [pack])
+        for c in pack.claims {
+            let opset = min(max(c.minOpset, Converter.supportedOpsets.lowerBound), c.maxOpset ?? OpSchemas.maxOpset)
+            let dtype = DType.byBundleName.first { $0.value == (c.dtypes.first ?? .f32) }?.key ?? "f32"
+            for operands in 0...3 {
+                print("\(stepPrefix)lowering '\(c.primitive)' with \(operands) operand\(operands == 1 ? "" : "s")")
+                fflush(stdout)
+                let json = generatedProgram(c.primitive, operands: operands, dtype: dtype)
+                do {
+                    let bundle = try json.withUnsafeBytes { try BundleReader.read(bytes: $0, name: "verify.jaxpr") }
+                    _ = try Lowerer(bundle: bundle, registry: registry, opset: opset).run()
+                } catch {
+                    // Refusing an equation it cannot lower is the pack's right.
+                }
+            }
+        }
+    }
+
+    /// A bundle of one equation of `primitive` over `operands` inputs, with one result.
+    static func generatedProgram(_ primitive: String, operands: Int, dtype: String) -> [UInt8] {
+        let aval = "{\"dtype\":\"\(dtype)\",\"shape\":[2,3]}"
+        let ins = (0..<operands).map { "{\"id\":\($0 + 1),\"aval\":\(aval)}" }.joined(separator: ",")
+        let uses = (0..<operands).map { "{\"var\":\($0 + 1)}" }.joined(separator: ",")
+        var name = ""
+        for ch in primitive.unicodeScalars { name += ch == "\"" || ch == "\\" || ch.value < 0x20 ? "_" : String(ch) }
+        let text = """
+        {"format":"jax2onnx-bundle","version":1,"tensors":[],"program":{"jaxpr":{"constvars":[],"invars":[\(ins)],\
+        "outvars":[{"var":100}],"eqns":[{"prim":"\(name)","in":[\(uses)],"out":[{"id":100,"aval":\(aval)}],"params":{}}]},"consts":[]}}
+        """
+        let json = Array(text.utf8)
+        let dataOffset = (64 + json.count + 63) / 64 * 64
+        var out = Array("J2OBNDL".utf8) + [0]
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+        func u64(_ v: Int) { withUnsafeBytes(of: UInt64(v).littleEndian) { out += $0 } }
+        u32(1); u32(0); u64(64); u64(json.count); u64(dataOffset); u64(0)
+        out += [UInt8](repeating: 0, count: 16)
+        out += json
+        out += [UInt8](repeating: 0, count: dataOffset - out.count)
+        return out
     }
 
     /// What is wrong with one claim (overlapping duplicates and malformed signatures already fail
@@ -112,19 +163,22 @@ public enum PackVerifier {
         errData.sync {}
         let stderrText = errSink.text
         let lines = stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var step = "loading"
         for l in lines where !l.isEmpty {
-            if l.hasPrefix("problem: ") { r.problems.append(String(l.dropFirst(9))) } else { r.lines.append(l) }
+            if l.hasPrefix("problem: ") { r.problems.append(String(l.dropFirst(9))) }
+            else if l.hasPrefix(stepPrefix) { step = String(l.dropFirst(stepPrefix.count)) }
+            else { r.lines.append(l) }
         }
         switch (p.terminationReason, p.terminationStatus) {
         case (.exit, 0), (.exit, 1):
             if p.terminationStatus == 1 && r.problems.isEmpty { r.problems.append("verification failed: \(stderrText.trimmingCharacters(in: .whitespacesAndNewlines))") }
         case (.uncaughtSignal, SIGKILL):
-            r.problems.append("the pack did not finish loading within \(Int(timeoutSeconds)) s (killed)")
+            r.problems.append("the pack did not finish \(step) within \(Int(timeoutSeconds)) s (killed)")
         case (.uncaughtSignal, let sig):
-            r.problems.append("the pack crashed while loading (signal \(sig): \(String(cString: strsignal(sig))))")
+            r.problems.append("the pack crashed while \(step) (signal \(sig): \(String(cString: strsignal(sig))))")
         case (.exit, let code):
             let tail = stderrText.split(separator: "\n").suffix(3).joined(separator: " | ")
-            r.problems.append("the pack ended the verifier process while loading (exit \(code))\(tail.isEmpty ? "" : ": " + tail)")
+            r.problems.append("the pack ended the verifier process while \(step) (exit \(code))\(tail.isEmpty ? "" : ": " + tail)")
         @unknown default:
             r.problems.append("the verifier process ended abnormally")
         }

@@ -25,16 +25,28 @@ public final class Registry {
         claimsByPrimitive = byPrim
     }
 
-    /// Loads every pack on the search path, in order. Any file that fails to load is an error.
-    public static func load(_ path: SearchPath) throws -> Registry {
+    /// Packs on the search path that could not be loaded (bad file, bad descriptor), skipped.
+    public internal(set) var skipped: [HostError] = []
+
+    /// Loads every pack on the search path, in order. A file that fails to load is skipped and
+    /// remembered in `skipped` (the program may not need it; if it does, the unclaimed primitive
+    /// is reported with the skipped packs); `strict` makes it an error, as it was before.
+    public static func load(_ path: SearchPath, strict: Bool = false) throws -> Registry {
         let files = try path.packFiles()
-        let registry = Registry(packs: try files.enumerated().map { try PackLoader.load(path: $1, order: $0) })
+        var packs: [LoadedPack] = [], skipped: [HostError] = []
+        for (order, file) in files.enumerated() {
+            do { packs.append(try PackLoader.load(path: file, order: order)) } catch let e as HostError where !strict {
+                skipped.append(e)
+            }
+        }
+        let r = Registry(packs: packs)
+        r.skipped = skipped
         if let dir = path.builtinDirectory,
            !files.contains(where: { ($0 as NSString).lastPathComponent.hasPrefix(SearchPath.builtinPrefix) }) {
-            registry.builtinHint = "no built-in packs (\(SearchPath.builtinPrefix)*.so) next to the executable in \(dir): "
+            r.builtinHint = "no built-in packs (\(SearchPath.builtinPrefix)*.so) next to the executable in \(dir): "
                 + "build them with `swift build` (a bare `swift run jax2onnx` builds the CLI alone)"
         }
-        return registry
+        return r
     }
 
     /// The claimants for a primitive at an opset, in the order they are tried.

@@ -40,8 +40,22 @@ public struct Equation {
     }
 
     public var opset: Int { Int(api.pointee.opset(ctx)) }
-    public func input(_ i: Int) -> Value { inputs[i] }
-    public func output(_ i: Int) -> TensorType { outputs[i] }
+    /// Operand `i`; an equation with fewer operands than its primitive takes is an error in the
+    /// bundle, reported instead of trapping.
+    public func input(_ i: Int) throws -> Value {
+        guard inputs.indices.contains(i) else {
+            throw LoweringError.invalid("\(primitive) has \(inputs.count) operand\(inputs.count == 1 ? "" : "s"); its lowering needs operand \(i)")
+        }
+        return inputs[i]
+    }
+
+    /// The JAX type of result `i`, with the same check as `input`.
+    public func output(_ i: Int) throws -> TensorType {
+        guard outputs.indices.contains(i) else {
+            throw LoweringError.invalid("\(primitive) has \(outputs.count) result\(outputs.count == 1 ? "" : "s"); its lowering needs result \(i)")
+        }
+        return outputs[i]
+    }
     public func outputUsed(_ i: Int) -> Bool { api.pointee.output_used(ctx, Int32(i)) != 0 }
 
     public func param(_ name: String) -> Param? {

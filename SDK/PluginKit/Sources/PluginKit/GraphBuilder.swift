@@ -158,6 +158,7 @@ public final class GraphBuilder {
     }
 
     public func transpose(_ x: Value, _ perm: [Int]) throws -> Value {
+        try checkPermutation(perm, rank: x.shape?.count ?? perm.count)
         if perm == Array(0..<perm.count) { return x }
         return try op("Transpose", x, attributes: ["perm": .ints(perm)], shape: x.shape.map { s in perm.map { s[$0] } })
     }
@@ -184,6 +185,7 @@ public final class GraphBuilder {
 
     public func squeeze(_ x: Value, _ axes: [Int]) throws -> Value {
         if axes.isEmpty { return x }
+        if let s = x.shape { _ = try checkAxes(axes, rank: s.count) }
         let shape = x.shape.map { s in s.enumerated().filter { !axes.contains($0.offset) }.map(\.element) }
         return try op("Squeeze", x, try int64s(axes), shape: shape)
     }

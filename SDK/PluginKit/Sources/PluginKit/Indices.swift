@@ -29,8 +29,15 @@ extension GraphBuilder {
     /// 0..<n as int64 laid along `axis` of a rank-`rank` tensor (size 1 elsewhere), for broadcasting.
     /// A symbolic `n` takes a Range, so the lowering must list "Range" among the ops it emits.
     public func iotaAlong(_ n: Dim, axis: Int, rank: Int) throws -> Value {
+        guard rank >= 0, axis >= 0, axis < rank else {
+            throw LoweringError.invalid("iota axis \(axis) is out of range for rank \(rank)")
+        }
         var shape = [Int64](repeating: 1, count: rank)
         if let count = n.value {
+            // The constant is built here, so its size is bounded before anything is allocated.
+            guard count >= 0, count <= Limits.maxConstantElements else {
+                throw LoweringError.invalid("an index range of \(count) elements is out of range (0...\(Limits.maxConstantElements))")
+            }
             shape[axis] = count
             return try constant((0..<count).map { Int64($0) }, dtype: .i64, shape: shape)
         }

@@ -59,14 +59,14 @@ public enum Dim: Hashable, CustomStringConvertible, ExpressibleByIntegerLiteral 
     /// Sums, differences and maxima of dims: constants fold, anything symbolic becomes an
     /// expression in JAX's syntax, which the host evaluates once per graph from the input shapes.
     public static func + (a: Dim, b: Dim) -> Dim {
-        if let x = a.value, let y = b.value { return .known(x + y) }
+        if let x = a.value, let y = b.value { return checked(x.addingReportingOverflow(y), "\(x) + \(y)") }
         if b == 0 { return a }
         if a == 0 { return b }
         return .symbolic("\(a.term) + \(b.term)")
     }
 
     public static func - (a: Dim, b: Dim) -> Dim {
-        if let x = a.value, let y = b.value { return .known(x - y) }
+        if let x = a.value, let y = b.value { return checked(x.subtractingReportingOverflow(y), "\(x) - \(y)") }
         if b == 0 { return a }
         return .symbolic("\(a.term) - (\(b.description))")
     }
@@ -75,6 +75,14 @@ public enum Dim: Hashable, CustomStringConvertible, ExpressibleByIntegerLiteral 
         if let x = a.value, let y = b.value { return .known(Swift.max(x, y)) }
         return .symbolic("max(\(a), \(b))")
     }
+
+    /// A known result, or for one that left Int64 a dim no host can evaluate: the first use of
+    /// it is an error naming the overflow, where plain arithmetic would have trapped.
+    static func checked(_ r: (partialValue: Int64, overflow: Bool), _ what: String) -> Dim {
+        r.overflow ? overflow(what) : .known(r.partialValue)
+    }
+
+    static func overflow(_ what: String) -> Dim { .symbolic("overflow(\(what))") }
 
     /// The text of a dim as an operand of + or -: parenthesized unless it is a single term.
     var term: String { description.contains(where: { "+- ".contains($0) }) ? "(\(description))" : description }
@@ -85,7 +93,10 @@ public enum Dim: Hashable, CustomStringConvertible, ExpressibleByIntegerLiteral 
         var symbols: [String] = []
         for d in dims {
             switch d {
-            case let .known(n): known *= n
+            case let .known(n):
+                let (m, o) = known.multipliedReportingOverflow(by: n)
+                if o { return overflow("a product of dims") }
+                known = m
             // A product binds tighter than + and -, so only sums need parentheses ("B*T", "(B + 1)*T").
             case let .symbolic(s): symbols.append(s.contains(where: { "+- ".contains($0) }) ? "(\(s))" : s)
             }

@@ -6,7 +6,7 @@ import PluginKit
 // or the operand's dtype is not in `dtypes`.
 let myPack = Pack(name: "MyPack", version: "0.1.0", description: "a pack made from the SDK template", lowerings: [
     Lowering("square", emits: ["Mul"], priority: 10, dtypes: [.f32, .f64], note: "x * x") { eqn, g in
-        let x = eqn.input(0)
+        let x = try eqn.input(0)
         return [try g.op("Mul", x, x)]
     },
 ])

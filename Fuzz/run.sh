@@ -1,0 +1,26 @@
+#!/bin/sh
+# Builds the libFuzzer target (Fuzz/Sources/HostFuzz) with -sanitize=fuzzer,address into
+# .build/fuzz and runs it over Fuzz/seeds for SECONDS (default 60), growing the corpus in
+# .build/fuzz/corpus. Crash reproducers land in .build/fuzz/artifacts.
+#   Fuzz/run.sh [seconds] [extra libFuzzer flags...]
+# A long run: nice -n 10 Fuzz/run.sh 36000 -jobs=1
+# Reproduce one input: .build/fuzz/debug/HostFuzz .build/fuzz/artifacts/crash-...
+set -eu
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+[ $# -gt 0 ] && shift
+scratch=.build/fuzz
+export J2O_FUZZ=1
+flags="-Xswiftc -sanitize=fuzzer,address -Xswiftc -g"
+swift build --scratch-path "$scratch" $flags --product HostFuzz
+# The built-in packs, instrumented too, next to the target (where the host looks for them).
+for p in Lax Control Indexing NN Random; do
+    swift build --scratch-path "$scratch" $flags --product "J2OPack$p"
+done
+mkdir -p "$scratch/corpus" "$scratch/artifacts"
+# -timeout: 2 s per input is the bound the host must keep. -detect_leaks=0: LeakSanitizer
+# counts the Swift runtime's and the passes' lazily built global tables (made once, on the
+# first input that reaches them) as leaks; a real per-input leak shows as growing rss instead.
+exec "$scratch/debug/HostFuzz" "$scratch/corpus" Fuzz/seeds \
+    -max_total_time="$seconds" -timeout=2 -rss_limit_mb=2048 -detect_leaks=0 -max_len=65536 \
+    -artifact_prefix="$scratch/artifacts/" -print_final_stats=1 "$@"

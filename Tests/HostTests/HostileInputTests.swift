@@ -1,0 +1,87 @@
+import Foundation
+import XCTest
+@testable import Host
+
+/// Inputs the fuzzer found crashing the host or passing with an invalid model: each now ends with
+/// a one-line error and exit 1 or 2, and no model.
+final class HostileInputTests: XCTestCase {
+    var dir = ""
+    override func setUpWithError() throws { dir = try Fixture.tempDir() }
+
+    /// One equation over x: f32[6,5] (and idx: i32[3,1] when `indexed`), output its first result.
+    func program(_ eqn: String, out: String = #"{"dtype":"f32","shape":[6,5]}"#, extra: String = "",
+                 indexed: Bool = false, outvars: String = #"[{"var":9}]"#) -> String {
+        let idx = indexed ? #",{"id":2,"aval":{"dtype":"i32","shape":[3,1]}}"# : ""
+        return """
+        {"format":"jax2onnx-bundle","version":1,"tensors":[],\(extra)
+         "program":{"jaxpr":{"constvars":[],"invars":[{"id":1,"aval":{"dtype":"f32","shape":[6,5]}}\(idx)],
+           "outvars":\(outvars),"eqns":[\(eqn.replacingOccurrences(of: "OUT", with: #"[{"id":9,"aval":\#(out)}]"#))]},"consts":[]}}
+        """
+    }
+
+    func convert(_ json: String) throws -> Fixture.Result {
+        try Fixture.writeBundle(json, to: dir + "/m.jaxpr")
+        return try Fixture.run(Fixture.cli, ["convert", dir + "/m.jaxpr", "-o", dir + "/m.onnx"])
+    }
+
+    func assertRefused(_ json: String, _ expected: String, status: Int32 = 1, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try convert(json)
+        XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("error: "), r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(expected), "expected '\(expected)' in: \(r.stderr)", file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.onnx"), file: file, line: line)
+    }
+
+    func testAnEquationWithTooFewOperands() throws {
+        try assertRefused(program(#"{"prim":"add","in":[{"var":1}],"out":OUT,"params":{}}"#),
+                          "add has 1 operand; its lowering needs operand 1")
+    }
+
+    func testAnEquationWithNoResults() throws {
+        try assertRefused(program(#"{"prim":"sin","in":[{"var":1}],"out":[],"params":{}}"#, outvars: #"[{"var":1}]"#),
+                          "sin has 0 results; its lowering needs result 0")
+    }
+
+    func testATransposeWithARepeatedAxis() throws {
+        try assertRefused(program(#"{"prim":"transpose","in":[{"var":1}],"out":OUT,"params":{"permutation":[0,0]}}"#),
+                          "[0, 0] is not a permutation of 2 axes")
+    }
+
+    func testRepeatedGraphNamesAndNoOutputs() throws {
+        try assertRefused(program(#"{"prim":"sin","in":[{"var":1}],"out":OUT,"params":{}}"#,
+                                  extra: #""input_names":["x"],"output_names":["x"],"#),
+                          "output 0 is named 'x', a name already used")
+        try assertRefused(program(#"{"prim":"sin","in":[{"var":1}],"out":OUT,"params":{}}"#, outvars: "[]"),
+                          "the program has no outputs")
+    }
+
+    func testHugeShapesAreRefusedByTheReader() throws {
+        try assertRefused(program(#"{"prim":"sin","in":[{"var":1}],"out":OUT,"params":{}}"#,
+                                  out: #"{"dtype":"f32","shape":[4294967296,4294967296]}"#),
+                          "more than 2^56 elements", status: 2)
+    }
+
+    func testGatherSliceSizesOutOfRange() throws {
+        let gather = #"""
+        {"prim":"gather","in":[{"var":1},{"var":2}],"out":OUT,"params":{"dimension_numbers":{"$":"record","type":"GatherDimensionNumbers","fields":{"offset_dims":[1],"collapsed_slice_dims":[0],"start_index_map":[0],"operand_batching_dims":[],"start_indices_batching_dims":[]}},"slice_sizes":[1,SIZE],"unique_indices":false,"indices_are_sorted":false,"mode":{"$":"enum","type":"GatherScatterMode","name":"CLIP","value":0},"fill_value":null}}
+        """#
+        for size in ["-1", "2147483648", "9223372036854775807"] {
+            let r = try convert(program(gather.replacingOccurrences(of: "SIZE", with: size), out: #"{"dtype":"f32","shape":[3,5]}"#, indexed: true))
+            XCTAssertTrue(r.status == 1 || r.status == 2, "slice size \(size): \(r.status) \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: "), r.stderr)
+        }
+    }
+
+    func testDimensionExpressionsNeverTrap() throws {
+        XCTAssertNil(try DimExpr.parse("B + 9223372036854775807").evaluate(["B": 1]))
+        XCTAssertThrowsError(try DimExpr.parse("mod(-9223372036854775808, -1)"), "2^63 does not parse as a literal")
+        XCTAssertEqual(try DimExpr.parse("mod(-9223372036854775807 - 1, -1)").evaluate([:]), 0)
+        XCTAssertNil(try DimExpr.parse("floordiv(-9223372036854775807 - 1, -1)").evaluate([:]))
+        XCTAssertEqual(try DimExpr.parse("floordiv(-7, 2)").evaluate([:]), -4)
+        XCTAssertEqual(try DimExpr.parse("floordiv(9007199254740993, 1)").evaluate([:]), 9_007_199_254_740_993)
+        XCTAssertEqual(try DimExpr.parse("mod(-7, 3)").evaluate([:]), 2)
+        XCTAssertNil(try DimExpr.parse("3*B*B").evaluate(["B": 1 << 32]))
+        XCTAssertThrowsError(try DimExpr.parse("99999999999999999999"))
+        XCTAssertThrowsError(try DimExpr.parse(String(repeating: "(", count: 100_000) + "B"))
+    }
+}
