@@ -32,7 +32,8 @@ class Pair:
 
 
 def _scope_dims(text):
-    return jax.export.symbolic_shape(text)
+    from jax import export  # a submodule JAX did not import by itself before 0.5
+    return export.symbolic_shape(text)
 
 
 B, = _scope_dims("B")

@@ -22,7 +22,6 @@ import onnx
 
 from jax2onnx_swift import allclose, to_onnx
 
-nnx = pytest.importorskip("flax.nnx")
 
 
 def _inputs(model: onnx.ModelProto):
@@ -114,27 +113,28 @@ def test_flag_with_different_outputs_is_a_clear_error(cli):
 
 # -- NNX: Dropout + BatchNorm driven by `deterministic` -----------------------------------
 
-class NNXNet(nnx.Module):
-    def __init__(self, rngs):
-        self.lin = nnx.Linear(6, 8, rngs=rngs)
-        self.bn = nnx.BatchNorm(8, rngs=rngs)
-        self.drop = nnx.Dropout(0.5, rngs=rngs)
-        self.out = nnx.Linear(8, 3, rngs=rngs)
-
-    def __call__(self, x, deterministic: bool = True):
-        h = self.bn(self.lin(x), use_running_average=deterministic)
-        return self.out(self.drop(nnx.relu(h), deterministic=deterministic))
-
-
 def _nnx_net():
+    nnx = pytest.importorskip("flax.nnx")
+
+    class NNXNet(nnx.Module):
+        def __init__(self, rngs):
+            self.lin = nnx.Linear(6, 8, rngs=rngs)
+            self.bn = nnx.BatchNorm(8, rngs=rngs)
+            self.drop = nnx.Dropout(0.5, rngs=rngs)
+            self.out = nnx.Linear(8, 3, rngs=rngs)
+
+        def __call__(self, x, deterministic: bool = True):
+            h = self.bn(self.lin(x), use_running_average=deterministic)
+            return self.out(self.drop(nnx.relu(h), deterministic=deterministic))
+
     net = NNXNet(nnx.Rngs(0))
     rng = np.random.default_rng(3)
     net.bn.mean[...] = rng.normal(0, 0.5, 8).astype(np.float32)
     net.bn.var[...] = rng.uniform(0.5, 2, 8).astype(np.float32)
-    return net
+    return nnx, net
 
 
-def _snapshot(module) -> list[np.ndarray]:
+def _snapshot(nnx, module) -> list[np.ndarray]:
     def value(v):
         if jax.dtypes.issubdtype(v.dtype, jax.dtypes.prng_key):
             v = jax.random.key_data(v)
@@ -143,15 +143,15 @@ def _snapshot(module) -> list[np.ndarray]:
 
 
 def test_nnx_deterministic(cli, tmp_path):
-    net = _nnx_net()
-    before = _snapshot(net)
+    nnx, net = _nnx_net()
+    before = _snapshot(nnx, net)
     path = tmp_path / "nnx.onnx"
     model = to_onnx(net, [jax.ShapeDtypeStruct((7, 6), jnp.float32)],
                     input_params={"deterministic": True}, output_path=path, cli=cli)
     assert [n for n, _ in _inputs(model)] == ["x", "deterministic"]
     assert _ops(path, "If") == 1
     # the export used a copy: the module's RNG counter and statistics did not move
-    after = _snapshot(net)
+    after = _snapshot(nnx, net)
     assert len(before) == len(after) and all(np.array_equal(a, b) for a, b in zip(before, after))
     # JAX on a fresh copy each time: the same state the export saw (the same dropout key)
     reference = lambda x, deterministic: nnx.clone(net)(x, deterministic=deterministic)
@@ -162,7 +162,7 @@ def test_nnx_symbolic_batch_keeps_the_given_value(cli, tmp_path):
     """Dropout draws a mask of the input's size; random draws of a symbolic size have no
     lowering yet, so the training graph cannot be converted. The model then computes the
     given value (and says so) rather than failing."""
-    net = _nnx_net()
+    nnx, net = _nnx_net()
     path = tmp_path / "nnx_sym.onnx"
     with pytest.warns(UserWarning, match="deterministic=True whatever the input says"):
         to_onnx(net, [("B", 6)], input_params={"deterministic": True}, output_path=path, cli=cli)
