@@ -151,7 +151,7 @@ def allclose(fn, onnx_model_path, inputs, input_params=None, rtol: float = 1e-3,
     every output: shape, dtype class, values (np.isclose semantics, NaN where JAX has NaN,
     exact for bools). jax2onnx 0.17's signature.
 
-    inputs: concrete arrays, or shapes in any to_onnx form; for shapes, random values are drawn
+    onnx_model_path: a path, or an onnx.ModelProto. inputs: concrete arrays, or shapes in any to_onnx form; for shapes, random values are drawn
     per dtype and each symbolic dim is tried at several sizes. input_params: passed to fn as
     keywords and fed to the model's inputs of those names. inputs_as_nchw / outputs_as_nchw:
     as given to to_onnx (fn sees NHWC; the model's side is NCHW). enable_double_precision:
@@ -184,7 +184,10 @@ def _run_once(fn, path, inputs, params, rtol, atol, in_nchw, out_nchw) -> tuple[
         model_args[i] = np.transpose(_physical(model_args[i]), (0, 3, 1, 2))
     feeds_values = [_physical(x) for x in jax.tree_util.tree_leaves(model_args)]
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    # a ModelProto (to_onnx's default return) is taken too, so `m = to_onnx(...)` then
+    # allclose(fn, m, ...) works whichever return_mode made m
+    model = path.SerializeToString() if hasattr(path, "SerializeToString") else str(path)
+    sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     model_inputs = sess.get_inputs()
     n_pos = len(model_inputs) - len(params)
     if n_pos != len(feeds_values):
