@@ -232,11 +232,10 @@ def trace(fn: Callable, inputs, *, input_params=None, inputs_as_nchw=None,
         else:
             closed, out_shape = jax.make_jaxpr(lambda *a: call(a, {}), return_shape=True)(*args)
     except Exception as e:
-        nnx_error = type(e).__name__ == "TraceContextError"
-        if nnx_error:
-            raise type(e)(f"{e}\nThe callable mutates an NNX module it closes over; pass the "
-                          f"module itself to to_onnx (its state is then copied for the trace)") \
-                from None
+        if type(e).__name__ == "TraceContextError":  # Flax's, not importable without Flax
+            raise RuntimeError(f"{e}\nThe callable mutates an NNX module it closes over; pass "
+                               f"the module itself to to_onnx (the export then traces a copy of "
+                               f"its state)") from e
         raise
     closed = jc.dce(closed)
     names = positional_names(fn, args)
