@@ -32,3 +32,9 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 echo "== Python tests and numeric suite"
 export JAX2ONNX_CLI="$PWD/.build/debug/jax2onnx" J2O_REQUIRE_CLI=1 JAX_PLATFORMS=cpu
 .venv/bin/python -m pytest -q --rootdir . python/tests Tests/numeric
+
+echo "== JAX range: a conversion suite on the oldest and newest JAX python/pyproject.toml claims"
+scripts/jax-range-smoke.sh
+
+echo "== Fresh-venv install: pip install ./python (release build of the CLI and packs), then a Flax model"
+J2O_INSTALL_TEST=1 .venv/bin/python -m pytest -q --rootdir . python/tests/test_install.py

@@ -17,6 +17,7 @@ from .dtypes import numpy_dtype
 from .inputs import abstract_args
 from .jaxpr_json import ProgramEncoder
 from .preallocate import preallocate
+from .trace import trace
 from .shape_errors import INCONCLUSIVE, symbolic_shape_error
 from .tensors import ALIGN, TensorTable, align
 
@@ -29,22 +30,32 @@ _PRODUCER_VERSION = "0.1.0"  # kept equal to jax2onnx_swift.__version__ (no impo
 
 
 def save_bundle(fn: Callable, inputs, path, *, input_names=None, output_names=None,
-                name: str | None = None) -> str:
+                name: str | None = None, input_params=None, inputs_as_nchw=None,
+                outputs_as_nchw=None, float_dtype=np.float32, given_only: bool = False) -> str:
     """Traces fn on inputs with jax.make_jaxpr and writes the bundle to path; returns path.
 
     inputs: one entry per positional argument of fn, each a concrete array, a
-    jax.ShapeDtypeStruct (symbolic shapes allowed), a shape tuple such as ("B", 30) meaning
-    float32, or a pytree of those. Pytree outputs are flattened in JAX's leaf order. A program
-    that traces only for some sizes of a symbol raises ConversionError naming the line and the
-    expression JAX could not decide.
+    jax.ShapeDtypeStruct or ShapedArray (int, string or symbolic dims), an object with .shape and
+    .dtype, a shape tuple such as ("B", 30) meaning float32 (float_dtype), or a pytree of those.
+    input_params: named runtime parameters passed to fn as keyword arguments and made graph
+    inputs after the positional ones (see trace.py). Pytree outputs are flattened in JAX's leaf
+    order. A program that traces only for some sizes of a symbol raises ConversionError naming
+    the line and the expression JAX could not decide.
     """
-    args = abstract_args(inputs)
     try:
-        closed, out_shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+        traced = trace(fn, inputs, input_params=input_params, inputs_as_nchw=inputs_as_nchw,
+                       outputs_as_nchw=outputs_as_nchw, float_dtype=float_dtype,
+                       given_only=given_only)
     except INCONCLUSIVE as e:
-        raise symbolic_shape_error(e, args) from None
+        raise symbolic_shape_error(e, abstract_args(inputs, float_dtype=float_dtype)) from None
+    closed, out_shape = traced.closed, traced.out_shape
+    n_params = len(input_params or {})
+    if input_names is not None and n_params and traced.input_names is not None \
+            and len(list(input_names)) == len(traced.input_names) - n_params:
+        input_names = list(input_names) + traced.input_names[-n_params:]
     if input_names is None:
-        input_names = _default_input_names(closed)
+        input_names = traced.input_names if traced.input_names is not None \
+            else _default_input_names(closed)
     if output_names is None:
         output_names = _default_output_names(out_shape)
     return write_program(closed, path, input_names=input_names, output_names=output_names,

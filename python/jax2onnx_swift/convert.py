@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
 
 from .bundle import save_bundle
 
 BUILD_HINT = "build it with `swift build -c release` in the repo and/or set JAX2ONNX_CLI"
+# Where the wheel puts the CLI, its packs and the Swift runtime libraries.
+BUNDLED = Path(__file__).resolve().parent / "_bin"
 
 
 class ConversionError(RuntimeError):
@@ -48,7 +55,8 @@ def _is_ours(exe: str) -> bool:
 def find_cli(cli: str | os.PathLike | None = None) -> str:
     """Path of the jax2onnx Swift CLI.
 
-    Looks at, in order: the explicit `cli`; $JAX2ONNX_CLI; <repo>/.build/release/jax2onnx and
+    Looks at, in order: the explicit `cli`; $JAX2ONNX_CLI; the CLI installed with this package
+    (pip install ./python builds it); <repo>/.build/release/jax2onnx and
     <repo>/.build/debug/jax2onnx when this package sits in the repo's python/ folder; `jax2onnx`
     on PATH, but only if `--version` says it is jax2onnx-swift (the PyPI jax2onnx installs a
     different command of the same name).
@@ -60,6 +68,9 @@ def find_cli(cli: str | os.PathLike | None = None) -> str:
                 return str(path)
             raise CLINotFoundError(f"jax2onnx CLI from {origin} ({value}) is not an executable "
                                    f"file: {BUILD_HINT}")
+    bundled = BUNDLED / "jax2onnx"
+    if bundled.is_file() and os.access(bundled, os.X_OK):
+        return str(bundled)
     repo = _repo_root()
     if repo is not None:
         for config in ("release", "debug"):
@@ -72,32 +83,174 @@ def find_cli(cli: str | os.PathLike | None = None) -> str:
     raise CLINotFoundError(f"jax2onnx Swift CLI not found: {BUILD_HINT}")
 
 
-def to_onnx(fn, inputs, output_path, *, opset: int = 23, plugins=None, input_names=None,
-            output_names=None, web: bool = False, optimize: bool = True, strict_nan: bool = False,
-            cli=None) -> str:
-    """Traces fn on inputs (see save_bundle for the accepted forms), converts the bundle with the
-    Swift CLI and returns output_path. Raises ConversionError with the CLI's stderr on failure."""
-    exe = find_cli(cli)
-    output_path = os.fspath(output_path)
+RETURN_MODES = ("proto", "file", "ir")
+EXPORT_MODES = ("standard", "web")
+# Our optimizer is where native normalization ops come from (it fuses the decomposed mean /
+# variance graphs into LayerNormalization, RMSNormalization); without it the graph stays decomposed.
+NORMALIZATION_MODES = {"auto": True, "prefer_native": True, "force_decomposed": False}
+
+
+@contextlib.contextmanager
+def _x64(enabled: bool):
+    """Traces under jax_enable_x64 and puts the user's setting back afterwards."""
+    if not enabled:
+        yield
+        return
+    import jax
+    before = bool(jax.config.jax_enable_x64)
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+def _pack_option_args(pack_options) -> list[str]:
+    """{"Pack.name": v} or {"Pack": {"name": v}} -> --pack-option Pack.name=v ..."""
+    out = []
+    for key, value in (pack_options or {}).items():
+        items = ([(f"{key}.{k}", v) for k, v in value.items()] if isinstance(value, dict)
+                 else [(str(key), value)])
+        for name, v in items:
+            if "." not in name:
+                raise ValueError(f"pack_options: {name!r} is not Pack.option (or a dict per pack)")
+            text = ("true" if v else "false") if isinstance(v, bool) else str(v)
+            out += ["--pack-option", f"{name}={text}"]
+    return out
+
+
+def _check_choice(what: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
+            enable_double_precision: bool = False, record_primitive_calls_file=None,
+            return_mode: str = "proto", output_path=None, inputs_as_nchw=None,
+            outputs_as_nchw=None, input_names=None, output_names=None,
+            export_mode: str = "standard", normalization_mode: str = "auto",
+            plugins=None, optimize: bool | None = None, strict_nan: bool = False,
+            pack_options=None, cli=None, web: bool | None = None):
+    """Converts fn, traced on inputs, to ONNX with the Swift CLI; jax2onnx 0.17's signature.
+
+    inputs: one entry per positional argument (arrays of any dtype, ShapeDtypeStruct /
+    ShapedArray with int, string or symbolic dims, objects with .shape and .dtype, shape tuples
+    with string dims, pytrees of those; see inputs.py). input_params: name -> value, passed to
+    fn as keywords and made named graph inputs after the positional ones (see trace.py).
+
+    return_mode: "proto" (default) returns an onnx.ModelProto, "file" returns output_path,
+    "ir" an onnx_ir.Model. output_path, when given, is written in every mode. The older form
+    to_onnx(fn, inputs, "out.onnx") writes the file and returns its path.
+
+    opset, model_name (default: the function's or module's name), input_names (positional
+    inputs; params keep their keys), output_names, export_mode ("web": one self-contained file),
+    inputs_as_nchw / outputs_as_nchw (indices of rank-4 inputs/outputs whose model side is NCHW
+    while the program is NHWC), enable_double_precision (trace under x64; shape tuples become
+    float64; the global setting is restored), record_primitive_calls_file (one line per
+    equation: index, depth, primitive, params, source line, pack), normalization_mode
+    ("auto"/"prefer_native": the optimizer fuses native normalization ops; "force_decomposed":
+    no optimizer). Ours: plugins (pack folders), optimize, strict_nan, pack_options
+    ({"Pack.option": value}), cli (path of the CLI).
+    Raises ConversionError with the CLI's stderr on failure.
+    """
+    legacy_path = isinstance(input_params, (str, os.PathLike))
+    if legacy_path:  # to_onnx(fn, inputs, "out.onnx"): the form before input_params existed
+        if output_path is not None:
+            raise TypeError("output path given twice (third argument and output_path)")
+        output_path, input_params = input_params, None
+        return_mode = "file"
+    if input_params is not None and not isinstance(input_params, Mapping):
+        raise TypeError(f"input_params must be a mapping name -> value, got "
+                        f"{type(input_params).__name__}")
+    _check_choice("return_mode", return_mode, RETURN_MODES)
+    _check_choice("export_mode", export_mode, EXPORT_MODES)
+    _check_choice("normalization_mode", normalization_mode, tuple(NORMALIZATION_MODES))
+    if return_mode == "file" and output_path is None:
+        raise ValueError('return_mode="file" needs output_path')
+    if optimize is None:
+        optimize = NORMALIZATION_MODES[normalization_mode]
+    if web is None:
+        web = export_mode == "web"
+    if return_mode == "proto":
+        _require("onnx", 'return_mode="proto" (the default)')
+    elif return_mode == "ir":
+        _require("onnx_ir", 'return_mode="ir"')
     if isinstance(plugins, (str, os.PathLike)):
         plugins = [plugins]
+    exe = find_cli(cli)
+    pack_args = [arg for p in plugins or () for arg in ("--plugins", os.fspath(p))]
+
     with tempfile.TemporaryDirectory(prefix="jax2onnx-") as tmp:
+        target = os.fspath(output_path) if output_path is not None else os.path.join(tmp, "model.onnx")
         bundle = os.path.join(tmp, "model.jaxpr")
-        save_bundle(fn, inputs, bundle, input_names=input_names, output_names=output_names)
-        cmd = [exe, "convert", bundle, "-o", output_path, "--opset", str(int(opset))]
-        for p in plugins or ():
-            cmd += ["--plugins", os.fspath(p)]
+        def export(given_only: bool) -> None:
+            with _x64(enable_double_precision):
+                save_bundle(fn, inputs, bundle, input_names=input_names,
+                            output_names=output_names, name=model_name,
+                            input_params=input_params, inputs_as_nchw=inputs_as_nchw,
+                            outputs_as_nchw=outputs_as_nchw, given_only=given_only,
+                            float_dtype=np.float64 if enable_double_precision else np.float32)
+
+        export(False)
+        cmd = [exe, "convert", bundle, "-o", target, "--opset", str(int(opset))] + pack_args
         if web:
             cmd.append("--web")
         if not optimize:
             cmd.append("--no-optimize")
         if strict_nan:
             cmd.append("--strict-nan")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        cmd += _pack_option_args(pack_options)
+        try:
+            _run(cmd)
+        except ConversionError as first:
+            flags = [k for k, v in (input_params or {}).items() if _is_flag(v)]
+            if not flags:
+                raise
+            # The graph for a flag value the caller did not ask for may need a lowering that
+            # is missing (dropout's random draws of a symbolic size); the asked-for value alone
+            # may still convert.
+            export(True)
+            try:
+                _run(cmd)
+            except ConversionError:
+                raise first from None
+            warnings.warn(
+                f"input_params {', '.join(map(repr, flags))}: the model for the other value "
+                f"could not be converted ({first.stderr.strip().splitlines()[-1][:300]}); the "
+                f"model computes {', '.join(f'{k}={input_params[k]!r}' for k in flags)} "
+                f"whatever the input says", stacklevel=2)
+        if record_primitive_calls_file is not None:
+            from .record import write_record
+            write_record(record_primitive_calls_file, bundle,
+                         [exe, "inspect", bundle, "--opset", str(int(opset))] + pack_args)
+        if return_mode == "file":
+            return target
+        if return_mode == "ir":
+            import onnx_ir
+            return onnx_ir.load(target)
+        import onnx
+        return onnx.load(target)  # external data is read in while the folder still exists
+
+
+def _is_flag(value) -> bool:
+    arr = np.asarray(value)
+    return arr.dtype == np.bool_ and arr.shape == ()
+
+
+def _require(module: str, why: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        raise ImportError(f"{why} needs the {module!r} package: pip install {module.replace('_', '-')}"
+                          ) from None
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         how = (f"crashed (signal {-proc.returncode})" if proc.returncode < 0
                else f"failed (exit {proc.returncode})")
         raise ConversionError(
-            f"jax2onnx convert {how}:\n{proc.stderr.strip()}",
+            f"jax2onnx {cmd[1]} {how}:\n{proc.stderr.strip()}",
             returncode=proc.returncode, stderr=proc.stderr, cmd=cmd)
-    return output_path
+    return proc

@@ -22,15 +22,25 @@ Literal = getattr(_xcore, "Literal", None) or _core.Literal
 DropVar = getattr(_xcore, "DropVar", None) or getattr(_core, "DropVar", None)
 Tracer = getattr(_core, "Tracer", ())
 
-try:
-    from jax.export import is_symbolic_dim as _is_symbolic_dim
+try:  # a submodule that `import jax` does not load before JAX 0.5
+    from jax import export as _export
 except ImportError:  # pragma: no cover
-    _is_symbolic_dim = getattr(_core, "is_symbolic_dim", lambda d: False)
+    _export = None
+
+_is_symbolic_dim = getattr(_export, "is_symbolic_dim", None) or \
+    getattr(_core, "is_symbolic_dim", lambda d: False)
 
 try:
     from jax._src import source_info_util as _siu
 except ImportError:  # pragma: no cover
     _siu = None
+
+# Our own wrappers (input_params, NCHW, the NNX copy) call the user's code; a source location
+# must name the user's line, never ours.
+try:
+    _siu.register_exclusion(os.path.dirname(os.path.abspath(__file__)) + os.sep)
+except Exception:  # pragma: no cover - renamed in another JAX: locations may then name ours
+    pass
 
 
 def is_symbolic_dim(d) -> bool:
@@ -127,3 +137,40 @@ def symbolic_scope_of(shape):
         if is_symbolic_dim(d):
             return getattr(d, "scope", None)
     return None
+
+
+def require_export(what: str) -> None:
+    if _export is None:  # pragma: no cover
+        raise RuntimeError(f"{what} needs jax.export, which JAX {jax.__version__} lacks")
+
+
+def new_symbolic_scope():
+    return _export.SymbolicScope()
+
+
+def symbolic_shape(text: str, scope) -> tuple:
+    return tuple(_export.symbolic_shape(text, scope=scope))
+
+
+def as_dtype(dtype):
+    """A dtype JAX accepts for an abstract input: numpy and ml_dtypes dtypes, jnp scalar types
+    (jnp.float32 carries .dtype), names; extended dtypes (PRNG keys) pass as they are."""
+    from .dtypes import is_extended
+    if is_extended(dtype):
+        return dtype
+    if isinstance(dtype, type) and not issubclass(dtype, np.generic) and hasattr(dtype, "dtype"):
+        dtype = dtype.dtype
+    return np.dtype(dtype)
+
+
+def dce(closed):
+    """closed with equations whose results nothing uses removed (inputs all kept). A functional
+    copy of an NNX module writes its state back (RNG counters, batch statistics); the export
+    drops those writes, and lowering them would be wasted work. Returned unchanged if this JAX
+    has no dce_jaxpr."""
+    try:
+        from jax._src.interpreters import partial_eval as pe
+        jaxpr, _ = pe.dce_jaxpr(closed.jaxpr, [True] * len(closed.jaxpr.outvars), instantiate=True)
+    except Exception:  # pragma: no cover - moved or changed in another JAX
+        return closed
+    return ClosedJaxpr(jaxpr, closed.consts)

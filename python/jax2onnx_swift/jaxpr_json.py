@@ -128,7 +128,13 @@ class ProgramEncoder:
         consts = []
         for var, value in zip(jaxpr.constvars, closed.consts):
             dtype = getattr(var.aval, "dtype", None)
-            k = self.tensors.add(value, dtype if isinstance(dtype, np.dtype) else None)
+            if is_extended(dtype) and physical_json(dtype) is not None:
+                # A PRNG key constant (an NNX module's RNG stream) is stored as its key data,
+                # which is how the host holds key arrays (the aval's "physical").
+                import jax
+                k = self.tensors.add(np.asarray(jax.random.key_data(value)))
+            else:
+                k = self.tensors.add(value, dtype if isinstance(dtype, np.dtype) else None)
             consts.append({"tensor": k} if k is not None else {"opaque": type(value).__name__})
         return {"jaxpr": self.jaxpr(jaxpr), "consts": consts}
 

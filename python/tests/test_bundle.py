@@ -20,6 +20,7 @@ import pytest
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax import export  # a submodule JAX did not import by itself before 0.5
 
 try:
     import jax2onnx_swift  # noqa: F401
@@ -35,7 +36,9 @@ from jax2onnx_swift.tensors import TensorTable
 
 from jax2onnx_swift.testing import marker_line
 
-THIS_FILE = str(Path(__file__).resolve())
+# Bundles name a file under the working directory relative to it (no machine paths in models).
+THIS_FILE = os.path.relpath(Path(__file__).resolve()) if str(Path(__file__).resolve()).startswith(os.getcwd() + os.sep) \
+    else str(Path(__file__).resolve())
 
 
 def line_of(marker: str) -> int:
@@ -543,7 +546,7 @@ def test_every_aval_matches_its_variable(tmp_path):
         p = jnp.pad(x, ((0, 1), (0, 0)))
         return c.sum(0), jnp.where(x > 0, x, 0.0), n * n, h + h, p - 1.0, jnp.float32(2) * x[0, 0]
 
-    closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct(jax.export.symbolic_shape("B, 4"), np.float32))
+    closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct(export.symbolic_shape("B, 4"), np.float32))
     path = tmp_path / "m.jaxpr"
     write_program(closed, path)
     doc = read_bundle(path).doc
@@ -561,7 +564,7 @@ def test_every_aval_matches_its_variable(tmp_path):
 
 
 def test_symbolic_dims_in_params(tmp_path):
-    spec = jax.ShapeDtypeStruct(jax.export.symbolic_shape("T, 6"), np.int32)
+    spec = jax.ShapeDtypeStruct(export.symbolic_shape("T, 6"), np.int32)
     (doc, _, _), _ = save(tmp_path, lambda x: jnp.reshape(x, (-1, 3)), [spec])
     (rs,) = eqns_named(doc, "reshape")
     assert rs["params"]["new_sizes"] == [{"$": "dim", "v": "2*T"}, 3]
@@ -569,8 +572,8 @@ def test_symbolic_dims_in_params(tmp_path):
 
 
 def test_shape_tuple_mixed_with_shape_dtype_struct(tmp_path):
-    scope = jax.export.SymbolicScope()
-    s = jax.ShapeDtypeStruct(jax.export.symbolic_shape("N, 2", scope=scope), np.float32)
+    scope = export.SymbolicScope()
+    s = jax.ShapeDtypeStruct(export.symbolic_shape("N, 2", scope=scope), np.float32)
     # "N" in the tuple joins the struct's scope, so x + y type-checks
     (doc, _, _), _ = save(tmp_path, lambda x, y: x + y, [s, ("N", 2)])
     assert [v["aval"]["shape"] for v in doc["program"]["jaxpr"]["invars"]] == [["N", 2], ["N", 2]]

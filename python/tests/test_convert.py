@@ -218,3 +218,87 @@ def test_allclose_input_count_mismatch(tmp_path):
     x = np.ones(3, np.float32)
     ok, msg = allclose(lambda a, b: jnp.sin(a), path, [x, x])
     assert not ok and "inputs" in msg
+
+
+# -- jax2onnx's keywords that only change the command line ----------------------------------
+
+def test_pack_options_export_mode_normalization(tmp_path, no_discovery):
+    cli = fake_cli(tmp_path / "bin")
+    out = tmp_path / "m.onnx"
+    to_onnx(jnp.sin, [("B", 3)], return_mode="file", output_path=out, cli=cli,
+            export_mode="web", normalization_mode="force_decomposed",
+            pack_options={"NN.fuse": True, "Lax": {"level": 2}})
+    (args,) = calls(tmp_path / "bin")
+    assert args[2:] == ["-o", str(out), "--opset", "23", "--web", "--no-optimize",
+                        "--pack-option", "NN.fuse=true", "--pack-option", "Lax.level=2"]
+    with pytest.raises(ValueError, match="Pack.option"):
+        to_onnx(jnp.sin, [("B", 3)], return_mode="file", output_path=out, cli=cli,
+                pack_options={"fuse": 1})
+
+
+def test_input_params_positional_and_names(tmp_path, no_discovery):
+    cli = fake_cli(tmp_path / "bin")
+    out = tmp_path / "m.onnx"
+    to_onnx(lambda x, scale: x * scale, [("B", 3)], {"scale": 2.0}, "named", 21,
+            return_mode="file", output_path=out, cli=cli, input_names=["inp"])
+    doc = read_bundle(str(out) + ".bundle").doc
+    assert doc["name"] == "named" and doc["input_names"] == ["inp", "scale"]
+    assert [v["aval"] for v in doc["program"]["jaxpr"]["invars"]] == [
+        {"dtype": "f32", "shape": ["B", 3]}, {"dtype": "f32", "shape": []}]
+    with pytest.raises(TypeError, match="input_params"):
+        to_onnx(jnp.sin, [("B", 3)], [1.0], cli=cli)
+
+
+def test_console_script_runs_the_cli(tmp_path, no_discovery, monkeypatch):
+    import subprocess
+    cli = fake_cli(tmp_path / "bin")
+    monkeypatch.setenv("JAX2ONNX_CLI", str(cli))
+    proc = subprocess.run([sys.executable, "-m", "jax2onnx_swift.cli", "--version"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(convert_mod.__file__).parents[1])})
+    assert proc.returncode == 0 and "jax2onnx-swift 0.1.0" in proc.stdout
+    monkeypatch.setenv("JAX2ONNX_CLI", str(tmp_path / "missing"))
+    proc = subprocess.run([sys.executable, "-m", "jax2onnx_swift.cli", "--coverage"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(convert_mod.__file__).parents[1])})
+    assert proc.returncode == 2 and "JAX2ONNX_CLI" in proc.stderr
+
+
+def test_allclose_older_positional_tolerances(tmp_path):
+    pytest.importorskip("onnxruntime")
+    path = onnx_model(tmp_path / "sin.onnx", "Sin")
+    x = np.linspace(-3, 3, 11, dtype=np.float32)
+    ok, msg = allclose(lambda v: jnp.sin(v) + 1e-4, path, [x], 1e-6, 1e-6)
+    assert not ok and "rtol=1e-06, atol=1e-06" in msg
+    ok, msg = allclose(lambda v: jnp.sin(v) + 1e-4, path, [x])  # jax2onnx's defaults: 1e-3, 1e-5
+    assert not ok
+    ok, msg = allclose(lambda v: jnp.sin(v) + 1e-6, path, [x])
+    assert ok, msg
+
+
+def test_allclose_names_the_worst_output(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N"]) for n in ("a", "b")]
+    graph = helper.make_graph([helper.make_node("Sin", ["x"], ["a"]), helper.make_node("Cos", ["x"], ["b"])],
+                              "g", [x], outs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "two.onnx"))
+    # output 0 a little off, output 1 far off at index 2: the message is about output 1
+    f = lambda v: (jnp.sin(v) * 1.01, jnp.cos(v) + jnp.array([0, 0, 5.0, 0]))
+    ok, msg = allclose(f, tmp_path / "two.onnx", [np.array([0.5, 1, 1.5, 2], np.float32)])
+    assert not ok and msg.startswith("output 1 (b)") and "worst at (2,)" in msg
+    assert "max abs error 5" in msg and "max rel error" in msg
+
+
+def test_allclose_draws_inputs_for_shapes(tmp_path):
+    pytest.importorskip("onnxruntime")
+    path = onnx_model(tmp_path / "neg.onnx", "Neg")
+    ok, msg = allclose(lambda v: -v, path, [("N",)])
+    assert ok and "N=2; N=3; N=5" in msg, msg
+    seen = []
+    ok, msg = allclose(lambda v: seen.append(np.asarray(v)) or -v, path, [("N",)])
+    assert [s.shape for s in seen] == [(2,), (3,), (5,)] and all(np.abs(s).min() > 0 or s.std() > 0 for s in seen)
