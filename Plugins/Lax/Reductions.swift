@@ -17,22 +17,7 @@ func reductionType(_ t: DType) -> DType? {
 func reductionLowerings() -> [Lowering] {
     var out: [Lowering] = reductionOps.map { prim, op in
         Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul"]) { eqn, g in
-            let x = eqn.input(0)
-            let axes = try eqn.ints("axes")
-            if axes.isEmpty { return [x] }
-            if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) {
-                return [exact.with(shape: eqn.output(0).shape)]
-            }
-            let wide = reductionType(x.dtype)
-            let xin = try wide.map { try x.cast(to: $0) } ?? x
-            let r: Value
-            // ReduceSum takes axes as an input from opset 13, the others from opset 18.
-            if op == "ReduceSum" || g.opset >= 18 {
-                r = try g.op(op, xin, try g.int64s(axes), attributes: ["keepdims": .int(0)])
-            } else {
-                r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
-            }
-            return [try r.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
+            [try reduce(prim, op, eqn.input(0), axes: try eqn.ints("axes"), g).with(shape: eqn.output(0).shape)]
         }
     }
     for (prim, op) in [("argmax", "ArgMax"), ("argmin", "ArgMin")] {
@@ -68,6 +53,22 @@ func reductionLowerings() -> [Lowering] {
         })
     }
     return out
+}
+
+/// x reduced over axes by one of reductionOps, in a type ONNX Runtime reduces exactly.
+func reduce(_ prim: String, _ op: String, _ x: Value, axes: [Int], _ g: GraphBuilder) throws -> Value {
+    if axes.isEmpty { return x }
+    if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) { return exact }
+    let wide = reductionType(x.dtype)
+    let xin = try wide.map { try x.cast(to: $0) } ?? x
+    let r: Value
+    // ReduceSum takes axes as an input from opset 13, the others from opset 18.
+    if op == "ReduceSum" || g.opset >= 18 {
+        r = try g.op(op, xin, try g.int64s(axes), attributes: ["keepdims": .int(0)])
+    } else {
+        r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
+    }
+    return try r.cast(to: x.dtype)
 }
 
 /// ONNX Runtime's ReduceSum and ReduceProd on 64-bit integers round through double, so sums and

@@ -22,6 +22,7 @@ let nnPack = Pack(
                  dtypes: DType.floats,
                  note: "any (exponent, mantissa) bits: XLA's round-to-nearest-even and range clamp in arithmetic; bfloat16 via Cast",
                  lower: lowerReducePrecision),
+        approxTopKLowering(),
     ])
 
 func windowLowerings() -> [Lowering] {
