@@ -21,7 +21,7 @@ func singleDeviceLowerings() -> [Lowering] {
             if eqn.param("tiled")?.bool == true { return [x.with(shape: eqn.output(0).shape)] }
             return [try x.unsqueeze([try eqn.int("all_gather_dimension")]).with(shape: eqn.output(0).shape)]
         },
-    ] + ["psum", "pmax", "pmin", "pbroadcast"].map { prim in
+    ] + ["psum", "pmax", "pmin"].map { prim in
         Lowering(prim, emits: [], note: "the operand: a reduction over one device") { eqn, _ in
             zip(eqn.inputs, eqn.outputs).map { $0.with(shape: $1.shape) }
         }

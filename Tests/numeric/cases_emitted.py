@@ -37,6 +37,7 @@ def _i32_wide(*shape):
 
 
 _MESH = jax.make_mesh((1,), ("i",))
+_EXPLICIT_MESH = jax.make_mesh((1,), ("i",), axis_types=(jax.sharding.AxisType.Explicit,))
 
 
 def _single_device_collectives(x):
@@ -52,6 +53,28 @@ def _unvmap(x):
     anyp = jax.vmap(lambda r: unvmap_any(r > 2.5))(x)
     allp = jax.vmap(lambda r: unvmap_all(r > -2.9))(x)
     return row_max, anyp, allp
+
+
+def _varying(x):
+    body = lambda b: lax.pcast(b, "i", to="varying") * 2 + 1
+    return jax.shard_map(body, mesh=_EXPLICIT_MESH, in_specs=P(), out_specs=P("i"))(x)
+
+
+@jax.jit  # eager with_layout_constraint takes only committed jax.Arrays
+def _layout(x):
+    from jax.experimental.layout import Layout, with_layout_constraint
+    return with_layout_constraint(x * 2, Layout((1, 0))) - 1
+
+
+def _shard_alike(a, b):
+    from jax.experimental.shard_alike import shard_alike
+    u, v = shard_alike(a * 2, b + 1)
+    return u - v
+
+
+def _debug_callback(x):
+    jax.debug.callback(lambda v: None, x)
+    return x * 2
 
 
 def _debug_print(x):
@@ -112,6 +135,11 @@ CASES = [
     case("sharding_constraint", lambda x: jax.lax.with_sharding_constraint(x * 2, jax.sharding.NamedSharding(_MESH, P())) + 1,
          [f32(*S)], ["sharding_constraint"]),
     case("device_put", lambda x: jax.device_put(x * 2) - 1, [f32(*S)], ["device_put"]),
+    case("reshard", lambda x: jax.sharding.reshard(x * 2, jax.sharding.NamedSharding(_EXPLICIT_MESH, P())) + 1,
+         [f32(*S)], ["reshard"]),
+    case("layout_constraint", _layout, [f32(*S)], ["layout_constraint"]),
+    case("shard_alike", _shard_alike, [f32(*S), f32(*S)], ["shard_alike"]),
+    case("pvary", _varying, [f32(*S)], ["shard_map", "pvary"]),
     # -- single-device shard_map and collectives ------------------------------------------------
     case("shard_map_collectives", _single_device_collectives, [f32(*S)],
          ["shard_map", "psum", "pmax", "pmin", "all_gather", "axis_index"]),
@@ -134,4 +162,5 @@ CASES = [
     case("unvmap", _unvmap, [f32(*S)], ["unvmap_max", "unvmap_any", "unvmap_all"], tol=EXACT),
     # -- debug output is dropped ------------------------------------------------------------------
     case("debug_print_dropped", _debug_print, [f32(*S)], ["debug_print"]),
+    case("debug_callback_dropped", _debug_callback, [f32(*S)], ["debug_callback"]),
 ]
