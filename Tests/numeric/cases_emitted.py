@@ -77,6 +77,32 @@ def _debug_callback(x):
     return x * 2
 
 
+_DT = jnp.asarray(0.1, dtype=jnp.float32)
+
+
+def _scan_captured_scalar(x):
+    """A scalar the body closes over becomes a 0-d constvar; the stacked ys must stay (3,)."""
+    ys = lax.scan(lambda c, _: (c + _DT, c + _DT), jnp.float32(0.0), xs=None, length=3)[1]
+    return ys, ys * x
+
+
+def _vmapped_while_masked(x):
+    """The predicate depends on the mapped row, so the while's condition is batched: rows that are
+    done must keep their state while the others iterate."""
+    def one(v):
+        return lax.while_loop(lambda s: jnp.sum(s) < 10.0, lambda s: s * 1.5 + 0.1, v)
+    return jax.vmap(one)(x)
+
+
+def _vmapped_while_counter(x):
+    def one(v):
+        def body(st):
+            k, s = st
+            return k + 1, jnp.where(s > 0, s * 0.5, s + 1.0)
+        return lax.while_loop(lambda st: (st[0] < 6) & (jnp.sum(jnp.abs(st[1])) > 1.0), body, (jnp.int32(0), v))
+    return jax.vmap(one)(x)
+
+
 def _debug_print(x):
     jax.debug.print("x = {}", x)
     return x * 2
@@ -160,6 +186,11 @@ CASES = [
     case("mulhi_i32", lambda a, b: lax.mulhi_p.bind(a, b), [_i32_wide(*S), _i32_wide(*S)], ["mulhi"], tol=EXACT),
     # -- Equinox unvmap ---------------------------------------------------------------------
     case("unvmap", _unvmap, [f32(*S)], ["unvmap_max", "unvmap_any", "unvmap_all"], tol=EXACT),
+    # -- regressions ---------------------------------------------------------------------------
+    case("scan_captured_scalar", _scan_captured_scalar, [f32(3)], ["scan"]),
+    case("vmap_while_batched_predicate", _vmapped_while_masked, [lambda rng: rng.uniform(0.1, 2.0, size=(5, 3)).astype(np.float32)],
+         ["while"]),
+    case("vmap_while_masked_counter", _vmapped_while_counter, [f32(4, 3)], ["while"]),
     # -- debug output is dropped ------------------------------------------------------------------
     case("debug_print_dropped", _debug_print, [f32(*S)], ["debug_print"]),
     case("debug_callback_dropped", _debug_callback, [f32(*S)], ["debug_callback"]),
