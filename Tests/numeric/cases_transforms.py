@@ -65,6 +65,28 @@ def saliency(img):
     return jnp.sum(jnp.abs(g), axis=-1)
 
 
+def _pool(x, window, strides, padding, op=lax.max, init=-jnp.inf):
+    return lax.reduce_window(x, init, op, window, strides, padding)
+
+
+def maxpool_grad(x):
+    """Cotangents flow back to each window's (first) maximum: select_and_scatter_add."""
+    return jax.grad(lambda v: jnp.sum(jnp.sin(_pool(v, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")) * 3))(x)
+
+
+def maxpool_grad_overlapping_padded(x):
+    return jax.grad(lambda v: jnp.sum(_pool(v, (1, 3, 3, 1), (1, 2, 2, 1), "SAME") ** 2))(x)
+
+
+def minpool_grad(x):
+    return jax.grad(lambda v: jnp.sum(jnp.cos(_pool(v, (2, 2), (1, 1), "VALID", lax.min, jnp.inf))))(x)
+
+
+def maxpool_jvp(x, t):
+    """The tangent at each window's maximum: select_and_gather_add."""
+    return jax.jvp(lambda v: _pool(v, (1, 3, 3, 1), (1, 2, 2, 1), "SAME"), (x,), (t,))[1]
+
+
 def hvp(x, v):
     return jax.jvp(jax.grad(_loss), (x,), (v,))[1]
 
@@ -98,6 +120,10 @@ CASES = [
     case("hessian_vector_product", hvp, [f32(5), f32(5)], ["add_any"]),
     case("forces_mlp_energy", forces, [f32(6, 3, lo=0.1, hi=1.5)], ["add_any"], tol=dict(rtol=1e-4, atol=1e-5)),
     case("cnn_saliency", saliency, [f32(2, 6, 6, 2)], ["conv_general_dilated"], tol=dict(rtol=1e-4, atol=1e-5)),
+    case("maxpool_grad", maxpool_grad, [f32(2, 6, 6, 3)], ["select_and_scatter_add"]),
+    case("maxpool_grad_overlapping_padded", maxpool_grad_overlapping_padded, [f32(2, 7, 5, 2)], ["select_and_scatter_add"]),
+    case("minpool_grad", minpool_grad, [f32(5, 6)], ["select_and_scatter_add"]),
+    case("maxpool_jvp", maxpool_jvp, [f32(2, 7, 5, 2), f32(2, 7, 5, 2)], ["select_and_gather_add"]),
 ] + [
     case(f"grad_{name}", _grad_of(act), [f32(*S)], ["custom_jvp_call|custom_vjp_call|add_any"])
     for name, act in ACTIVATIONS.items()
