@@ -180,6 +180,13 @@ CASES = [
     # -- approx top-k (exact top-k meets any recall target) -------------------------------------
     case("approx_max_k", lambda x: lax.approx_max_k(x, 3), [f32(4, 10)], ["approx_top_k"]),
     case("approx_min_k_axis0", lambda x: lax.approx_min_k(x, 2, reduction_dimension=0), [f32(6, 5)], ["approx_top_k"]),
+    # -- ragged_dot (mixture of experts) -----------------------------------------------------------
+    case("ragged_dot", lambda x, w: lax.ragged_dot(x, w, jnp.array([3, 0, 4, 2], jnp.int32)), [f32(9, 5), f32(4, 5, 6)],
+         ["ragged_dot_general"]),
+    case("ragged_dot_runtime_groups", lambda x, w, gs: lax.ragged_dot(x, w, gs), [f32(8, 3), f32(3, 3, 4),
+         lambda rng: np.array([2, 5, 1], np.int32)], ["ragged_dot_general"]),
+    case("ragged_dot_short_groups", lambda x, w: lax.ragged_dot(x, w, jnp.array([2, 3], jnp.int32)), [f32(7, 4), f32(2, 4, 3)],
+         ["ragged_dot_general"]),
     # -- mulhi -----------------------------------------------------------------------------------
     case("mulhi_u32", lambda a, b: lax.mul_hi(a, b) if hasattr(lax, "mul_hi") else lax.mulhi_p.bind(a, b),
          [_u32(*S), _u32(*S)], ["mulhi"], tol=EXACT),
