@@ -193,6 +193,9 @@ CASES = [
     case("mulhi_i32", lambda a, b: lax.mulhi_p.bind(a, b), [_i32_wide(*S), _i32_wide(*S)], ["mulhi"], tol=EXACT),
     # -- Equinox unvmap ---------------------------------------------------------------------
     case("unvmap", _unvmap, [f32(*S)], ["unvmap_max", "unvmap_any", "unvmap_all"], tol=EXACT),
+    # -- random key plumbing -------------------------------------------------------------------
+    case("random_clone", lambda x: x + jax.random.normal(jax.random.clone(jax.random.key(5)), x.shape), [f32(*S)],
+         ["random_clone", "random_bits"], min_opset=18),
     # -- regressions ---------------------------------------------------------------------------
     case("scan_captured_scalar", _scan_captured_scalar, [f32(3)], ["scan"]),
     case("vmap_while_batched_predicate", _vmapped_while_masked, [lambda rng: rng.uniform(0.1, 2.0, size=(5, 3)).astype(np.float32)],
