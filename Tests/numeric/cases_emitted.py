@@ -77,6 +77,16 @@ def _debug_callback(x):
     return x * 2
 
 
+def _reduce_argmax(x):
+    """A two-operand reduce: the largest value and its first index (associative and commutative)."""
+    def pick(a, b):
+        (va, ia), (vb, ib) = a, b
+        take_b = (vb > va) | ((vb == va) & (ib < ia))
+        return jnp.where(take_b, vb, va), jnp.where(take_b, ib, ia)
+    idx = lax.broadcasted_iota(jnp.int32, x.shape, 1)
+    return lax.reduce((x, idx), (np.float32(-np.inf), np.int32(2**31 - 1)), pick, (1,))
+
+
 _DT = jnp.asarray(0.1, dtype=jnp.float32)
 
 
@@ -177,6 +187,9 @@ CASES = [
     case("reduce_max_body", lambda x: lax.reduce(x, np.float32(-1.0), lax.max, (1,)), [f32(*S)], ["reduce"]),
     case("reduce_mul_int", lambda x: lax.reduce(x, np.int32(2), lax.mul, (0, 1)), [i32(*S, lo=-3, hi=3)], ["reduce"], tol=EXACT),
     case("reduce_min_int", lambda x: lax.reduce(x, np.int32(-2), lax.min, (1,)), [i32(*S)], ["reduce"], tol=EXACT),
+    case("reduce_logaddexp_body", lambda x: lax.reduce(x, np.float32(-np.inf), jnp.logaddexp, (1,)), [f32(3, 5)], ["reduce"]),
+    case("reduce_logaddexp_all", lambda x: lax.reduce(x, np.float32(-np.inf), jnp.logaddexp, (0, 1, 2)), [f32(2, 3, 2)], ["reduce"]),
+    case("reduce_variadic_argmax", _reduce_argmax, [grid(4, 6)], ["reduce"], tol=EXACT),
     # -- approx top-k (exact top-k meets any recall target) -------------------------------------
     case("approx_max_k", lambda x: lax.approx_max_k(x, 3), [f32(4, 10)], ["approx_top_k"]),
     case("approx_min_k_axis0", lambda x: lax.approx_min_k(x, 2, reduction_dimension=0), [f32(6, 5)], ["approx_top_k"]),
