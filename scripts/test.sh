@@ -19,8 +19,8 @@ grep -E "error:|Test Suite 'All tests'|Executed .* tests" .build/swift-test.log 
 if [ "$status" -ne 0 ]; then tail -n 60 .build/swift-test.log; echo "swift test failed ($status)"; exit "$status"; fi
 
 echo "== docs/coverage.md is current"
-if ! .build/debug/jax2onnx --coverage --format markdown | diff -u docs/coverage.md - ; then
-  echo "docs/coverage.md is stale: regenerate with .build/debug/jax2onnx --coverage --format markdown > docs/coverage.md"
+if ! .build/debug/jax2onnx --coverage --format markdown --jax-primitives scripts/jax-primitives.json | diff -u docs/coverage.md - ; then
+  echo "docs/coverage.md is stale: regenerate with .build/debug/jax2onnx --coverage --format markdown --jax-primitives scripts/jax-primitives.json > docs/coverage.md"
   exit 1
 fi
 

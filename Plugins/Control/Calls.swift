@@ -7,6 +7,9 @@ let callPrimitives: [(prim: String, program: String)] = [
     ("pjit", "jaxpr"), ("jit", "jaxpr"),
     ("custom_jvp_call", "call_jaxpr"), ("custom_vjp_call", "call_jaxpr"), ("custom_vjp_call_jaxpr", "fun_jaxpr"),
     ("checkpoint", "jaxpr"), ("remat", "jaxpr"), ("remat2", "jaxpr"),
+    ("custom_vmap_call", "call"),
+    // lax.composite: a named op whose decomposition is its meaning.
+    ("composite", "jaxpr"),
 ]
 
 func callLowerings() -> [Lowering] {

@@ -9,8 +9,8 @@ let laxPack = Pack(
         + conversionLowerings() + shapeLowerings() + reductionLowerings() + specialLowerings() + [
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
                  note: "MatMul (never Einsum); preferred_element_type via Cast", lower: lowerDotGeneral),
-        dimAsValueLowering(),
-    ])
+        dimAsValueLowering(), genericReduceLowering(), mulHighLowering(), raggedDotLowering(),
+    ] + stackingLowerings() + totalOrderLowerings() + linearityLowerings() + annotationLowerings() + unvmapLowerings())
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { laxPack.descriptor }

@@ -19,20 +19,7 @@ func reductionLowerings() -> [Lowering] {
         Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul"]) { eqn, g in
             let x = try eqn.input(0)
             let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
-            if axes.isEmpty { return [x] }
-            if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) {
-                return [exact.with(shape: try eqn.output(0).shape)]
-            }
-            let wide = reductionType(x.dtype)
-            let xin = try wide.map { try x.cast(to: $0) } ?? x
-            let r: Value
-            // ReduceSum takes axes as an input from opset 13, the others from opset 18.
-            if op == "ReduceSum" || g.opset >= 18 {
-                r = try g.op(op, xin, try g.int64s(axes), attributes: ["keepdims": .int(0)])
-            } else {
-                r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
-            }
-            return [try r.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
+            return [try reduce(prim, op, x, axes: axes, g)]
         }
     }
     for (prim, op) in [("argmax", "ArgMax"), ("argmin", "ArgMin")] {
@@ -68,6 +55,22 @@ func reductionLowerings() -> [Lowering] {
         })
     }
     return out
+}
+
+/// x reduced over axes by one of reductionOps, in a type ONNX Runtime reduces exactly.
+func reduce(_ prim: String, _ op: String, _ x: Value, axes: [Int], _ g: GraphBuilder) throws -> Value {
+    if axes.isEmpty { return x }
+    if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) { return exact }
+    let wide = reductionType(x.dtype)
+    let xin = try wide.map { try x.cast(to: $0) } ?? x
+    let r: Value
+    // ReduceSum takes axes as an input from opset 13, the others from opset 18.
+    if op == "ReduceSum" || g.opset >= 18 {
+        r = try g.op(op, xin, try g.int64s(axes), attributes: ["keepdims": .int(0)])
+    } else {
+        r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
+    }
+    return try r.cast(to: x.dtype)
 }
 
 /// ONNX Runtime's ReduceSum and ReduceProd on 64-bit integers round through double, so sums and

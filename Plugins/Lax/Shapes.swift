@@ -69,12 +69,12 @@ func shapeLowerings() -> [Lowering] {
                                    attributes: ["axis": .int(Int64(axis))])
             return zip(parts, eqn.outputs).map { $0.with(shape: $1.shape) }
         },
-        Lowering("tile", emits: ["Tile"]) { eqn, g in
-            let reps = try eqn.ints("reps")
+        Lowering("tile", emits: ["Tile"], note: "repeats may be symbolic (a class token tiled to the batch)") { eqn, g in
+            let reps = try eqn.dims("reps")
             let x = try eqn.input(0)
             let rank = try eqn.output(0).rank
             let lifted = try x.unsqueeze(Array(0..<(rank - (x.rank ?? rank))))
-            return [try g.op("Tile", lifted, try g.int64s(reps), shape: eqn.output(0).shape)]
+            return [try g.op("Tile", lifted, try g.shapeTensor(reps), shape: eqn.output(0).shape)]
         },
         Lowering("iota", emits: ["Range", "Cast", "Unsqueeze", "Expand", "Reshape", "Squeeze"]) { eqn, g in
             let out = try eqn.output(0)

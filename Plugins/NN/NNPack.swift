@@ -24,7 +24,8 @@ let nnPack = Pack(
                  dtypes: DType.floats,
                  note: "any (exponent, mantissa) bits: XLA's round-to-nearest-even and range clamp in arithmetic; bfloat16 via Cast",
                  lower: lowerReducePrecision),
-    ])
+        approxTopKLowering(),
+    ] + selectAndScatterLowerings())
 
 func windowLowerings() -> [Lowering] {
     let layout = ["Transpose", "Reshape", "Unsqueeze", "Squeeze", "Pad", "Slice", "Concat", "Cast"]

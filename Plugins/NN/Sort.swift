@@ -71,14 +71,18 @@ func topKType(_ t: DType) -> DType? {
 /// top_k: the k largest along `axis` (the last axis before JAX grew the param), ties to the lower
 /// index as JAX does.
 func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
-    let x = try eqn.input(0)
-    let k = try eqn.int("k")
     let rank = try eqn.output(0).rank
     var axis = eqn.param("axis").flatMap { $0.isNone ? nil : $0.int } ?? (rank - 1)
     if axis < 0 { axis += rank }
     guard axis >= 0, axis < rank else { throw LoweringError.invalid("top_k axis \(axis) is out of range for rank \(rank)") }
+    return try topK(eqn, k: try eqn.int("k"), axis: axis, largest: true, g)
+}
+
+/// The k largest (or smallest) of the operand along axis, and their indices.
+func topK(_ eqn: Equation, k: Int, axis: Int, largest: Bool, _ g: GraphBuilder) throws -> [Value] {
+    let x = try eqn.input(0)
     let wide = x.dtype == .u64 ? DType.i64 : topKType(x.dtype)
-    guard let wide else { throw LoweringError.unsupported("top_k on \(x.dtype)") }
+    guard let wide else { throw LoweringError.unsupported("\(eqn.primitive) on \(x.dtype)") }
     var key = x.dtype == .u64 ? try unsignedAsSigned(x, g) : try x.cast(to: wide)
     // JAX ranks (positive) NaN above everything; TopK's comparisons never pick it. Narrow floats
     // take sort's f64 key (NaN above +inf, exact); f64 ranks NaN as +inf (a row holding both may
@@ -89,7 +93,7 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         key = try g.op("Where", try g.op("IsNaN", key), try g.scalar(.infinity, wide), key)
     }
     let r = try g.node("TopK", [key, try g.int64s([k])], outputs: 2,
-                       attributes: ["axis": .int(Int64(axis)), "largest": .int(1), "sorted": .int(1)])
+                       attributes: ["axis": .int(Int64(axis)), "largest": .int(largest ? 1 : 0), "sorted": .int(1)])
     let values = x.dtype.isFloat || x.dtype == .u64
         ? try g.op("GatherElements", x, r[1], attributes: ["axis": .int(Int64(axis))])
         : try r[0].cast(from: wide, to: x.dtype)

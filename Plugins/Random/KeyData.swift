@@ -33,6 +33,8 @@ func keyDataLowerings() -> [Lowering] {
         Lowering("random_unwrap", emits: ["Identity"], dtypes: [.u32], note: "threefry key data stays uint32[..., 2]") { eqn, g in
             [try eqn.input(0)]
         },
+        // jax.random.clone only tells the key-reuse checker a copy is intended; the key is the same.
+        Lowering("random_clone", emits: [], dtypes: [.u32], note: "the same key") { eqn, _ in [try eqn.input(0)] },
         // JAX's threefry seed: a 32-bit seed is the low word (high word 0), a 64-bit one is split.
         Lowering("random_seed", emits: ["Cast", "BitShift", "Concat", "Unsqueeze", "Expand"],
                  dtypes: [.i8, .i16, .i32, .i64, .u8, .u16, .u32, .u64], note: "threefry keys only") { eqn, g in

@@ -5,15 +5,23 @@ import PluginKit
 /// uint32 words) under its key. Keys broadcast over the trailing `shape` axes.
 func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, Value, [Dim]) {
     guard let keyShape = key.shape else { throw LoweringError.unsupported("a key of unknown rank") }
-    guard let dims = shape.map(\.value) as? [Int64] else { throw LoweringError.unsupported("random draws of symbolic shape") }
-    let count = dims.reduce(1, *)
-    guard count < (1 << 32) else { throw LoweringError.unsupported("random draws of 2^32 or more elements") }
     let batch = Array(keyShape.dropLast())
     let (k0, k1) = try keyHalves(g, key)
     let trailing = Array(batch.count..<(batch.count + shape.count))
     let b0 = try g.unsqueeze(k0, trailing), b1 = try g.unsqueeze(k1, trailing)
     // Counters below 2^32 have a zero high word.
-    let lo = try g.constant((0..<UInt32(count)).map { $0 }, dtype: .u32, shape: dims)
+    let lo: Value
+    if let dims = shape.map(\.value) as? [Int64] {
+        let count = dims.reduce(1, *)
+        guard count < (1 << 32) else { throw LoweringError.unsupported("random draws of 2^32 or more elements") }
+        lo = try g.constant((0..<UInt32(count)).map { $0 }, dtype: .u32, shape: dims)
+    } else {
+        // A symbolic shape (a batch of draws): the flat index counts at run time. A draw of 2^32
+        // or more elements would need the high word; no exported model is that large per call.
+        let count = try g.dimTensor(.product(shape)).squeeze([0])
+        let flat = try g.op("Range", try g.scalar(0, .i64), count, try g.scalar(1, .i64), shape: [.product(shape)])
+        lo = try flat.cast(to: .u32).reshape(shape)
+    }
     let hi = try g.scalar(0, .u32)
     let out = batch + shape
     let (x0, x1) = try Threefry(g: g, shape: out)(key: b0, b1, counter: hi, lo)
@@ -22,8 +30,8 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
 
 func randomBitsLowerings() -> [Lowering] {
     [
-        Lowering("random_bits", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Cast"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); bit widths 8, 16, 32, 64") { eqn, g in
+        Lowering("random_bits", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape"],
+                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); bit widths 8, 16, 32, 64; symbolic shapes count at run time") { eqn, g in
             let width = try eqn.int("bit_width")
             let shape = try eqn.require("shape").dims ?? []
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
@@ -37,7 +45,7 @@ func randomBitsLowerings() -> [Lowering] {
             default: throw LoweringError.unsupported("random_bits with bit_width \(width)")
             }
         },
-        Lowering("random_split", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat"],
+        Lowering("random_split", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape"],
                  minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default)") { eqn, g in
             let shape = try eqn.require("shape").dims ?? []
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)

@@ -49,26 +49,35 @@ struct Jax2ONNX: ParsableCommand {
     @Option(help: "Coverage output format: table, json or markdown.")
     var format: String = "table"
 
+    @Option(name: .customLong("jax-primitives"), help: ArgumentHelp(
+        "With --format markdown: count JAX's registered primitives (claimed, out of scope, missing) from this list.",
+        valueName: "scripts/jax-primitives.json"))
+    var jaxPrimitives: String?
+
     @OptionGroup var packs: PackOptions
 
     func run() throws {
         guard coverage else { throw CleanExit.helpRequest(self) }
-        try CoverageCommand.print(packs: packs, format: format)
+        try CoverageCommand.print(packs: packs, format: format, jaxPrimitives: jaxPrimitives)
     }
 }
 
 struct CoverageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "coverage", abstract: "Same as --coverage.")
     @Option(help: "table, json or markdown.") var format: String = "table"
+    @Option(name: .customLong("jax-primitives"), help: ArgumentHelp(
+        "With --format markdown: count JAX's registered primitives from this list.", valueName: "scripts/jax-primitives.json"))
+    var jaxPrimitives: String?
     @OptionGroup var packs: PackOptions
 
-    func run() throws { try CoverageCommand.print(packs: packs, format: format) }
+    func run() throws { try CoverageCommand.print(packs: packs, format: format, jaxPrimitives: jaxPrimitives) }
 
-    static func print(packs: PackOptions, format: String) throws {
+    static func print(packs: PackOptions, format: String, jaxPrimitives: String? = nil) throws {
         guard let f = Coverage.Format(rawValue: format) else {
             throw HostError.usage("unknown --format '\(format)'; use table, json or markdown")
         }
-        Swift.print(Coverage.render(try packs.registry(), format: f), terminator: "")
+        let census = try jaxPrimitives.map { try PrimitiveCensus.load($0) }
+        Swift.print(Coverage.render(try packs.registry(), format: f, census: census), terminator: "")
     }
 }
 

@@ -13,6 +13,8 @@ public final class Lowerer {
     var env: [Int: ValueID] = [:]
     var literalCache: [LiteralKey: ValueID] = [:]
     var tensorCache: [Int: ValueID] = [:]
+    struct ReshapedKey: Hashable { let tensor: Int; let dims: [Int64] }
+    var reshapedTensors: [ReshapedKey: ValueID] = [:]
     var dimCache: [String: ValueID] = [:]
     /// Where each symbol of the top-level inputs can be read at runtime: (graph input, axis).
     var symbolSources: [String: (ValueID, Int)] = [:]
@@ -131,7 +133,7 @@ public final class Lowerer {
     func bindConstants(_ program: ClosedJaxpr) throws {
         for (v, c) in zip(program.jaxpr.constvars, program.consts) {
             switch c {
-            case let .tensor(k): env[v.id] = tensorValue(k)
+            case let .tensor(k): env[v.id] = tensorValue(k, as: v.type)
             case .opaque:
                 // Bound lazily: only an error if an equation actually reads it.
                 continue
@@ -144,6 +146,20 @@ public final class Lowerer {
         let t = bundle.tensors[k]
         let v = graph.addInitializer(Initializer(dtype: t.dtype, dims: t.shape, bytes: .mapped(bundle.bytes(ofTensor: k))))
         tensorCache[k] = v
+        return v
+    }
+
+    /// A constvar's tensor in the shape its jaxpr declares. A writer may store a 0-d constant as
+    /// one element of shape [1] (numpy's ascontiguousarray does); the jaxpr's type is the truth,
+    /// or a captured scalar would give a scan's stacked output a spurious axis.
+    func tensorValue(_ k: Int, as declared: TensorType) -> ValueID {
+        let t = bundle.tensors[k]
+        let dims = declared.shape.compactMap(\.value)
+        guard dims.count == declared.shape.count, dims != t.shape, t.dtype == declared.dtype,
+              dims.reduce(1, *) == t.shape.reduce(1, *) else { return tensorValue(k) }
+        if let v = reshapedTensors[ReshapedKey(tensor: k, dims: dims)] { return v }
+        let v = graph.addInitializer(Initializer(dtype: t.dtype, dims: dims, bytes: .mapped(bundle.bytes(ofTensor: k))))
+        reshapedTensors[ReshapedKey(tensor: k, dims: dims)] = v
         return v
     }
 
@@ -163,7 +179,7 @@ public final class Lowerer {
     func inline(_ jaxpr: Jaxpr, consts: [ConstantValue]?, inputs: [ValueID]) throws -> [ValueID] {
         var rest = inputs[...]
         if let consts {
-            for (v, c) in zip(jaxpr.constvars, consts) { if case let .tensor(k) = c { env[v.id] = tensorValue(k) } }
+            for (v, c) in zip(jaxpr.constvars, consts) { if case let .tensor(k) = c { env[v.id] = tensorValue(k, as: v.type) } }
         } else {
             for v in jaxpr.constvars {
                 guard let x = rest.popFirst() else { throw HostError.conversion(["inline_program: too few inputs for the program's constvars"]) }
@@ -245,6 +261,7 @@ public final class Lowerer {
         let limit = ValueID(mark.values)
         literalCache = literalCache.filter { $0.value < limit }
         tensorCache = tensorCache.filter { $0.value < limit }
+        reshapedTensors = reshapedTensors.filter { $0.value < limit }
         dimCache = dimCache.filter { $0.value < limit }
         env = env.filter { $0.value < limit }
         for (v, p) in stableConstantBytes where v >= limit {

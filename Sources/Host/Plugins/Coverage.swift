@@ -5,11 +5,12 @@ import Foundation
 public enum Coverage {
     public enum Format: String, CaseIterable { case table, json, markdown }
 
-    public static func render(_ r: Registry, format: Format) -> String {
+    /// With a census, markdown also counts the registered JAX primitives claimed, out of scope and missing.
+    public static func render(_ r: Registry, format: Format, census: PrimitiveCensus? = nil) -> String {
         switch format {
         case .table: return table(r)
         case .json: return json(r)
-        case .markdown: return markdown(r)
+        case .markdown: return markdown(r) + (census?.markdown(r) ?? "")
         }
     }
 
