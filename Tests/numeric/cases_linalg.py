@@ -1,0 +1,159 @@
+"""Linear algebra (the Linalg pack): factorizations, triangular solves and what jnp.linalg and
+jax.scipy.linalg build on them. Inputs are well conditioned (cond <= 100: random orthogonal
+factors around a controlled spectrum), batched, at several sizes, in float32 and float64.
+
+Tolerances: 1e-5 for float32 (1e-4 for results that amplify rounding by the condition number,
+such as inverses and determinants), 1e-10 for float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+from jax import lax
+
+from casekit import case
+
+F64_TOL = dict(rtol=1e-10, atol=1e-10)
+F32_TOL = dict(rtol=1e-5, atol=1e-5)
+# Solves and inverses amplify rounding by up to cond(A) = 100: float32 results differ from JAX's
+# by that much more than the inputs' rounding.
+F32_SOLVE_TOL = dict(rtol=1e-4, atol=1e-4)
+SIZES = (1, 2, 3, 5, 8, 16, 64)
+
+
+def _orthogonal(rng, batch, n):
+    q, r = np.linalg.qr(rng.standard_normal(batch + (n, n)))
+    return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+def spd(*shape, dtype=np.float32, cond=100.0):
+    """Symmetric positive definite, eigenvalues spread over [1, cond]."""
+    *batch, n, _ = shape
+
+    def gen(rng):
+        q = _orthogonal(rng, tuple(batch), n)
+        ev = np.exp(rng.uniform(0, np.log(cond), size=tuple(batch) + (n,)))
+        return ((q * ev[..., None, :]) @ np.swapaxes(q, -1, -2)).astype(dtype)
+    return gen
+
+
+def general(*shape, dtype=np.float32, cond=100.0):
+    """A general matrix with singular values in [1, cond] (m x n, any aspect)."""
+    *batch, m, n = shape
+
+    def gen(rng):
+        k = min(m, n)
+        u = _orthogonal(rng, tuple(batch), m)[..., :k]
+        v = _orthogonal(rng, tuple(batch), n)[..., :k]
+        s = np.exp(rng.uniform(0, np.log(cond), size=tuple(batch) + (k,)))
+        return ((u * s[..., None, :]) @ np.swapaxes(v, -1, -2)).astype(dtype)
+    return gen
+
+
+def triangular(*shape, dtype=np.float32):
+    """Random in both triangles (the solves must ignore the other one), with a dominant diagonal."""
+    *batch, n, _ = shape
+
+    def gen(rng):
+        a = rng.uniform(-1, 1, size=shape) / max(n, 1) ** 0.5
+        d = rng.uniform(1, 2, size=tuple(batch) + (n,)) * rng.choice([-1, 1], size=tuple(batch) + (n,))
+        return (a + d[..., None] * np.eye(n)).astype(dtype)
+    return gen
+
+
+def rhs(*shape, dtype=np.float32):
+    return lambda rng: rng.standard_normal(shape).astype(dtype)
+
+
+def fixed(value, dtype=np.float32):
+    return lambda rng: np.asarray(value, dtype=dtype)
+
+
+def tril(x):
+    return jnp.tril(x)
+
+
+def _both(id, fn, inputs_for, prims, f32_tol=F32_TOL, sizes=SIZES):
+    """The case at every size, in float32 and float64."""
+    out = []
+    for n in sizes:
+        for dt, tol, x64, name in ((np.float32, f32_tol, False, "f32"), (np.float64, F64_TOL, True, "f64")):
+            out.append(case(f"{id}_n{n}_{name}", fn, inputs_for(n, dt), prims, tol=tol, x64=x64))
+    return out
+
+
+CASES = []
+
+# -- cholesky -----------------------------------------------------------------------------------
+CASES += _both("linalg_cholesky", jnp.linalg.cholesky, lambda n, dt: [spd(3, n, n, dtype=dt)], ["cholesky"])
+CASES += [
+    case("linalg_cholesky_unbatched", lambda a: lax.linalg.cholesky(a, symmetrize_input=False), [spd(6, 6)], ["cholesky"]),
+    # Not positive definite: JAX gives NaN for the whole matrix (the good batch element stays finite).
+    case("linalg_cholesky_not_spd", jnp.linalg.cholesky,
+         [fixed([[[4.0, 2.0], [2.0, 1.0 - 3.0]], [[4.0, 2.0], [2.0, 3.0]]])], ["cholesky"]),
+    case("linalg_cholesky_empty_batch", jnp.linalg.cholesky, [spd(0, 4, 4)], ["cholesky"]),
+]
+
+# -- triangular solves --------------------------------------------------------------------------
+for left in (True, False):
+    for lower in (True, False):
+        for trans in (0, 1):
+            for unit in (False, True):
+                def fn(a, b, left=left, lower=lower, trans=trans, unit=unit):
+                    return lax.linalg.triangular_solve(a, b, left_side=left, lower=lower, transpose_a=bool(trans),
+                                                       unit_diagonal=unit)
+                tag = f"{'left' if left else 'right'}_{'lower' if lower else 'upper'}_t{trans}_{'unit' if unit else 'diag'}"
+                CASES += _both(f"linalg_triangular_solve_{tag}", fn,
+                               lambda n, dt, left=left: [triangular(2, n, n, dtype=dt),
+                                                         rhs(2, n, 3, dtype=dt) if left else rhs(2, 3, n, dtype=dt)],
+                               ["triangular_solve"], sizes=(1, 5, 16))
+CASES += [
+    case("linalg_triangular_solve_conjugate", lambda a, b: lax.linalg.triangular_solve(
+        a, b, left_side=True, lower=True, transpose_a=True, conjugate_a=True), [triangular(4, 4), rhs(4, 2)],
+         ["triangular_solve"]),
+]
+CASES += _both("linalg_solve_triangular", lambda a, b: jsl.solve_triangular(a, b, lower=True, trans=1),
+               lambda n, dt: [triangular(2, n, n, dtype=dt), rhs(2, n, 2, dtype=dt)], ["triangular_solve"], sizes=(3, 8))
+
+# -- lu and what builds on it -------------------------------------------------------------------
+CASES += _both("linalg_lu", lambda a: lax.linalg.lu(a), lambda n, dt: [general(2, n, n, dtype=dt)],
+               ["lu"], f32_tol=F32_SOLVE_TOL)
+CASES += [
+    case("linalg_lu_wide", lambda a: lax.linalg.lu(a), [general(2, 3, 5)], ["lu"], tol=F32_SOLVE_TOL),
+    case("linalg_lu_tall", lambda a: lax.linalg.lu(a), [general(2, 6, 4)], ["lu"], tol=F32_SOLVE_TOL),
+    case("linalg_lu_singular", lambda a: lax.linalg.lu(a), [fixed([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])], ["lu"]),
+    case("linalg_lu_pivots_to_permutation", lambda p: lax.linalg.lu_pivots_to_permutation(p, 6),
+         [fixed([[3, 4, 2, 5], [0, 1, 2, 3]], np.int32)], ["lu_pivots_to_permutation"]),
+    case("scipy_lu", jsl.lu, [general(5, 5)], ["lu"], tol=F32_SOLVE_TOL),
+    case("scipy_lu_factor_solve", lambda a, b: jsl.lu_solve(jsl.lu_factor(a), b), [general(5, 5), rhs(5, 2)], ["lu"],
+         tol=F32_SOLVE_TOL),
+]
+CASES += _both("linalg_inv", jnp.linalg.inv, lambda n, dt: [general(2, n, n, dtype=dt)],
+               ["lu", "triangular_solve", "custom_linear_solve"], f32_tol=F32_SOLVE_TOL)
+CASES += _both("linalg_solve", jnp.linalg.solve, lambda n, dt: [general(2, n, n, dtype=dt), rhs(2, n, 3, dtype=dt)],
+               ["lu", "custom_linear_solve"], f32_tol=F32_SOLVE_TOL, sizes=(1, 5, 16, 64))
+# Below 4x4 jnp.linalg.det has closed forms; from there on it is lu.
+CASES += _both("linalg_det", jnp.linalg.det, lambda n, dt: [general(2, n, n, dtype=dt, cond=4.0)], ["lu"],
+               f32_tol=F32_SOLVE_TOL, sizes=(4, 5, 8))
+CASES += _both("linalg_slogdet", jnp.linalg.slogdet, lambda n, dt: [general(2, n, n, dtype=dt)],
+               ["lu"], f32_tol=F32_SOLVE_TOL, sizes=(3, 16, 64))
+CASES += _both("linalg_slogdet_unbatched", jnp.linalg.slogdet, lambda n, dt: [general(n, n, dtype=dt)],
+               ["lu", "platform_index"], f32_tol=F32_SOLVE_TOL, sizes=(3, 8))
+CASES += [
+    case("linalg_det_singular", jnp.linalg.det,
+         [fixed([[1.0, 2.0, 0.0, 1.0], [2.0, 4.0, 0.0, 2.0], [0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 3.0]])], ["lu"]),
+    case("linalg_slogdet_singular", jnp.linalg.slogdet, [fixed([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 1.0]])], ["lu"]),
+    case("linalg_inv_singular", jnp.linalg.inv, [fixed([[1.0, 2.0], [2.0, 4.0]])], ["lu"]),
+    case("linalg_matrix_power", lambda a: jnp.linalg.matrix_power(a, -2), [general(2, 4, 4, cond=4.0)], ["lu"],
+         tol=F32_SOLVE_TOL),
+    case("scipy_cho_solve", lambda a, b: jsl.cho_solve(jsl.cho_factor(a, lower=True), b), [spd(4, 4), rhs(4, 3)],
+         ["cholesky", "triangular_solve"], tol=F32_SOLVE_TOL),
+    case("scipy_cho_solve_f64", lambda a, b: jsl.cho_solve(jsl.cho_factor(a), b),
+         [spd(3, 6, 6, dtype=np.float64), rhs(3, 6, 2, dtype=np.float64)], ["cholesky", "triangular_solve"],
+         tol=F64_TOL, x64=True),
+]
+
+REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index"]
