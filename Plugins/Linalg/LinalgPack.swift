@@ -7,7 +7,8 @@ let linalgPack = Pack(
     name: "Linalg", version: "0.1.0",
     description: "cholesky, triangular_solve, lu, qr, eigh, svd and friends as Loops over columns or sweeps",
     lowerings: [choleskyLowering(), triangularSolveLowering(), luLowering(), luPivotsToPermutationLowering(),
-                customLinearSolveLowering(), platformIndexLowering()])
+                customLinearSolveLowering(), platformIndexLowering()]
+        + qrLowerings())
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { linalgPack.descriptor }

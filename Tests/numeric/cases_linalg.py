@@ -156,4 +156,21 @@ CASES += [
          tol=F64_TOL, x64=True),
 ]
 
-REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index"]
+# -- qr ----------------------------------------------------------------------------------------
+# Householder with LAPACK's signs: Q and R compare with JAX's directly.
+CASES += _both("linalg_qr", jnp.linalg.qr, lambda n, dt: [general(2, n, n, dtype=dt)], ["qr"], f32_tol=F32_SOLVE_TOL)
+for mode in ("reduced", "complete", "r"):
+    for m_, n_ in ((7, 4), (4, 7)):
+        CASES += _both(f"linalg_qr_{mode}_{m_}x{n_}", lambda a, mode=mode: jnp.linalg.qr(a, mode=mode),
+                       lambda n, dt, m_=m_, n_=n_: [general(3, m_, n_, dtype=dt)], ["qr"], f32_tol=F32_SOLVE_TOL, sizes=(0,))
+CASES += [
+    case("linalg_qr_rank_deficient", jnp.linalg.qr, [fixed([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0], [0.0, 0.0, 2.0]])], ["qr"]),
+    case("scipy_qr_economic", lambda a: jsl.qr(a, mode="economic"), [general(6, 3)], ["qr"], tol=F32_SOLVE_TOL),
+    case("linalg_householder_product", lambda a, t: lax.linalg.householder_product(a, t),
+         [general(2, 6, 4), rhs(2, 3)], ["householder_product"]),
+    case("linalg_householder_product_f64", lambda a, t: lax.linalg.householder_product(a, t),
+         [general(6, 6, dtype=np.float64), rhs(5, dtype=np.float64)], ["householder_product"], tol=F64_TOL, x64=True),
+]
+
+REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
+            "qr", "householder_product"]
