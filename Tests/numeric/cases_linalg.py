@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 from jax import lax
 
-from casekit import case
+from casekit import case, f32
 
 F64_TOL = dict(rtol=1e-10, atol=1e-10)
 F32_TOL = dict(rtol=1e-5, atol=1e-5)
@@ -172,5 +172,54 @@ CASES += [
          [general(6, 6, dtype=np.float64), rhs(5, dtype=np.float64)], ["householder_product"], tol=F64_TOL, x64=True),
 ]
 
+# -- eigh ----------------------------------------------------------------------------------------
+def fix_signs(v, axis=-2):
+    """Eigen- and singular vectors up to sign: each made positive at its largest-magnitude entry."""
+    big = jnp.argmax(jnp.abs(v), axis=axis, keepdims=True)
+    return v * jnp.sign(jnp.take_along_axis(v, big, axis=axis))
+
+
+def eigh_fixed(a, lower=True):
+    v, w = lax.linalg.eigh(a, lower=lower)
+    return fix_signs(v), w
+
+
+def eigh_residual(a):
+    """‖A V - V Λ‖ and ‖VᵀV - I‖: small whatever basis a repeated eigenvalue gets."""
+    w, v = jnp.linalg.eigh(a)
+    eye = jnp.eye(a.shape[-1], dtype=a.dtype)
+    return (jnp.abs(a @ v - v * w[..., None, :]).max() < 1e-4 * jnp.abs(a).max(),
+            jnp.abs(jnp.swapaxes(v, -1, -2) @ v - eye).max() < 1e-5, w)
+
+
+def sym(*shape, dtype=np.float32):
+    """Symmetric with eigenvalues of both signs spread over [1, 100] in magnitude, well separated."""
+    base = spd(*shape, dtype=np.float64)
+
+    def gen(rng):
+        a = base(rng)
+        *batch, n, _ = shape
+        w, v = np.linalg.eigh(a)
+        w = np.sort(np.linspace(1.0, 100.0, n) * rng.choice([-1, 1], size=tuple(batch) + (n,)), axis=-1)
+        return ((v * w[..., None, :]) @ np.swapaxes(v, -1, -2)).astype(dtype)
+    return gen
+
+
+# An eigenvector moves by about eps ‖A‖ / gap: with eigenvalues 100/n apart that is n * eps
+# relative, so float32 vectors at n = 64 agree with JAX's to a few 1e-4.
+F32_EIGVEC_TOL = dict(rtol=1e-3, atol=1e-3)
+CASES += _both("linalg_eigh", eigh_fixed, lambda n, dt: [sym(2, n, n, dtype=dt)], ["eigh"], f32_tol=F32_EIGVEC_TOL)
+CASES += [
+    case("linalg_eigh_upper", lambda a: eigh_fixed(a, lower=False), [f32(3, 5, 5)], ["eigh"], tol=F32_SOLVE_TOL),
+    case("linalg_eigvalsh", jnp.linalg.eigvalsh, [sym(4, 6, 6)], ["eigh"], tol=F32_SOLVE_TOL),
+    case("linalg_eigh_unsorted_values", lambda a: jnp.sort(lax.linalg.eigh(a, sort_eigenvalues=False)[1]),
+         [sym(2, 5, 5)], ["eigh"], tol=F32_SOLVE_TOL),
+    # Repeated eigenvalues: any basis of the eigenspace is right, so check the residuals and values.
+    case("linalg_eigh_repeated", eigh_residual,
+         [fixed([[[2.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0], [0.0, 0.0, 5.0, 0.0], [0.0, 0.0, 0.0, 2.0]],
+                 [[3.0, 1.0, 1.0, 1.0], [1.0, 3.0, 1.0, 1.0], [1.0, 1.0, 3.0, 1.0], [1.0, 1.0, 1.0, 3.0]]])], ["eigh"]),
+    case("linalg_eigh_empty_batch", jnp.linalg.eigh, [sym(0, 3, 3)], ["eigh"]),
+]
+
 REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
-            "qr", "householder_product"]
+            "qr", "householder_product", "eigh"]
