@@ -33,7 +33,7 @@ func eighLowerings() -> [Lowering] {
 func symmetricEigen(_ g: GraphBuilder, _ sym: Value, _ m: MatrixShape) throws -> (Value, Value) {
     let n = m.rows, dt = sym.dtype, dims = m.dims
     let eye = try g.op("Equal", try g.indices(n, shape: [n, 1]), try g.indices(n, shape: [n]))
-    let colType = m.with(rows: n, cols: 1), rowType = m.with(rows: 1, cols: n)
+    let colType = m.with(rows: n, cols: 1)
     let types = [TensorType(dt, dims), TensorType(dt, dims)]
     let out = try jacobiSweeps(g, n: n, [sym, try identity(g, n, dt, dims)], types, rotate: { partner, first, sitsOut, state in
         let x = state[0], v = state[1]
@@ -49,7 +49,6 @@ func symmetricEigen(_ g: GraphBuilder, _ sym: Value, _ m: MatrixShape) throws ->
         let rowsDone = try g.op("Add", try g.op("Mul", c, x), try g.op("Mul", sigma,
                                 try g.op("Gather", x, partner, attributes: ["axis": .int(Int64(m.rowAxis))])), shape: dims)
         let both = try rotateColumns(g, rowsDone, partner, cRow, sigmaRow, m, dims)
-        _ = rowType
         return [both, try rotateColumns(g, v, partner, cRow, sigmaRow, m, dims)]
     }, more: { state in try jacobiMoreSweeps(g, state[0], m, eye: eye) })
     let values = try g.sum(try g.keep(eye, out[0]), axes: [m.colAxis], shape: m.with(rows: n, cols: 1)).squeeze([m.colAxis])

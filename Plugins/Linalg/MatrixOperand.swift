@@ -16,6 +16,8 @@ struct MatrixShape {
         batch = Array(shape.dropLast(2)); rows = r; cols = c
     }
 
+    init(batch: [Dim], rows: Int64, cols: Int64) { self.batch = batch; self.rows = rows; self.cols = cols }
+
     var dims: [Dim] { batch + [.known(rows), .known(cols)] }
     var rank: Int { batch.count + 2 }
     /// The last two axes as positive numbers (the helpers' shape bookkeeping wants those).

@@ -221,5 +221,48 @@ CASES += [
     case("linalg_eigh_empty_batch", jnp.linalg.eigh, [sym(0, 3, 3)], ["eigh"]),
 ]
 
+# -- svd -----------------------------------------------------------------------------------------
+def svd_fixed(a):
+    """Thin SVD with each (u_i, v_i) pair's free sign fixed by u_i."""
+    u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+    big = jnp.argmax(jnp.abs(u), axis=-2, keepdims=True)
+    sign = jnp.sign(jnp.take_along_axis(u, big, axis=-2))
+    return u * sign, s, vt * jnp.swapaxes(sign, -1, -2)
+
+
+def svd_full_checks(a):
+    """full_matrices: the thin part as above; the completion is any orthonormal basis of the
+    complement, so check U and V orthogonal and the reconstruction instead of its entries."""
+    u, s, vt = jnp.linalg.svd(a, full_matrices=True)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    recon = (u[..., :, :k] * s[..., None, :]) @ vt[..., :k, :]
+    ortho_u = jnp.abs(jnp.swapaxes(u, -1, -2) @ u - jnp.eye(m, dtype=a.dtype)).max()
+    ortho_v = jnp.abs(vt @ jnp.swapaxes(vt, -1, -2) - jnp.eye(n, dtype=a.dtype)).max()
+    return s, jnp.abs(recon - a).max() < 1e-4 * jnp.abs(a).max(), ortho_u < 1e-5, ortho_v < 1e-5, u.shape[-1] + vt.shape[-2]
+
+
+CASES += _both("linalg_svd", svd_fixed, lambda n, dt: [general(2, n, n, dtype=dt)], ["svd"], f32_tol=F32_EIGVEC_TOL)
+for m_, n_ in ((7, 4), (4, 7)):
+    CASES += _both(f"linalg_svd_{m_}x{n_}", svd_fixed, lambda n, dt, m_=m_, n_=n_: [general(3, m_, n_, dtype=dt)], ["svd"],
+                   f32_tol=F32_EIGVEC_TOL, sizes=(0,))
+    CASES += [case(f"linalg_svd_full_{m_}x{n_}", svd_full_checks, [general(3, m_, n_)], ["svd"], tol=F32_SOLVE_TOL)]
+CASES += _both("linalg_svdvals", jnp.linalg.svdvals, lambda n, dt: [general(2, n, n + 2, dtype=dt)], ["svd"],
+               f32_tol=F32_SOLVE_TOL, sizes=(1, 3, 16, 64))
+CASES += [
+    case("linalg_pinv", jnp.linalg.pinv, [general(2, 6, 4)], ["svd"], tol=F32_SOLVE_TOL),
+    case("linalg_pinv_f64", jnp.linalg.pinv, [general(2, 5, 8, dtype=np.float64)], ["svd"], tol=F64_TOL, x64=True),
+    case("linalg_lstsq", lambda a, b: jnp.linalg.lstsq(a, b)[0], [general(8, 5), rhs(8, 2)], ["svd"], tol=F32_SOLVE_TOL),
+    case("linalg_matrix_rank", jnp.linalg.matrix_rank,
+         [fixed([[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]], [[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]])],
+         ["svd"]),
+    case("linalg_norm_2", lambda a: jnp.linalg.norm(a, ord=2, axis=(-2, -1)), [general(3, 5, 5)], ["svd"], tol=F32_SOLVE_TOL),
+    case("linalg_norm_nuc", lambda a: jnp.linalg.norm(a, ord="nuc", axis=(-2, -1)), [general(3, 4, 6)], ["svd"],
+         tol=F32_SOLVE_TOL),
+    case("linalg_cond", jnp.linalg.cond, [general(3, 5, 5)], ["svd"], tol=F32_SOLVE_TOL),
+    case("linalg_svd_rank_deficient_values", jnp.linalg.svdvals, [fixed([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])],
+         ["svd"]),
+]
+
 REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
-            "qr", "householder_product", "eigh"]
+            "qr", "householder_product", "eigh", "svd"]
