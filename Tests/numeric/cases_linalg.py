@@ -264,5 +264,32 @@ CASES += [
          ["svd"]),
 ]
 
+# -- tridiagonal_solve, cholesky_update --------------------------------------------------------
+def diagonals(*shape, dtype=np.float32):
+    """dl, d, du of a diagonally dominant tridiagonal matrix (dl[0] and du[-1] unused: random)."""
+    def gen(rng):
+        off = rng.uniform(-1, 1, size=(2,) + shape)
+        d = (rng.uniform(2.5, 4, size=shape) * rng.choice([-1, 1], size=shape))
+        return np.stack([off[0], d, off[1]]).astype(dtype)
+    return gen
+
+
+def tridiagonal_solve(diags, b):
+    return lax.linalg.tridiagonal_solve(diags[0], diags[1], diags[2], b)
+
+
+CASES += _both("linalg_tridiagonal_solve", tridiagonal_solve,
+               lambda n, dt: [diagonals(2, n, dtype=dt), rhs(2, n, 3, dtype=dt)], ["tridiagonal_solve"], sizes=(1, 2, 5, 64))
+
+
+def upper_factor(n, dtype=np.float32):
+    base = spd(n, n, dtype=np.float64, cond=10.0)
+    return lambda rng: np.linalg.cholesky(base(rng)).T.astype(dtype)
+
+
+CASES += _both("linalg_cholesky_update", lambda r, w: lax.linalg.cholesky_update(r, w),
+               lambda n, dt: [upper_factor(n, dtype=dt), rhs(n, dtype=dt)], ["cholesky_update"], sizes=(1, 3, 8, 32))
+
 REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
-            "qr", "householder_product", "eigh", "svd"]
+            "qr", "householder_product", "eigh", "svd",
+            "tridiagonal_solve", "cholesky_update"]
