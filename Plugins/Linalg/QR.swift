@@ -44,21 +44,11 @@ func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -
     let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
     if k == 0 { return (a, try g.filled(0, dt, m.batch + [1, 0])) }
     let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
-    let zero = try g.scalar(0, dt), one = try g.scalar(1, dt)
     let outs = try g.loop(trips: k, [a], [TensorType(dt, dims)], stacked: 1) { j, carried in
         let x = carried[0]
         let col = try g.take(x, j, axis: m.colAxis, shape: colType)
-        let alpha = try g.take(col, j, axis: m.rowAxis, shape: single)
-        let below = try g.keep(try g.op("Greater", rows, j), col, shape: colType)
-        let tail = try g.sum(try g.op("Mul", below, below), axes: [m.rowAxis], shape: single)
-        let norm = try g.op("Sqrt", try g.op("Add", try g.op("Mul", alpha, alpha), tail), shape: single)
-        let beta = try g.op("Where", try g.op("GreaterOrEqual", alpha, zero), try g.op("Neg", norm), norm, shape: single)
-        let trivial = try g.op("Equal", tail, zero)
-        // Safe denominators where the reflector is the identity (then tau = 0 and v = e_j).
-        let safeBeta = try g.op("Where", trivial, one, beta, shape: single)
-        let gap = try g.op("Where", trivial, one, try g.op("Sub", alpha, beta), shape: single)
-        let tau = try g.op("Where", trivial, zero, try g.op("Div", try g.op("Sub", beta, alpha), safeBeta), shape: single)
-        let v = try g.op("Where", try g.op("Equal", rows, j), one, try g.op("Div", below, gap), shape: colType)
+        let isTail = try g.op("Greater", rows, j)
+        let (v, tau, diagonal) = try householderReflector(g, col, pivot: j, isTail: isTail, rows: rows, m)
         // H x = x - tau v (vᵀ x) on the columns right of j: those left of it hold earlier
         // reflectors' vectors, which H must not touch.
         let w = try g.keep(try g.op("Greater", cols, j),
@@ -66,8 +56,7 @@ func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -
         let applied = try g.op("Sub", x, try g.op("Mul", try g.op("Mul", v, tau), w), shape: dims)
         // Column j is exactly beta e_j above the stored vector: write both instead of the rounded product.
         let atJ = try g.op("Equal", cols, j)
-        let newCol = try g.op("Where", try g.op("Equal", rows, j), try g.op("Where", trivial, alpha, beta),
-                              try g.op("Where", try g.op("Greater", rows, j), v, col), shape: colType)
+        let newCol = try g.op("Where", try g.op("Equal", rows, j), diagonal, try g.op("Where", isTail, v, col), shape: colType)
         return [try g.op("Where", atJ, newCol, applied, shape: dims), tau.with(shape: single)]
     }
     // Stacked taus: [k] + batch + [1, 1] -> batch + [1, k].
@@ -75,6 +64,28 @@ func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -
     let stacked = try outs[1].with(shape: [.known(k)] + single).squeeze([r + 2])
     let taus = try stacked.transpose(Array(1..<(r + 2)) + [0])
     return (outs[0], taus.with(shape: m.batch + [1, .known(k)]))
+}
+
+/// dlarfg on the column `x` (batch + [rows, 1]): the reflector H = I - tau v vᵀ with v = 1 at
+/// `pivot` and 0 outside the pivot and the `isTail` rows, mapping x's pivot and tail entries to
+/// beta at the pivot. Returns v, tau (batch + [1, 1]) and what the pivot entry becomes: beta,
+/// or x's own entry when the tail is zero (H is then the identity, tau = 0).
+func householderReflector(_ g: GraphBuilder, _ x: Value, pivot j: Value, isTail: Value, rows: Value,
+                          _ m: MatrixShape) throws -> (v: Value, tau: Value, diagonal: Value) {
+    let dt = x.dtype, colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
+    let zero = try g.scalar(0, dt), one = try g.scalar(1, dt)
+    let alpha = try g.take(x, j, axis: m.rowAxis, shape: single)
+    let tailPart = try g.keep(isTail, x, shape: colType)
+    let tail = try g.sum(try g.op("Mul", tailPart, tailPart), axes: [m.rowAxis], shape: single)
+    let norm = try g.op("Sqrt", try g.op("Add", try g.op("Mul", alpha, alpha), tail), shape: single)
+    let beta = try g.op("Where", try g.op("GreaterOrEqual", alpha, zero), try g.op("Neg", norm), norm, shape: single)
+    let trivial = try g.op("Equal", tail, zero)
+    // Safe denominators where the reflector is the identity (then tau = 0 and v = e_pivot).
+    let safeBeta = try g.op("Where", trivial, one, beta, shape: single)
+    let gap = try g.op("Where", trivial, one, try g.op("Sub", alpha, beta), shape: single)
+    let tau = try g.op("Where", trivial, zero, try g.op("Div", try g.op("Sub", beta, alpha), safeBeta), shape: single)
+    let v = try g.op("Where", try g.op("Equal", rows, j), one, try g.op("Div", tailPart, gap), shape: colType)
+    return (v, tau, try g.op("Where", trivial, alpha, beta, shape: single))
 }
 
 /// orgqr: Q = H_0 ... H_{count-1} restricted to its first `cols` columns, built from the

@@ -290,6 +290,12 @@ def upper_factor(n, dtype=np.float32):
 CASES += _both("linalg_cholesky_update", lambda r, w: lax.linalg.cholesky_update(r, w),
                lambda n, dt: [upper_factor(n, dtype=dt), rhs(n, dtype=dt)], ["cholesky_update"], sizes=(1, 3, 8, 32))
 
+# -- tridiagonal (sytrd) ---------------------------------------------------------------------------
+for lower in (True, False):
+    CASES += _both(f"linalg_tridiagonal_{'lower' if lower else 'upper'}", lambda a, lower=lower: lax.linalg.tridiagonal(a, lower=lower),
+                   lambda n, dt: [f32(2, n, n) if dt == np.float32 else (lambda rng: f32(2, n, n)(rng).astype(np.float64))],
+                   ["tridiagonal"], f32_tol=F32_SOLVE_TOL, sizes=(1, 2, 4, 16))
+
 REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
             "qr", "householder_product", "eigh", "svd",
-            "tridiagonal_solve", "cholesky_update"]
+            "tridiagonal_solve", "cholesky_update", "tridiagonal"]
