@@ -28,6 +28,12 @@ struct MatrixShape {
     var swapLast: [Int] { Array(0..<batch.count) + [batch.count + 1, batch.count] }
 }
 
+/// Op lists of lowerings that combine others' algorithms, each op once.
+func opsUnion(_ lists: [String]...) -> [String] {
+    var seen = Set<String>()
+    return lists.joined().filter { seen.insert($0).inserted }
+}
+
 /// The float types every lowering here takes: the algorithms need real arithmetic with NaN.
 let linalgFloats: [DType] = [.f32, .f64]
 

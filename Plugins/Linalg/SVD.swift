@@ -10,7 +10,7 @@ import PluginKit
 /// basis with the trailing columns of a Householder QR of the thin one. Results: s, then U and
 /// Vᵀ when `compute_uv`.
 func svdLowerings() -> [Lowering] {
-    [Lowering("svd", emits: jacobiOps + householderOps, dtypes: linalgFloats,
+    [Lowering("svd", emits: opsUnion(jacobiOps, householderOps), dtypes: linalgFloats,
               note: "one-sided parallel Jacobi: Loop over sweeps (stops on convergence, at most 30) of Loops over rounds") { eqn, g in
         let a = eqn.inputs[0]
         let am = try MatrixShape(a.shape, "svd")

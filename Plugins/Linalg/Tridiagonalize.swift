@@ -8,7 +8,7 @@ import PluginKit
 /// S - v wᵀ - w vᵀ. Results: the input with its diagonal set to d, the pivot entries to e and the
 /// tails to the vectors (the other triangle untouched), then d, e and the taus.
 func tridiagonalLowering() -> Lowering {
-    Lowering("tridiagonal", emits: householderOps + ["Or", "Less", "Concat"], dtypes: linalgFloats,
+    Lowering("tridiagonal", emits: opsUnion(householderOps, ["Or", "Less"]), dtypes: linalgFloats,
              note: "Householder (sytrd packing), one column per Loop trip") { eqn, g in
         let a = eqn.inputs[0]
         let m = try MatrixShape(a.shape, "tridiagonal")
