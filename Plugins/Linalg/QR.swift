@@ -26,6 +26,27 @@ func qrLowerings() -> [Lowering] {
             if rRows < m.rows { r = try sliceLast(g, r, axis: m.rowAxis, count: rRows, shape: m.with(rows: rRows, cols: m.cols)) }
             return [q, r]
         },
+        Lowering("geqrf", emits: householderOps, dtypes: linalgFloats,
+                 note: "Householder reflectors (LAPACK signs), one column per Loop trip") { eqn, g in
+            let a = eqn.inputs[0]
+            let m = try MatrixShape(a.shape, "geqrf")
+            let (packed, taus) = try householderFactor(g, a, m)
+            return [packed, try taus.squeeze([m.rowAxis]).with(shape: m.batch + [.known(min(m.rows, m.cols))])]
+        },
+        Lowering("ormqr", emits: householderOps, dtypes: linalgFloats,
+                 note: "the reflectors applied to c, one per Loop trip; right-side products through transposes") { eqn, g in
+            let a = eqn.inputs[0], taus = eqn.inputs[1], c = eqn.inputs[2]
+            let m = try MatrixShape(a.shape, "ormqr"), cm = try MatrixShape(c.shape, "ormqr")
+            guard let k = taus.shape?.last?.value else { throw LoweringError.unsupported("ormqr needs a static number of taus") }
+            let left = try eqn.require("left").bool ?? true, transpose = try eqn.require("transpose").bool ?? false
+            // c Q = (Qᵀ cᵀ)ᵀ and c Qᵀ = (Q cᵀ)ᵀ.
+            let target = left ? c : try c.transpose(cm.swapLast)
+            let tm = try MatrixShape(target.shape, "ormqr")
+            guard tm.rows == m.rows else { throw LoweringError.invalid("ormqr: c has \(tm.rows) rows where Q has \(m.rows)") }
+            let t = try taus.unsqueeze([m.rowAxis]).with(shape: m.batch + [1, .known(k)])
+            let out = try applyReflectors(g, a, m, taus: t, count: k, to: target, cols: tm.cols, lastFirst: left != transpose)
+            return [left ? out : try out.transpose(cm.swapLast)]
+        },
         Lowering("householder_product", emits: householderOps, dtypes: linalgFloats,
                  note: "orgqr: the reflectors applied to the identity's columns, last first, one per Loop trip") { eqn, g in
             let a = eqn.inputs[0], taus = eqn.inputs[1]
@@ -91,23 +112,30 @@ func householderReflector(_ g: GraphBuilder, _ x: Value, pivot j: Value, isTail:
 /// orgqr: Q = H_0 ... H_{count-1} restricted to its first `cols` columns, built from the
 /// identity by applying the reflectors last first (each then touches only what it must).
 func householderProduct(_ g: GraphBuilder, _ packed: Value, _ m: MatrixShape, taus: Value, count k: Int64, cols: Int64) throws -> Value {
-    let dt = packed.dtype
-    let qDims = m.with(rows: m.rows, cols: cols)
     let eye = try g.constant((0..<(m.rows * cols)).map { i -> Double in i / cols == i % cols ? 1 : 0 }, dtype: .f64,
-                             shape: [m.rows, cols]).cast(to: dt)
-    let start = try g.expand(eye, qDims)
+                             shape: [m.rows, cols]).cast(to: packed.dtype)
+    return try applyReflectors(g, packed, m, taus: taus, count: k, to: try g.expand(eye, m.with(rows: m.rows, cols: cols)),
+                               cols: cols, lastFirst: true)
+}
+
+/// H_j c = c - tau_j v_j (v_jᵀ c) for the reflectors stored in `packed`'s columns (batch +
+/// [1, k] taus), one per Loop trip: last first gives Q c, first first gives Qᵀ c.
+func applyReflectors(_ g: GraphBuilder, _ packed: Value, _ m: MatrixShape, taus: Value, count k: Int64, to start: Value,
+                     cols: Int64, lastFirst: Bool) throws -> Value {
+    let dt = packed.dtype
+    let dims = m.with(rows: m.rows, cols: cols)
     if k == 0 { return start }
     let rows = try g.indices(m.rows, shape: [m.rows, 1])
     let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
-    return try g.loop(trips: k, [start], [TensorType(dt, qDims)]) { i, carried in
+    return try g.loop(trips: k, [start], [TensorType(dt, dims)]) { i, carried in
         let q = carried[0]
-        let j = try g.op("Sub", try g.scalar(Double(k - 1), .i64), i, shape: [])
+        let j = lastFirst ? try g.op("Sub", try g.scalar(Double(k - 1), .i64), i, shape: []) : i
         let col = try g.take(packed, j, axis: m.colAxis, shape: colType)
         let v = try g.op("Where", try g.op("Equal", rows, j), try g.scalar(1, dt),
                          try g.keep(try g.op("Greater", rows, j), col), shape: colType)
         let tau = try g.take(taus, j, axis: m.colAxis, shape: single)
         let w = try g.op("MatMul", try v.transpose(m.swapLast), q, shape: m.with(rows: 1, cols: cols))
-        return [try g.op("Sub", q, try g.op("Mul", try g.op("Mul", v, tau), w), shape: qDims)]
+        return [try g.op("Sub", q, try g.op("Mul", try g.op("Mul", v, tau), w), shape: dims)]
     }[0]
 }
 

@@ -290,6 +290,19 @@ def upper_factor(n, dtype=np.float32):
 CASES += _both("linalg_cholesky_update", lambda r, w: lax.linalg.cholesky_update(r, w),
                lambda n, dt: [upper_factor(n, dtype=dt), rhs(n, dtype=dt)], ["cholesky_update"], sizes=(1, 3, 8, 32))
 
+def ormqr(a, c, left, transpose):
+    h, taus = jnp.linalg.qr(a, mode="raw")
+    return lax.linalg.ormqr(jnp.swapaxes(h, -1, -2), taus, c, left=left, transpose=transpose)
+
+
+CASES += [case("linalg_qr_raw", lambda a: jnp.linalg.qr(a, mode="raw"), [general(2, 6, 4)], ["geqrf"], tol=F32_SOLVE_TOL)]
+for left in (True, False):
+    for transpose in (False, True):
+        CASES += _both(f"linalg_ormqr_{'left' if left else 'right'}{'_t' if transpose else ''}",
+                       lambda a, c, left=left, transpose=transpose: ormqr(a, c, left, transpose),
+                       lambda n, dt, left=left: [general(2, 6, 4, dtype=dt), rhs(2, 6, 3, dtype=dt) if left else rhs(2, 3, 6, dtype=dt)],
+                       ["geqrf", "ormqr"], f32_tol=F32_SOLVE_TOL, sizes=(0,))
+
 # -- tridiagonal (sytrd) ---------------------------------------------------------------------------
 for lower in (True, False):
     CASES += _both(f"linalg_tridiagonal_{'lower' if lower else 'upper'}", lambda a, lower=lower: lax.linalg.tridiagonal(a, lower=lower),
@@ -298,4 +311,4 @@ for lower in (True, False):
 
 REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
             "qr", "householder_product", "eigh", "svd",
-            "tridiagonal_solve", "cholesky_update", "tridiagonal"]
+            "tridiagonal_solve", "cholesky_update", "tridiagonal", "geqrf", "ormqr"]
