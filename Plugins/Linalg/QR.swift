@@ -1,0 +1,145 @@
+import PluginKit
+
+/// `qr` and `householder_product`, as LAPACK's geqrf followed by orgqr, so Q and R carry
+/// LAPACK's signs: at column j the reflector H = I - tau v vᵀ (v_j = 1) maps x = A[j:, j] to
+/// beta e_j with beta = -sign(x_j) ‖x‖ (sign(0) = +), tau = (beta - x_j) / beta; a column with
+/// nothing below the diagonal is left alone (tau = 0). One column per Loop trip, each applying
+/// its reflector to the whole matrix with a MatMul.
+let householderOps = ["Loop", "Gather", "Unsqueeze", "Transpose", "MatMul", "Mul", "Sub", "Div", "Add", "Sqrt",
+                      "Neg", "Where", "Equal", "Greater", "GreaterOrEqual", "LessOrEqual", "ReduceSum", "Expand",
+                      "Slice", "Cast", "Squeeze"]
+
+func qrLowerings() -> [Lowering] {
+    [
+        Lowering("qr", emits: householderOps, dtypes: linalgFloats,
+                 note: "Householder (geqrf + orgqr, LAPACK signs), one column per Loop trip") { eqn, g in
+            let a = eqn.inputs[0]
+            let m = try MatrixShape(a.shape, "qr")
+            if try eqn.param("pivoting")?.bool == true { throw LoweringError.unsupported("qr with pivoting") }
+            let full = try eqn.require("full_matrices").bool ?? false
+            let k = min(m.rows, m.cols)
+            let (packed, taus) = try householderFactor(g, a, m)
+            let qCols = full ? m.rows : k, rRows = full ? m.rows : k
+            let q = try householderProduct(g, packed, m, taus: taus, count: k, cols: qCols)
+            let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
+            var r = try g.keep(try g.op("LessOrEqual", rows, cols), packed, shape: m.dims)
+            if rRows < m.rows { r = try sliceLast(g, r, axis: m.rowAxis, count: rRows, shape: m.with(rows: rRows, cols: m.cols)) }
+            return [q, r]
+        },
+        Lowering("geqrf", emits: householderOps, dtypes: linalgFloats,
+                 note: "Householder reflectors (LAPACK signs), one column per Loop trip") { eqn, g in
+            let a = eqn.inputs[0]
+            let m = try MatrixShape(a.shape, "geqrf")
+            let (packed, taus) = try householderFactor(g, a, m)
+            return [packed, try taus.squeeze([m.rowAxis]).with(shape: m.batch + [.known(min(m.rows, m.cols))])]
+        },
+        Lowering("ormqr", emits: householderOps, dtypes: linalgFloats,
+                 note: "the reflectors applied to c, one per Loop trip; right-side products through transposes") { eqn, g in
+            let a = eqn.inputs[0], taus = eqn.inputs[1], c = eqn.inputs[2]
+            let m = try MatrixShape(a.shape, "ormqr"), cm = try MatrixShape(c.shape, "ormqr")
+            guard let k = taus.shape?.last?.value else { throw LoweringError.unsupported("ormqr needs a static number of taus") }
+            let left = try eqn.require("left").bool ?? true, transpose = try eqn.require("transpose").bool ?? false
+            // c Q = (Qᵀ cᵀ)ᵀ and c Qᵀ = (Q cᵀ)ᵀ.
+            let target = left ? c : try c.transpose(cm.swapLast)
+            let tm = try MatrixShape(target.shape, "ormqr")
+            guard tm.rows == m.rows else { throw LoweringError.invalid("ormqr: c has \(tm.rows) rows where Q has \(m.rows)") }
+            let t = try taus.unsqueeze([m.rowAxis]).with(shape: m.batch + [1, .known(k)])
+            let out = try applyReflectors(g, a, m, taus: t, count: k, to: target, cols: tm.cols, lastFirst: left != transpose)
+            return [left ? out : try out.transpose(cm.swapLast)]
+        },
+        Lowering("householder_product", emits: householderOps, dtypes: linalgFloats,
+                 note: "orgqr: the reflectors applied to the identity's columns, last first, one per Loop trip") { eqn, g in
+            let a = eqn.inputs[0], taus = eqn.inputs[1]
+            let m = try MatrixShape(a.shape, "householder_product")
+            guard let k = taus.shape?.last?.value else { throw LoweringError.unsupported("householder_product needs a static number of taus") }
+            let t = try taus.unsqueeze([m.rowAxis]).with(shape: m.batch + [1, .known(k)])
+            return [try householderProduct(g, a, m, taus: t, count: k, cols: m.cols)]
+        },
+    ]
+}
+
+/// geqrf: the matrix with R on and above the diagonal and the reflectors' vectors below it, and
+/// the taus as batch + [1, k].
+func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (Value, Value) {
+    let k = min(m.rows, m.cols), dt = a.dtype, dims = m.dims
+    let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
+    if k == 0 { return (a, try g.filled(0, dt, m.batch + [1, 0])) }
+    let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
+    let outs = try g.loop(trips: k, [a], [TensorType(dt, dims)], stacked: 1) { j, carried in
+        let x = carried[0]
+        let col = try g.take(x, j, axis: m.colAxis, shape: colType)
+        let isTail = try g.op("Greater", rows, j)
+        let (v, tau, diagonal) = try householderReflector(g, col, pivot: j, isTail: isTail, rows: rows, m)
+        // H x = x - tau v (vᵀ x) on the columns right of j: those left of it hold earlier
+        // reflectors' vectors, which H must not touch.
+        let w = try g.keep(try g.op("Greater", cols, j),
+                           try g.op("MatMul", try v.transpose(m.swapLast), x), shape: m.with(rows: 1, cols: m.cols))
+        let applied = try g.op("Sub", x, try g.op("Mul", try g.op("Mul", v, tau), w), shape: dims)
+        // Column j is exactly beta e_j above the stored vector: write both instead of the rounded product.
+        let atJ = try g.op("Equal", cols, j)
+        let newCol = try g.op("Where", try g.op("Equal", rows, j), diagonal, try g.op("Where", isTail, v, col), shape: colType)
+        return [try g.op("Where", atJ, newCol, applied, shape: dims), tau.with(shape: single)]
+    }
+    // Stacked taus: [k] + batch + [1, 1] -> batch + [1, k].
+    let r = m.batch.count
+    let stacked = try outs[1].with(shape: [.known(k)] + single).squeeze([r + 2])
+    let taus = try stacked.transpose(Array(1..<(r + 2)) + [0])
+    return (outs[0], taus.with(shape: m.batch + [1, .known(k)]))
+}
+
+/// dlarfg on the column `x` (batch + [rows, 1]): the reflector H = I - tau v vᵀ with v = 1 at
+/// `pivot` and 0 outside the pivot and the `isTail` rows, mapping x's pivot and tail entries to
+/// beta at the pivot. Returns v, tau (batch + [1, 1]) and what the pivot entry becomes: beta,
+/// or x's own entry when the tail is zero (H is then the identity, tau = 0).
+func householderReflector(_ g: GraphBuilder, _ x: Value, pivot j: Value, isTail: Value, rows: Value,
+                          _ m: MatrixShape) throws -> (v: Value, tau: Value, diagonal: Value) {
+    let dt = x.dtype, colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
+    let zero = try g.scalar(0, dt), one = try g.scalar(1, dt)
+    let alpha = try g.take(x, j, axis: m.rowAxis, shape: single)
+    let tailPart = try g.keep(isTail, x, shape: colType)
+    let tail = try g.sum(try g.op("Mul", tailPart, tailPart), axes: [m.rowAxis], shape: single)
+    let norm = try g.op("Sqrt", try g.op("Add", try g.op("Mul", alpha, alpha), tail), shape: single)
+    let beta = try g.op("Where", try g.op("GreaterOrEqual", alpha, zero), try g.op("Neg", norm), norm, shape: single)
+    let trivial = try g.op("Equal", tail, zero)
+    // Safe denominators where the reflector is the identity (then tau = 0 and v = e_pivot).
+    let safeBeta = try g.op("Where", trivial, one, beta, shape: single)
+    let gap = try g.op("Where", trivial, one, try g.op("Sub", alpha, beta), shape: single)
+    let tau = try g.op("Where", trivial, zero, try g.op("Div", try g.op("Sub", beta, alpha), safeBeta), shape: single)
+    let v = try g.op("Where", try g.op("Equal", rows, j), one, try g.op("Div", tailPart, gap), shape: colType)
+    return (v, tau, try g.op("Where", trivial, alpha, beta, shape: single))
+}
+
+/// orgqr: Q = H_0 ... H_{count-1} restricted to its first `cols` columns, built from the
+/// identity by applying the reflectors last first (each then touches only what it must).
+func householderProduct(_ g: GraphBuilder, _ packed: Value, _ m: MatrixShape, taus: Value, count k: Int64, cols: Int64) throws -> Value {
+    let eye = try g.constant((0..<(m.rows * cols)).map { i -> Double in i / cols == i % cols ? 1 : 0 }, dtype: .f64,
+                             shape: [m.rows, cols]).cast(to: packed.dtype)
+    return try applyReflectors(g, packed, m, taus: taus, count: k, to: try g.expand(eye, m.with(rows: m.rows, cols: cols)),
+                               cols: cols, lastFirst: true)
+}
+
+/// H_j c = c - tau_j v_j (v_jᵀ c) for the reflectors stored in `packed`'s columns (batch +
+/// [1, k] taus), one per Loop trip: last first gives Q c, first first gives Qᵀ c.
+func applyReflectors(_ g: GraphBuilder, _ packed: Value, _ m: MatrixShape, taus: Value, count k: Int64, to start: Value,
+                     cols: Int64, lastFirst: Bool) throws -> Value {
+    let dt = packed.dtype
+    let dims = m.with(rows: m.rows, cols: cols)
+    if k == 0 { return start }
+    let rows = try g.indices(m.rows, shape: [m.rows, 1])
+    let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
+    return try g.loop(trips: k, [start], [TensorType(dt, dims)]) { i, carried in
+        let q = carried[0]
+        let j = lastFirst ? try g.op("Sub", try g.scalar(Double(k - 1), .i64), i, shape: []) : i
+        let col = try g.take(packed, j, axis: m.colAxis, shape: colType)
+        let v = try g.op("Where", try g.op("Equal", rows, j), try g.scalar(1, dt),
+                         try g.keep(try g.op("Greater", rows, j), col), shape: colType)
+        let tau = try g.take(taus, j, axis: m.colAxis, shape: single)
+        let w = try g.op("MatMul", try v.transpose(m.swapLast), q, shape: m.with(rows: 1, cols: cols))
+        return [try g.op("Sub", q, try g.op("Mul", try g.op("Mul", v, tau), w), shape: dims)]
+    }[0]
+}
+
+/// The first `count` entries along `axis`.
+func sliceLast(_ g: GraphBuilder, _ x: Value, axis: Int, count: Int64, shape: [Dim]) throws -> Value {
+    try g.op("Slice", x, try g.int64s([0]), try g.int64s([count]), try g.int64s([axis]), shape: shape)
+}

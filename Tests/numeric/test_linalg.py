@@ -1,0 +1,188 @@
+"""The Linalg pack beyond the case table: models written in plain jnp with a symbolic batch
+(a Gaussian-process posterior, a PCA), graph size independent of the matrix size, and
+reconstruction errors against JAX's own and against float64 numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+import onnx
+import onnxruntime as ort
+from jax import lax
+
+from cases_linalg import general, spd, sym
+from jax2onnx_swift import allclose, to_onnx
+
+
+def gp_posterior(k, y, ks, kss_diag):
+    """Posterior mean and variance of a GP: K = L Lᵀ, α = L⁻ᵀ L⁻¹ y, v = L⁻¹ Ksᵀ."""
+    chol = jnp.linalg.cholesky(k)
+    z = jsl.solve_triangular(chol, y[..., None], lower=True)
+    alpha = jsl.solve_triangular(chol, z, lower=True, trans=1)
+    mean = (ks @ alpha)[..., 0]
+    v = jsl.solve_triangular(chol, jnp.swapaxes(ks, -1, -2), lower=True)
+    var = kss_diag - jnp.sum(v * v, axis=-2)
+    return mean, var
+
+
+def pca(x):
+    """Principal axes of each batch element's samples two ways: eigh of the covariance and svd
+    of the centred data; the free signs are fixed at each axis' largest entry."""
+    xc = x - x.mean(axis=-2, keepdims=True)
+    cov = jnp.swapaxes(xc, -1, -2) @ xc / (x.shape[-2] - 1)
+    w, v = jnp.linalg.eigh(cov)
+    _, s, vt = jnp.linalg.svd(xc, full_matrices=False)
+
+    def fix(a):  # columns
+        big = jnp.argmax(jnp.abs(a), axis=-2, keepdims=True)
+        return a * jnp.sign(jnp.take_along_axis(a, big, axis=-2))
+    return w[..., ::-1], fix(v[..., ::-1]), s * s / (x.shape[-2] - 1), fix(jnp.swapaxes(vt, -1, -2))
+
+
+N_TRAIN, N_TEST, SAMPLES, FEATURES = 12, 5, 40, 6
+
+
+def gp_inputs(rng, b):
+    pts = rng.uniform(-2, 2, size=(b, N_TRAIN, 1))
+    tst = rng.uniform(-2, 2, size=(b, N_TEST, 1))
+    kern = lambda p, q: np.exp(-0.5 * (p - np.swapaxes(q, -1, -2)) ** 2)
+    k = kern(pts, pts) + 0.1 * np.eye(N_TRAIN)
+    y = np.sin(3 * pts[..., 0]) + 0.1 * rng.standard_normal((b, N_TRAIN))
+    return [a.astype(np.float32) for a in (k, y, kern(tst, pts), np.ones((b, N_TEST)))]
+
+
+def pca_inputs(rng, b):
+    mix = rng.standard_normal((b, FEATURES, FEATURES)) * np.linspace(3, 0.5, FEATURES)[:, None]
+    return [(rng.standard_normal((b, SAMPLES, FEATURES)) @ mix).astype(np.float32)]
+
+
+@pytest.mark.parametrize("name", ["gp", "pca"])
+def test_symbolic_batch_models(name, cli, tmp_path):
+    fn, specs, make = {
+        "gp": (gp_posterior, [("B", N_TRAIN, N_TRAIN), ("B", N_TRAIN), ("B", N_TEST, N_TRAIN), ("B", N_TEST)], gp_inputs),
+        "pca": (pca, [("B", SAMPLES, FEATURES)], pca_inputs),
+    }[name]
+    path = tmp_path / f"{name}.onnx"
+    to_onnx(fn, specs, path, cli=cli)
+    onnx.checker.check_model(str(path), full_check=True)
+    rng = np.random.default_rng(3)
+    for b in (1, 2, 7):
+        ok, message = allclose(fn, path, make(rng, b), rtol=1e-4, atol=1e-4)
+        assert ok, f"{name} at batch {b}: {message}"
+
+
+def count_nodes(graph) -> int:
+    total = 0
+    for node in graph.node:
+        total += 1
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                total += count_nodes(a.g)
+    return total
+
+
+SIZE_FREE = {
+    "cholesky": (jnp.linalg.cholesky, lambda n: [spd(2, n, n)]),
+    "triangular_solve": (lambda a, b: jsl.solve_triangular(a, b, lower=False), lambda n: [spd(2, n, n), general(2, n, 3)]),
+    "lu": (lambda a: lax.linalg.lu(a), lambda n: [general(2, n, n)]),
+    "solve": (jnp.linalg.solve, lambda n: [general(2, n, n), general(2, n, 2)]),
+    "qr": (jnp.linalg.qr, lambda n: [general(2, n, n)]),
+    "eigh": (jnp.linalg.eigh, lambda n: [sym(2, n, n)]),
+    "svd": (jnp.linalg.svd, lambda n: [general(2, n, n)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIZE_FREE))
+def test_node_count_does_not_depend_on_n(name, cli, tmp_path):
+    fn, make = SIZE_FREE[name]
+    counts = {}
+    for n in (4, 256):
+        path = tmp_path / f"{name}_{n}.onnx"
+        # Shapes only: the export does not need values. Unoptimized: the optimizer folds small
+        # constant masks (n = 4) but not large ones, which says nothing about the lowering.
+        to_onnx(fn, [g(np.random.default_rng(0)).shape for g in make(n)], path, optimize=False, cli=cli)
+        counts[n] = count_nodes(onnx.load(str(path)).graph)
+    assert counts[4] == counts[256], counts
+
+
+def run(path, inputs):
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {i.name: x for i, x in zip(sess.get_inputs(), inputs)})
+
+
+def residuals(kind, a, outs):
+    """The factorization's reconstruction error, in float64, per batch element (max norm)."""
+    a = a.astype(np.float64)
+    outs = [np.asarray(o, np.float64) for o in outs]
+    if kind == "cholesky":
+        (l,) = outs
+        r = a - l @ np.swapaxes(l, -1, -2)
+    elif kind == "qr":
+        q, rr = outs
+        r = a - q @ rr
+    elif kind == "svd":
+        u, s, vt = outs
+        r = a - (u * s[..., None, :]) @ vt
+    elif kind == "eigh":
+        w, v = outs
+        r = a @ v - v * w[..., None, :]
+    else:  # lu: P A = L U
+        lu, _, perm = outs
+        n = a.shape[-1]
+        lower = np.tril(lu, -1) + np.eye(n)
+        upper = np.triu(lu)
+        pa = np.take_along_axis(a, perm.astype(np.int64)[..., None], axis=-2)
+        r = pa - lower @ upper
+    return np.abs(r).max(axis=(-2, -1))
+
+
+RECON = {
+    "cholesky": (jnp.linalg.cholesky, spd),
+    "qr": (jnp.linalg.qr, general),
+    "svd": (lambda a: jnp.linalg.svd(a, full_matrices=False), general),
+    "eigh": (jnp.linalg.eigh, sym),
+    "lu": (lambda a: lax.linalg.lu(a), general),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 16, 64])
+@pytest.mark.parametrize("kind", sorted(RECON))
+def test_reconstruction_within_ten_times_jax(kind, n, dtype, cli, tmp_path):
+    fn, make = RECON[kind]
+    with jax.enable_x64(dtype == np.float64):
+        a = make(4, n, n, dtype=dtype)(np.random.default_rng(n))
+        path = tmp_path / f"{kind}.onnx"
+        to_onnx(fn, [a], path, cli=cli)
+        ours = residuals(kind, a, run(path, [a]))
+        theirs = residuals(kind, a, [np.asarray(o) for o in jax.tree_util.tree_leaves(fn(a))])
+    eps = np.finfo(dtype).eps
+    floor = eps * np.abs(a).max() * n
+    assert np.all(ours <= 10 * np.maximum(theirs, floor)), (ours, theirs)
+
+
+@pytest.mark.parametrize("n", [3, 16, 64])
+def test_float32_against_float64_numpy(n, cli, tmp_path):
+    """Our float32 results against numpy's float64 ones: eigenvalues, singular values, solve."""
+    rng = np.random.default_rng(n)
+    a_sym = sym(3, n, n)(rng)
+    a_gen = general(3, n, n)(rng)
+    b = rng.standard_normal((3, n, 2)).astype(np.float32)
+    fn = lambda s, g, b: (jnp.linalg.eigvalsh(s), jnp.linalg.svdvals(g), jnp.linalg.solve(g, b))
+    path = tmp_path / "f32.onnx"
+    to_onnx(fn, [a_sym, a_gen, b], path, cli=cli)
+    w, s, x = run(path, [a_sym, a_gen, b])
+    w64 = np.linalg.eigvalsh(a_sym.astype(np.float64))
+    s64 = np.linalg.svd(a_gen.astype(np.float64), compute_uv=False)
+    x64 = np.linalg.solve(a_gen.astype(np.float64), b.astype(np.float64))
+    eps = np.finfo(np.float32).eps
+    # Backward-stable algorithms: errors of eps ‖A‖ (times a small multiple of n) on eigen- and
+    # singular values, eps cond(A) on the solution.
+    assert np.abs(w - w64).max() <= 4 * n * eps * np.abs(w64).max()
+    assert np.abs(s - s64).max() <= 4 * n * eps * s64.max()
+    cond = s64.max(axis=-1) / s64.min(axis=-1)
+    assert np.all(np.abs(x - x64).max(axis=(-2, -1)) <= 4 * n * eps * cond * np.abs(x64).max(axis=(-2, -1)))
