@@ -3,7 +3,7 @@ import PackageDescription
 
 // Built-in lowering packs are dynamic libraries named libJ2OPack<Name>.so; the host finds them next
 // to its executable. Each links PluginKit statically and nothing of the host.
-let packs = ["Lax", "Control", "Indexing", "NN", "Random"]
+let packs = ["Lax", "Control", "Indexing", "NN", "Random", "Complex"]
 
 let package = Package(
     name: "jax2onnx",
