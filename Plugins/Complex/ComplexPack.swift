@@ -8,6 +8,7 @@ let complexPack = Pack(
     lowerings: arithmeticLowerings() + dataMovementLowerings() + reductionLowerings() + conversionLowerings() + [
         Lowering("dot_general", emits: ["Einsum", "Cast"], priority: 10,
                  note: "complex × complex and complex × real, as Einsum on the pairs", lower: lowerComplexDot),
+        complexGatherLowering(),
         fftLowering(),
     ])
 

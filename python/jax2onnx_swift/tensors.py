@@ -36,7 +36,8 @@ def as_array(value, dtype=None) -> np.ndarray | None:
         arr = arr.astype(dtype)
     if arr.dtype.byteorder == ">":
         arr = arr.astype(arr.dtype.newbyteorder("<"))
-    return np.ascontiguousarray(arr)
+    # np.ascontiguousarray makes a 0-d array 1-d; a scalar constant (a complex literal) keeps shape ().
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
 class TensorTable:
