@@ -2,17 +2,34 @@ import PluginKit
 
 /// `fft` over the trailing `fft_lengths.count` axes, one axis at a time: FFT and IFFT transform
 /// each; RFFT transforms the last axis from real then the others; IRFFT the others then the last
-/// axis back to real. Each 1-D transform is a MatMul with a twiddle matrix for short lengths and
-/// ONNX DFT for long ones (docs/complex.md has the measurements behind `matMulLimit`).
+/// axis back to real. `Plan` picks how each 1-D transform is computed (docs/complex.md has the
+/// measurements behind it).
 enum FFTKind: Int { case fft = 0, ifft, rfft, irfft }
 
-/// Lengths up to this go through MatMul; longer ones through DFT.
-let matMulLimit = 128
+enum Plan {
+    /// A MatMul with a twiddle matrix: fastest for short lengths, exact to rounding at any length,
+    /// but its [2n, 2n] constant grows as n².
+    case matMul
+    /// ONNX DFT: faster from n = 256 on, accurate for powers of two only (ONNX Runtime's kernel
+    /// loses accuracy as n² for other lengths).
+    case dft
+    /// Bluestein's chirp transform: a length-n DFT as a circular convolution done with
+    /// power-of-two DFTs, for long lengths that are not powers of two.
+    case bluestein
+
+    static let matMulLimit = 128, otherLengthLimit = 1024
+
+    init(_ n: Int) {
+        let powerOfTwo = n & (n - 1) == 0
+        if n <= Plan.matMulLimit || (!powerOfTwo && n <= Plan.otherLengthLimit) { self = .matMul }
+        else { self = powerOfTwo ? .dft : .bluestein }
+    }
+}
 
 func fftLowering() -> Lowering {
     Lowering("fft", emits: ["MatMul", "Reshape", "Transpose", "DFT", "Unsqueeze", "Squeeze", "Slice", "Concat", "Gather",
-                            "Mul", "Neg", "Pad", "Cast"],
-             priority: 10, note: "MatMul with twiddles for n <= \(matMulLimit), DFT above") { e, g in
+                            "Mul", "Neg", "Pad", "Cast", "Add", "Sub"],
+             priority: 10, note: "MatMul with twiddles for short n, DFT for long powers of two, Bluestein otherwise") { e, g in
         let p = try e.require("fft_type")
         guard let raw = p.int, let kind = FFTKind(rawValue: raw) ?? kindNamed(p.string) else {
             throw LoweringError.invalid("fft_type \(p.string ?? "?") is not FFT, IFFT, RFFT or IRFFT")
@@ -51,25 +68,35 @@ func complexDFT(_ x: Value, axis: Int, rank: Int, n: Int, inverse: Bool, _ g: Gr
     let inv = (0...rank).map { perm.firstIndex(of: $0)! }
     let moved = try x.transpose(perm)
     let lead = Array(perm.dropLast(2).map { shape[$0] })
-    let y: Value
-    if n <= matMulLimit {
-        let part = x.dtype.part
-        let w = try constTensor(Twiddles.complex(n, inverse: inverse), part, [Int64(2 * n), Int64(2 * n)], g)
-        let flat = try moved.reshape(lead + [.known(Int64(2 * n))])
-        y = try g.op("MatMul", flat, w, shape: lead + [.known(Int64(2 * n))]).reshape(lead + [.known(Int64(n)), 2])
-    } else {
-        y = try dftNode(moved, axis: rank - 1, rank: rank + 1, inverse: inverse, onesided: false, g)
+    return try transformLast(moved, n: n, inverse: inverse, g).with(shape: lead + [.known(Int64(n)), 2]).transpose(inv)
+}
+
+/// A 1-D complex transform along the last JAX axis of complex storage [..., n, 2].
+func transformLast(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws -> Value {
+    guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
+    let lead = Array(shape.dropLast(2))
+    switch Plan(n) {
+    case .matMul:
+        let w = try constTensor(Twiddles.complex(n, inverse: inverse), x.dtype.part, [Int64(2 * n), Int64(2 * n)], g)
+        let flat = try x.reshape(lead + [.known(Int64(2 * n))])
+        return try g.op("MatMul", flat, w, shape: lead + [.known(Int64(2 * n))]).reshape(lead + [.known(Int64(n)), 2])
+    case .dft: return try dftNode(x, axis: lead.count, rank: lead.count + 2, inverse: inverse, onesided: false, g)
+    case .bluestein: return try bluestein(x, n: n, inverse: inverse, g)
     }
-    return try y.with(shape: lead + [.known(Int64(n)), 2]).transpose(inv)
 }
 
 /// The one-sided transform of a real signal along its last axis: [..., n] to complex [..., n/2+1, 2].
 func realDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast()), m = Int64(n / 2 + 1)
-    if n <= matMulLimit {
+    switch Plan(n) {
+    case .matMul:
         let w = try constTensor(Twiddles.real(n), x.dtype, [Int64(n), 2 * m], g)
         return try g.op("MatMul", x, w, shape: lead + [.known(2 * m)]).reshape(lead + [.known(m), 2])
+    case .bluestein:
+        let full = try bluestein(g.withZeroImag(x), n: n, inverse: false, g)
+        return try g.op("Slice", full, try g.int64s([0]), try g.int64s([m]), try g.int64s([lead.count]), shape: lead + [.known(m), 2])
+    case .dft: break
     }
     let signal = try x.unsqueeze([-1])
     return try dftNode(signal, axis: shape.count - 1, rank: shape.count + 1, inverse: false, onesided: true, g)
@@ -80,7 +107,7 @@ func realDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
 func inverseRealDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast(2)), m = n / 2 + 1
-    if n <= matMulLimit {
+    if Plan(n) == .matMul {
         let w = try constTensor(Twiddles.inverseReal(n), x.dtype.part, [Int64(2 * m), Int64(n)], g)
         return try g.op("MatMul", x.reshape(lead + [.known(Int64(2 * m))]), w, shape: lead + [.known(Int64(n))])
     }
@@ -90,7 +117,7 @@ func inverseRealDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     let mirrored = try g.op("Slice", x, try g.int64s([Int64(n - m)]), try g.int64s([0]), try g.int64s([axis]), try g.int64s([-1]))
     let conj = try g.op("Mul", mirrored, try constTensor([1, -1], x.dtype.part, [2], g))
     let full = try g.op("Concat", x, conj, attributes: ["axis": .int(Int64(axis))], shape: lead + [.known(Int64(n)), 2])
-    let signal = try dftNode(full, axis: axis, rank: axis + 2, inverse: true, onesided: false, g)
+    let signal = try transformLast(full, n: n, inverse: true, g)
     return try g.op("Gather", signal, try g.constant([Int64(0)], dtype: .i64, shape: []), attributes: ["axis": .int(-1)],
                     shape: lead + [.known(Int64(n))])
 }

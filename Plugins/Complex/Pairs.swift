@@ -23,7 +23,13 @@ extension GraphBuilder {
     /// Part k (0 real, 1 imaginary) of a complex value, as a real tensor of JAX's shape.
     func part(_ z: Value, _ k: Int) throws -> Value {
         try op("Gather", z, try constant([Int64(k)], dtype: .i64, shape: []), attributes: ["axis": .int(-1)],
-               shape: z.jaxShape)
+               shape: z.shape.map { Array($0.dropLast()) })
+    }
+
+    /// The complex product of two storage tensors (broadcasting like Mul).
+    func complexProduct(_ x: Value, _ y: Value) throws -> Value {
+        let (a, b) = try complexMul((re(x), im(x)), (re(y), im(y)))
+        return try pair(a, b)
     }
 
     func re(_ z: Value) throws -> Value { try part(z, 0) }
