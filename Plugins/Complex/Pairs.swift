@@ -4,20 +4,11 @@ import PluginKit
 /// (real, imag) (docs/complex.md). `value_dtype` still names it complex64/complex128, which is how
 /// the host dispatches it here; its `shape` is the storage shape, JAX's plus the trailing 2.
 extension DType {
-    static let c64 = DType(rawValue: 14)
-    static let c128 = DType(rawValue: 15)
-    var isComplex: Bool { self == .c64 || self == .c128 }
     /// The float type of a complex type's parts (itself for real types).
-    var part: DType { self == .c64 ? .f32 : self == .c128 ? .f64 : self }
+    var part: DType { complexPart }
 }
 
 let complexTypes: [DType] = [.c64, .c128]
-
-extension Value {
-    var isComplex: Bool { dtype.isComplex }
-    /// JAX's shape of a complex value: its storage without the trailing 2.
-    var jaxShape: [Dim]? { shape.map { isComplex ? Array($0.dropLast()) : $0 } }
-}
 
 extension GraphBuilder {
     /// Part k (0 real, 1 imaginary) of a complex value, as a real tensor of JAX's shape.

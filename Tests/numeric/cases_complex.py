@@ -88,6 +88,12 @@ CASES: list[Case] = [
     case("complex128_math", lambda z, w: (z * w, z / w, jnp.exp(z), jnp.abs(z), jnp.sqrt(z)),
          [c128(*S, hi=2.0), c128(*S)], ["mul", "div", "exp", "abs", "sqrt"], tol=dict(rtol=1e-12, atol=1e-12), x64=True),
     case("complex128_convert", lambda z: z.astype(jnp.complex64), [c128(*S)], ["convert_element_type"], x64=True),
+    # -- control flow carries complex storage like any value
+    case("complex_scan", lambda z: lax.scan(lambda c, x: (c * x + 1j, c * 2), z[0], z), [c64(5, 4, hi=1.2)], ["scan"],
+         tol=dict(rtol=1e-5, atol=1e-4)),
+    case("complex_cond", lambda z, p: lax.cond(p[0] > 0, lambda z: z * z, jnp.conj, z), [c64(*S), f32(1)], ["cond"]),
+    case("complex_while", lambda z: lax.while_loop(lambda s: jnp.abs(s[1]).max() < 40, lambda s: (s[0] + 1, s[1] * (1 + 0.5j)),
+                                                    (0, z))[1], [c64(*S)], ["while"]),
     # -- fft, MatMul path (short) and DFT path (long), both complex and real, odd and even
     case("fft_len8", jnp.fft.fft, [c64(4, 8)], ["fft"], tol=fft_tol(8)),
     case("fft_len7_odd", jnp.fft.fft, [c64(4, 7)], ["fft"], tol=fft_tol(7)),
