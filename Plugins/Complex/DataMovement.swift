@@ -63,6 +63,35 @@ func dataMovementLowerings() -> [Lowering] {
             let ends = try g.op("Add", starts, try g.shapeTensor(sizes))
             return [try g.op("Slice", x, starts, ends, try g.int64s(Array(0..<shape.count)), shape: e.output(0).shape + [2])]
         },
+        claim("split", ["Split"]) { e, g in
+            let sizes = try e.ints("sizes")
+            let parts = try g.node("Split", [e.input(0), try g.int64s(sizes)], outputs: sizes.count,
+                                   attributes: ["axis": .int(Int64(try e.int("axis")))])
+            return zip(parts, e.outputs).map { $0.with(shape: $1.shape + [2]) }
+        },
+        claim("tile", ["Tile", "Unsqueeze"]) { e, g in
+            let x = e.input(0)
+            let reps = try e.ints("reps")
+            let rank = e.output(0).rank
+            let lifted = try x.unsqueeze(Array(0..<(rank - (x.jaxShape?.count ?? rank))))
+            return [try g.op("Tile", lifted, try g.int64s(reps + [1]), shape: e.output(0).shape + [2])]
+        },
+        claim("dynamic_update_slice", ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat",
+                                       "ScatterND", "Range"], note: "starts clamped into [0, dim - size] like XLA") { e, g in
+            // ScatterND with coordinates for JAX's axes writes whole (real, imag) pairs.
+            let x = e.input(0), update = e.input(1)
+            guard let shape = x.jaxShape, let sizes = update.jaxShape else {
+                throw LoweringError.unsupported("dynamic_update_slice of unknown rank")
+            }
+            let starts = Array(e.inputs.dropFirst(2))
+            guard starts.count == shape.count else { throw LoweringError.invalid("dynamic_update_slice needs one start per dimension") }
+            if shape.isEmpty { return [update] }
+            let components = try (0..<shape.count).map { a in
+                try g.op("Add", try g.clampStart(starts[a], dim: shape[a], size: sizes[a]),
+                         try g.iotaAlong(sizes[a], axis: a, rank: shape.count))
+            }
+            return [try g.op("ScatterND", x, try g.indexGrid(components, shape: sizes), update, shape: shape + [2])]
+        },
         // select_n's first operand is the predicate, so this claim takes any and checks the cases.
         claim("select_n", ["Where", "Unsqueeze", "Equal", "Cast"], dtypes: []) { e, g in
             guard e.output(0).dtype.isComplex else { throw LoweringError.unsupported("select_n of real cases") }

@@ -81,6 +81,10 @@ CASES: list[Case] = [
     case("complex_select", lambda p, z, w: jnp.where(p > 0, z, w), [f32(*S), c64(*S), c64(*S)], ["select_n"]),
     case("complex_dynamic_slice", lambda z, i: lax.dynamic_slice(z, (i, 1), (2, 2)),
          [c64(*S), lambda rng: np.int32(rng.integers(0, 3))], ["dynamic_slice"]),
+    case("complex_dynamic_update_slice", lambda z, u, i: lax.dynamic_update_slice(z, u, (i, 2)),
+         [c64(*S), c64(2, 2), lambda rng: np.int32(rng.integers(0, 3))], ["dynamic_update_slice"]),
+    case("complex_split_tile", lambda z: (*jnp.split(z, [1, 3], axis=1), jnp.tile(z, (2, 1))), [c64(*S)],
+         ["split", "tile|broadcast_in_dim"]),
     # -- conversion and comparison
     case("complex_convert", lambda x, z: (x.astype(jnp.complex64) * z, lax.convert_element_type(z, jnp.float32)),
          [f32(*S), c64(*S)], ["convert_element_type"]),
