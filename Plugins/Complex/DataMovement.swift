@@ -11,7 +11,6 @@ func dataMovementLowerings() -> [Lowering] {
         claim("reshape", ["Reshape"]) { e, g in [try e.input(0).reshape(e.output(0).shape + [2])] },
         claim("squeeze", ["Reshape"]) { e, g in [try e.input(0).reshape(e.output(0).shape + [2])] },
         claim("copy", ["Identity"]) { e, g in [try g.op("Identity", e.input(0))] },
-        claim("copy_p", ["Identity"]) { e, g in [try g.op("Identity", e.input(0))] },
         claim("broadcast_in_dim", ["Unsqueeze", "Expand"]) { e, g in
             let shape = e.output(0).shape
             let kept = try e.ints("broadcast_dimensions")
