@@ -36,8 +36,8 @@ def as_array(value, dtype=None) -> np.ndarray | None:
         arr = arr.astype(dtype)
     if arr.dtype.byteorder == ">":
         arr = arr.astype(arr.dtype.newbyteorder("<"))
-    # np.ascontiguousarray makes a 0-d array 1-d; a scalar constant (a complex literal) keeps shape ().
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    # not np.ascontiguousarray: it turns a 0-d constant (an NNX RNG counter) into shape (1,)
+    return arr if arr.flags.c_contiguous else np.array(arr, order="C")
 
 
 class TensorTable:
