@@ -4,7 +4,7 @@ import PackageDescription
 
 // Built-in lowering packs are dynamic libraries named libJ2OPack<Name>.so; the host finds them next
 // to its executable. Each links PluginKit statically and nothing of the host.
-let packs = ["Lax", "Control", "Indexing", "NN", "Random", "Linalg"]
+let packs = ["Lax", "Control", "Indexing", "NN", "Random", "Linalg", "Complex"]
 
 let package = Package(
     name: "jax2onnx",

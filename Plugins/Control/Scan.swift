@@ -44,7 +44,8 @@ struct ScanEquation {
     func xSlices() throws -> [TensorType] {
         try xs.enumerated().map { k, x in
             guard let shape = x.shape, !shape.isEmpty else { throw LoweringError.unsupported("scan input \(k) has no known leading axis") }
-            return TensorType(x.dtype, Array(shape.dropFirst()))
+            // A complex value's shape is its storage's; the slice is declared in JAX's shape.
+            return TensorType(x.dtype, Array((x.jaxShape ?? shape).dropFirst()))
         }
     }
 

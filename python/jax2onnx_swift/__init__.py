@@ -5,9 +5,10 @@ __version__ = "0.1.0"
 
 from .bundle import read_bundle, save_bundle
 from .compare import allclose
+from .complex_pairs import from_pairs, to_pairs
 from .convert import CLINotFoundError, ConversionError, find_cli, to_onnx
 
 __all__ = [
     "save_bundle", "read_bundle", "to_onnx", "allclose", "ConversionError", "CLINotFoundError",
-    "find_cli", "__version__",
+    "find_cli", "to_pairs", "from_pairs", "__version__",
 ]

@@ -9,6 +9,7 @@ import numpy as np
 
 import jax
 
+from .complex_pairs import to_pairs
 from .dtypes import is_extended
 from .inputs import abstract_args
 
@@ -24,10 +25,11 @@ def _concrete(x):
 
 
 def _physical(x) -> np.ndarray:
-    """What the model takes or gives for x: a PRNG key array is its key data."""
+    """What the model takes or gives for x: a PRNG key array is its key data, a complex array its
+    (real, imag) pairs."""
     if is_extended(getattr(x, "dtype", None)):
         x = jax.random.key_data(x)
-    return np.asarray(x)
+    return to_pairs(x)
 
 
 def _dtype_class(dt: np.dtype) -> str:

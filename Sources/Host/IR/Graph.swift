@@ -77,6 +77,8 @@ public struct ValueInfo {
     /// may read values of their own graph and of every graph enclosing it (ONNX outer-scope
     /// references); `producer` indexes the node list of this graph.
     public var scope: Int32 = 0
+    /// The value is the (real, imag) storage of a complex JAX value (IR/ComplexStorage.swift).
+    public var complex = false
 }
 
 /// A graph nested in a node attribute. Its values live in the one value table of the top-level
@@ -133,14 +135,21 @@ public final class Graph {
 
     public func addInput(name: String, type: TensorType) -> ValueID {
         precondition(currentScope == 0, "graph inputs belong to the top level")
-        let v = addValue(type.dtype, type.shape)
+        let stored = type.storage
+        let v = addValue(stored.dtype, stored.shape)
+        if type.dtype.isComplex { markComplex(v) }
         inputs.append((v, name))
         return v
     }
 
     /// Initializers always belong to the top level, wherever they are made.
     public func addInitializer(_ t: Initializer) -> ValueID {
+        // Complex bytes are already (real, imag) pairs: only the type changes.
+        var t = t
+        let complex = t.dtype.isComplex
+        if complex { t = Initializer(dtype: t.dtype.complexStorage, dims: t.dims + [2], bytes: t.bytes) }
         let v = addValue(t.dtype, t.dims.map { .known($0) })
+        if complex { markComplex(v) }
         values[Int(v)].scope = 0
         values[Int(v)].initializer = Int32(initializers.count)
         initializers.append((v, t))
@@ -196,7 +205,8 @@ public final class Graph {
     /// A formal input of the current subgraph.
     public func addSubgraphInput(_ dtype: DType, _ shape: [Dim]?) -> ValueID {
         precondition(!openScopes.isEmpty, "no open subgraph")
-        let v = addValue(dtype, shape)
+        let v = addValue(dtype.complexStorage, dtype.isComplex ? shape.map { $0 + [.known(2)] } : shape)
+        if dtype.isComplex { markComplex(v) }
         openScopes[openScopes.count - 1].inputs.append(v)
         return v
     }

@@ -78,7 +78,8 @@ enum HostAPI {
         value_dtype: { c, v in
             let ctx = context(c)
             guard ctx.validValue(v, "value_dtype") else { return J2O_DTYPE_UNDEFINED }
-            return ctx.dtype(v).rawValue
+            _ = ctx.dtype(v)
+            return ctx.graph.jaxDType(v).rawValue
         },
         value_rank: { c, v in
             let ctx = context(c)

@@ -101,10 +101,11 @@ public final class Lowerer {
                 let out = graph.nodes[n].outputs[0]
                 graph.setType(out, dtype: info.dtype)
                 graph.setShape(out, info.shape)
+                if info.complex { graph.markComplex(out) }
                 v = out
             }
             used.insert(v)
-            if case let .variable(id) = atom, let t = typeOf(variable: id, in: jaxpr) { graph.setShape(v, t.shape) }
+            if case let .variable(id) = atom, let t = typeOf(variable: id, in: jaxpr) { graph.setShape(v, t.storage.shape) }
             graph.addOutput(v, name: i < outNames.count ? outNames[i] : "out_\(i)")
         }
         return graph
@@ -193,8 +194,9 @@ public final class Lowerer {
             env[v.id] = x
             // A value the pack made (a slice, a cast) gets the type the program declares for it,
             // so the program's equations see its shape.
-            if graph.values[Int(x)].shape == nil { graph.setShape(x, v.type.shape) }
-            if graph.values[Int(x)].dtype == .undefined, v.type.dtype != .opaque { graph.setType(x, dtype: v.type.dtype) }
+            if graph.values[Int(x)].shape == nil { graph.setShape(x, v.type.storage.shape) }
+            if graph.values[Int(x)].dtype == .undefined, v.type.dtype != .opaque { graph.setType(x, dtype: v.type.dtype.complexStorage) }
+            if v.type.dtype.isComplex { graph.markComplex(x) }
         }
         try lowerEquations(jaxpr)
         return try jaxpr.outvars.map { try value(of: $0) }
@@ -251,7 +253,7 @@ public final class Lowerer {
         case .literal(let l): return l.type.dtype
         case .variable(let id):
             guard let v = env[id] else { return nil }
-            let d = graph.values[Int(v)].dtype
+            let d = graph.jaxDType(v)
             return d == .undefined ? nil : d
         }
     }

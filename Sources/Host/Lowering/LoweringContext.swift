@@ -126,14 +126,20 @@ final class LoweringContext {
             guard let id = out.id else { continue }
             guard v != 0 else { return "output \(i) was not bound" }
             let have = graph.values[Int(v)].dtype
+            // A complex output is bound to its float storage (IR/ComplexStorage.swift).
+            let stored = out.type.storage
             if out.type.dtype != .opaque {
                 if have == .undefined {
-                    graph.setType(v, dtype: out.type.dtype)
-                } else if have != out.type.dtype {
-                    return "output \(i) is \(have), but JAX says \(out.type.dtype)"
+                    graph.setType(v, dtype: stored.dtype)
+                } else if have != stored.dtype {
+                    let expected = out.type.dtype.isComplex ? "\(out.type.dtype) (stored as \(stored.dtype) pairs)" : "\(out.type.dtype)"
+                    return "output \(i) is \(have), but JAX says \(expected)"
+                } else if !out.type.dtype.isComplex, graph.values[Int(v)].complex {
+                    return "output \(i) is complex storage, but JAX says \(out.type.dtype)"
                 }
             }
-            if graph.values[Int(v)].shape == nil { graph.setShape(v, out.type.shape) }
+            if out.type.dtype.isComplex { graph.markComplex(v) }
+            if graph.values[Int(v)].shape == nil { graph.setShape(v, stored.shape) }
             lowerer.env[id] = v
         }
         return nil
