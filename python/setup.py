@@ -45,11 +45,7 @@ class SDist(sdist):
 
 
 class BdistWheel(bdist_wheel):
-    """Native code inside, no CPython extension: py3-none-<platform>."""
-
-    def finalize_options(self):
-        super().finalize_options()
-        self.root_is_pure = False
+    """Native executables inside, no CPython extension: py3-none-<platform>."""
 
     def get_tag(self):
         return "py3", "none", sysconfig.get_platform().replace("-", "_").replace(".", "_")

@@ -89,7 +89,7 @@ def abstract_args(inputs, *, float_dtype=np.float32) -> list:
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"inputs must be a list of arrays, ShapeDtypeStructs or shape tuples, "
                         f"got {type(inputs).__name__}")
-    leaves = jax.tree_util.tree_leaves(list(inputs), is_leaf=_is_leaf)
+    leaves = [leaf for x in inputs for leaf in jax.tree_util.tree_leaves(x, is_leaf=_is_leaf)]
     scope = _Scope(leaves)
 
     def convert(path, x):
@@ -104,5 +104,11 @@ def abstract_args(inputs, *, float_dtype=np.float32) -> list:
             return jax.ShapeDtypeStruct(_shape(tuple(x.shape), scope, where), dtype)
         return x
 
-    # Mapped over the whole list so a message names inputs[1]['w'], not just ['w'].
-    return list(jax.tree_util.tree_map_with_path(convert, list(inputs), is_leaf=_is_leaf))
+    # Each input mapped alone (a list of Python ints is a list of scalar inputs, never a
+    # shape), with its index put in front of the path so a message names inputs[1]['w'].
+    def one(k, x):
+        head = (jax.tree_util.SequenceKey(k),)
+        return jax.tree_util.tree_map_with_path(lambda p, leaf: convert(head + tuple(p), leaf), x,
+                                                is_leaf=_is_leaf)
+
+    return [one(k, x) for k, x in enumerate(inputs)]
