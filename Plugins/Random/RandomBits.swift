@@ -6,7 +6,9 @@ import PluginKit
 func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, Value, [Dim]) {
     guard let keyShape = key.shape else { throw LoweringError.unsupported("a key of unknown rank") }
     guard let dims = shape.map(\.value) as? [Int64] else { throw LoweringError.unsupported("random draws of symbolic shape") }
-    let count = dims.reduce(1, *)
+    guard case let .known(count) = Dim.product(shape.map { .known($0.value!) }), count >= 0 else {
+        throw LoweringError.invalid("random draws of shape \(shape) have too many elements")
+    }
     guard count < (1 << 32) else { throw LoweringError.unsupported("random draws of 2^32 or more elements") }
     let batch = Array(keyShape.dropLast())
     let (k0, k1) = try keyHalves(g, key)
