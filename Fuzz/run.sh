@@ -11,6 +11,8 @@ seconds=${1:-60}
 [ $# -gt 0 ] && shift
 scratch=.build/fuzz
 export J2O_FUZZ=1
+# libFuzzer reports crashes itself; the Swift runtime's backtracer would race it under ASan.
+export SWIFT_BACKTRACE=enable=no
 flags="-Xswiftc -sanitize=fuzzer,address -Xswiftc -g"
 swift build --scratch-path "$scratch" $flags --product HostFuzz
 # The built-in packs, instrumented too, next to the target (where the host looks for them).

@@ -33,6 +33,17 @@ echo "== Python tests and numeric suite"
 export JAX2ONNX_CLI="$PWD/.build/debug/jax2onnx" J2O_REQUIRE_CLI=1 JAX_PLATFORMS=cpu
 .venv/bin/python -m pytest -q --rootdir . python/tests Tests/numeric
 
+echo "== Fuzz smoke"
+# About a minute of libFuzzer over the whole conversion (docs/fuzzing.md), where the toolchain
+# ships clang's fuzzer runtime; J2O_FUZZ_SECONDS=0 skips it.
+fuzz_seconds="${J2O_FUZZ_SECONDS:-60}"
+if [ "$fuzz_seconds" -gt 0 ] && ls "$(dirname "$(readlink -f "$(command -v swiftc)")")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then
+  Fuzz/run.sh "$fuzz_seconds" > .build/fuzz-smoke.log 2>&1 || { tail -n 60 .build/fuzz-smoke.log; echo "fuzz smoke failed"; exit 1; }
+  grep -E "^stat::(number_of_executed_units|average_exec_per_sec)" .build/fuzz-smoke.log
+else
+  echo "skipped (no libclang_rt.fuzzer in the Swift toolchain)"
+fi
+
 echo "== JAX range: a conversion suite on the oldest and newest JAX python/pyproject.toml claims"
 scripts/jax-range-smoke.sh
 

@@ -28,7 +28,7 @@ struct ScanEquation {
         reverse = try eqn.require("reverse").bool ?? false
         let nConsts = try eqn.int("num_consts"), nCarry = try eqn.int("num_carry")
         let ops = eqn.inputs
-        guard nConsts >= 0, nCarry >= 0, nConsts + nCarry <= ops.count, nCarry <= eqn.outputs.count else {
+        guard nConsts >= 0, nCarry >= 0, nConsts <= ops.count, nCarry <= ops.count - nConsts, nCarry <= eqn.outputs.count else {
             throw LoweringError.invalid("scan has \(ops.count) operands for \(nConsts) consts and \(nCarry) carries")
         }
         consts = Array(ops[..<nConsts])

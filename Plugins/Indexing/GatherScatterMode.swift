@@ -44,6 +44,12 @@ struct WindowGrid {
         }
         let batch = Array(ishape.dropLast())
         let nb = batch.count, rank = operand.count
+        guard window.count == rank, operandBatching.count == indicesBatching.count,
+              indicesBatching.allSatisfy({ $0 >= 0 && $0 < nb }) else {
+            throw LoweringError.invalid("gather/scatter window sizes or batching dimensions do not match the operand (rank \(rank)) and indices (rank \(nb + 1))")
+        }
+        try checkDimensions(startIndexMap, rank: rank)
+        try checkDimensions(operandBatching, rank: rank)
         let gridRank = nb + rank
         let idx = try indices.cast(to: .i64)
         var components: [Value] = []

@@ -46,6 +46,10 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction: String?
     let indicesBatching = try dimensionList(eqn, "scatter_indices_batching_dims")
     let nb = ishape.count - 1
     let rank = operand.count
+    try checkDimensions(updateWindowDims, rank: ushape.count)
+    try checkDimensions(inserted + operandBatching, rank: rank)
+    try checkDimensions(toOperand, rank: rank)
+    try checkDimensions(indicesBatching, rank: ishape.count)
     let unit = Set(inserted + operandBatching)
     let windowOperandDims = (0..<rank).filter { !unit.contains($0) }
     guard windowOperandDims.count == updateWindowDims.count else {

@@ -17,8 +17,8 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let rhs = try eqn.input(1).cast(to: out.dtype).with(shape: eqn.input(1).shape)
     guard let ls = lhs.shape, let rs = rhs.shape else { throw LoweringError.invalid("dot_general operands without shapes") }
     // Each side's contracting and batch axes: in range, none twice, paired one to one.
-    _ = try checkAxes(lc + lb, rank: ls.count)
-    _ = try checkAxes(rc + rb, rank: rs.count)
+    try checkDimensions(lc + lb, rank: ls.count)
+    try checkDimensions(rc + rb, rank: rs.count)
     guard lc.count == rc.count, lb.count == rb.count else {
         throw LoweringError.invalid("dot_general pairs \(lc.count) lhs with \(rc.count) rhs contracting axes and \(lb.count) with \(rb.count) batch axes")
     }

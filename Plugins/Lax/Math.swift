@@ -33,7 +33,7 @@ func mathLowerings() -> [Lowering] {
             }
             var acc: Value?
             var base = x
-            var n = abs(y)
+            var n = y.magnitude
             while n > 0 {
                 if n & 1 == 1 { acc = try acc.map { try g.op("Mul", $0, base) } ?? base }
                 n >>= 1

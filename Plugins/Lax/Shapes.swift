@@ -145,6 +145,14 @@ func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         guard let interior = v[2].value else { throw LoweringError.unsupported("pad with symbolic interior padding \(v[2])") }
         return (v[0], v[1], interior)
     }
+    // Amounts past 2^40 could only describe tensors no machine holds, and would overflow the
+    // shape arithmetic below.
+    let bound: Int64 = 1 << 40
+    guard cfg.count == rank, cfg.allSatisfy({ c in
+        c.interior >= 0 && c.interior <= bound && [c.lo, c.hi].allSatisfy { $0.value.map { $0.magnitude <= bound } ?? true }
+    }) else {
+        throw LoweringError.invalid("pad config \(cfg.map { "(\($0.lo), \($0.hi), \($0.interior))" }) does not fit an operand of rank \(rank)")
+    }
     for a in 0..<rank where cfg[a].interior > 0 && shape[a] != 1 && shape[a] != 0 {
         let n = shape[a], i = cfg[a].interior
         var s1 = shape; s1.insert(1, at: a + 1)

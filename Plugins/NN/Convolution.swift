@@ -14,6 +14,10 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     }
     let spatial = lhsSpec.count - 2
     guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
+    try checkPermutation(lhsSpec, rank: try eqn.input(0).rank ?? lhsSpec.count)
+    try checkPermutation(rhsSpec, rank: try eqn.input(1).rank ?? lhsSpec.count)
+    try checkPermutation(outSpec, rank: try eqn.output(0).rank)
+    guard rhsSpec.count == lhsSpec.count else { throw LoweringError.invalid("conv_general_dilated operands differ in rank") }
     let out = try eqn.output(0)
     // XLA accumulates in the preferred (output) type. ONNX Runtime's Conv computes in f32 only;
     // f64 and integer convolutions are MatMuls over the unfolded windows instead (narrow
@@ -33,6 +37,10 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     var pads = try padPairs(eqn)
     let groups = (try? eqn.int("feature_group_count")) ?? 1
     let batchGroups = (try? eqn.int("batch_group_count")) ?? 1
+    guard groups >= 1, batchGroups >= 1, [strides, lhsDilation, rhsDilation].allSatisfy({ $0.count == spatial && $0.allSatisfy { $0 >= 1 && $0 <= 1 << 20 } }),
+          pads.count == spatial, pads.allSatisfy({ $0.lo.magnitude <= 1 << 20 && $0.hi.magnitude <= 1 << 20 }) else {
+        throw LoweringError.invalid("conv_general_dilated strides, dilations, padding or group counts are out of range")
+    }
     let spatialAxes = Array(2..<(2 + spatial))
 
     var x = try eqn.input(0).cast(to: compute).with(shape: eqn.input(0).shape).transpose(lhsSpec)

@@ -51,6 +51,12 @@ struct WindowParams {
         guard [dims.count, strides.count, pads.count, baseDilation.count, windowDilation.count].allSatisfy({ $0 == rank }) else {
             throw LoweringError.invalid("\(eqn.primitive) window params do not match the operand's rank \(rank)")
         }
+        // Sizes a hostile bundle could make overflow the window arithmetic are refused up front.
+        let limit = 1 << 20
+        guard (dims + strides + baseDilation + windowDilation).allSatisfy({ $0 >= 1 && $0 <= limit }),
+              pads.allSatisfy({ $0.lo.magnitude <= limit && $0.hi.magnitude <= limit }) else {
+            throw LoweringError.invalid("\(eqn.primitive) window sizes, strides, dilations or padding are out of range")
+        }
     }
 
     /// Axes the window changes; the others pass through untouched.

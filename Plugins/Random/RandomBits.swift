@@ -12,7 +12,10 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
     // Counters below 2^32 have a zero high word.
     let lo: Value
     if let dims = shape.map(\.value) as? [Int64] {
-        let count = dims.reduce(1, *)
+        // Checked: a hostile shape must not overflow the count (or allocate a counter table).
+        guard case let .known(count) = Dim.product(shape), count >= 0 else {
+            throw LoweringError.invalid("random draws of shape \(shape) have too many elements")
+        }
         guard count < (1 << 32) else { throw LoweringError.unsupported("random draws of 2^32 or more elements") }
         lo = try g.constant((0..<UInt32(count)).map { $0 }, dtype: .u32, shape: dims)
     } else {

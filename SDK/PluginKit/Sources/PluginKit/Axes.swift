@@ -36,3 +36,11 @@ extension Equation {
         return p
     }
 }
+
+/// `dims` as XLA's dimension numbers give them: each in 0..<rank (no counting from the end) and
+/// none repeated.
+public func checkDimensions(_ dims: [Int], rank: Int) throws {
+    guard dims.allSatisfy({ $0 >= 0 && $0 < rank }), Set(dims).count == dims.count else {
+        throw LoweringError.invalid("dimensions \(dims) are out of range for rank \(rank) or repeat")
+    }
+}
