@@ -1,0 +1,36 @@
+"""Regression cases from the differential tester (Tests/difftest): each is a minimized generated
+program that once failed, named for what it exercises."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jax.numpy as jnp
+from jax import lax
+
+from casekit import EXACT, boolean, case, f32, i32
+
+
+def ints(dtype, *shape, lo=-9, hi=9):
+    return lambda rng: rng.integers(lo, hi + 1, size=shape).astype(dtype)
+
+
+def bf16_in(x):
+    return lax.convert_element_type(x, jnp.bfloat16)
+
+
+def f32_out(x):
+    return lax.convert_element_type(x, jnp.float32)
+
+
+CASES = [
+    # reduce_and/or/xor over a size-0 axis: the identity (all bits set for and, zero otherwise)
+    case("difftest_reduce_or_empty_axis_i8", lambda x: lax.reduce(x, np.int8(0), lax.bitwise_or, (0, 1)),
+         [ints(np.int8, 0, 3, 2)], ["reduce_or"], EXACT, min_opset=18),
+    case("difftest_reduce_and_empty_axis_u32", lambda x: lax.reduce(x, np.uint32(0xFFFFFFFF), lax.bitwise_and, (1,)),
+         [ints(np.uint32, 4, 0, lo=0, hi=40)], ["reduce_and"], EXACT, min_opset=18),
+    case("difftest_reduce_and_empty_axis_u64", lambda x: lax.reduce(x, np.uint64(2**64 - 1), lax.bitwise_and, (0,)),
+         [ints(np.uint64, 0, 5, lo=0, hi=40)], ["reduce_and"], EXACT, x64=True, min_opset=18),
+    case("difftest_reduce_xor_empty_axis_i32", lambda x: lax.reduce(x, np.int32(0), lax.bitwise_xor, (0,)),
+         [ints(np.int32, 0, 5)], ["reduce_xor"], EXACT, min_opset=18),
+]
