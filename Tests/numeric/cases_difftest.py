@@ -33,4 +33,15 @@ CASES = [
          [ints(np.uint64, 0, 5, lo=0, hi=40)], ["reduce_and"], EXACT, x64=True, min_opset=18),
     case("difftest_reduce_xor_empty_axis_i32", lambda x: lax.reduce(x, np.int32(0), lax.bitwise_xor, (0,)),
          [ints(np.int32, 0, 5)], ["reduce_xor"], EXACT, min_opset=18),
+    # Where has no 16-bit integer, u64 or bf16 kernel in ONNX Runtime's CPU provider
+    case("difftest_select_n_i16_int_selector",
+         lambda p, a, b, c: lax.select_n(lax.clamp(np.int32(0), p, np.int32(2)), a, b, c),
+         [ints(np.int32, 7, 1, lo=-1, hi=3), ints(np.int16, 7, 1), ints(np.int16, 7, 1), ints(np.int16, 7, 1)],
+         ["select_n"], EXACT),
+    case("difftest_select_n_u16_bool_selector", lambda p, a, b: lax.select_n(p, a, b),
+         [boolean(3, 4), ints(np.uint16, 3, 4, lo=0), ints(np.uint16, 3, 4, lo=0)], ["select_n"], EXACT),
+    case("difftest_select_n_u64", lambda p, a, b: lax.select_n(p, a, b),
+         [boolean(5), ints(np.uint64, 5, lo=0), ints(np.uint64, 5, lo=0)], ["select_n"], EXACT, x64=True),
+    case("difftest_select_n_bf16", lambda p, a, b: f32_out(lax.select_n(p, bf16_in(a), bf16_in(b))),
+         [boolean(2, 3), f32(2, 3), f32(2, 3)], ["select_n"], EXACT),
 ]
