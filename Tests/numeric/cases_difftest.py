@@ -44,4 +44,11 @@ CASES = [
          [boolean(5), ints(np.uint64, 5, lo=0), ints(np.uint64, 5, lo=0)], ["select_n"], EXACT, x64=True),
     case("difftest_select_n_bf16", lambda p, a, b: f32_out(lax.select_n(p, bf16_in(a), bf16_in(b))),
          [boolean(2, 3), f32(2, 3), f32(2, 3)], ["select_n"], EXACT),
+    # Pad has no 16-bit integer kernel: lax.pad, scatter's drop mode
+    case("difftest_pad_i16_negative_interior",
+         lambda x: lax.pad(x, np.int16(7), ((1, -1, 1), (2, 0, 0))), [ints(np.int16, 3, 4)], ["pad"], EXACT),
+    case("difftest_pad_u16", lambda x: lax.pad(x, np.uint16(3), ((0, 2, 0),)), [ints(np.uint16, 5, lo=0)], ["pad"], EXACT),
+    case("difftest_scatter_drop_u16",
+         lambda x, u: jnp.asarray(x).at[np.array([0, 4], dtype=np.int32)].set(u, mode="drop"),
+         [ints(np.uint16, 3, 2, lo=0), ints(np.uint16, 2, 2, lo=0)], ["scatter"], EXACT),
 ]
