@@ -51,4 +51,10 @@ CASES = [
     case("difftest_scatter_drop_u16",
          lambda x, u: jnp.asarray(x).at[np.array([0, 4], dtype=np.int32)].set(u, mode="drop"),
          [ints(np.uint16, 3, 2, lo=0), ints(np.uint16, 2, 2, lo=0)], ["scatter"], EXACT),
+    # comparisons have no bf16 kernel (the optimizer used to hide it by folding constants)
+    case("difftest_ge_bf16", lambda a, b: lax.ge(bf16_in(a), bf16_in(b)), [f32(4), f32(4)], ["ge"], EXACT),
+    case("difftest_ne_bf16", lambda a: lax.ne(bf16_in(a), bf16_in(a[::-1])), [f32(4)], ["ne"], EXACT),
+    case("difftest_lt_bf16_in_loop_body",
+         lambda x: lax.fori_loop(0, 2, lambda i, c: c + lax.lt(bf16_in(x), np.float32(0.5).astype(jnp.bfloat16)).astype(jnp.int32), jnp.zeros(x.shape, jnp.int32)),
+         [f32(3)], ["lt", "scan|while"], EXACT),
 ]
