@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -57,4 +58,14 @@ CASES = [
     case("difftest_lt_bf16_in_loop_body",
          lambda x: lax.fori_loop(0, 2, lambda i, c: c + lax.lt(bf16_in(x), np.float32(0.5).astype(jnp.bfloat16)).astype(jnp.int32), jnp.zeros(x.shape, jnp.int32)),
          [f32(3)], ["lt", "scan|while"], EXACT),
+    # constant folding wraps integers to their width: a negative shift amount seen through its
+    # unsigned view is out of range (JAX: 0), an int32 sum overflows
+    case("difftest_fold_shift_left_negative_amount",
+         lambda x: x + jax.checkpoint(lambda _: lax.shift_left(jnp.asarray(np.array([2, -9, -19, -2, 0, 7], np.int32)),
+                                                               jnp.asarray(np.array([-6, 15, 5, 2, -13, 31], np.int32))))(x),
+         [i32(6)], ["shift_left"], EXACT),
+    case("difftest_fold_int32_add_wraps",
+         lambda x: x + jax.checkpoint(lambda _: lax.add(jnp.asarray(np.array([2**31 - 1, -2**31], np.int32)),
+                                                        jnp.asarray(np.array([5, -3], np.int32))))(x),
+         [i32(2)], ["add"], EXACT),
 ]
