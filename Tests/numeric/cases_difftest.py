@@ -68,4 +68,14 @@ CASES = [
          lambda x: x + jax.checkpoint(lambda _: lax.add(jnp.asarray(np.array([2**31 - 1, -2**31], np.int32)),
                                                         jnp.asarray(np.array([5, -3], np.int32))))(x),
          [i32(2)], ["add"], EXACT),
+    # dot_general on 8/16-bit integers multiplies in 32 bits and wraps back
+    case("difftest_dot_general_u8_batch_wraps",
+         lambda a, b: lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,)))),
+         [ints(np.uint8, 2, 3, 4, lo=0, hi=255), ints(np.uint8, 2, 4, 5, lo=0, hi=255)], ["dot_general"], EXACT),
+    case("difftest_dot_general_i16_outer",
+         lambda a, b: lax.dot_general(a, b, (((), ()), ((), ()))),
+         [ints(np.int16, 3, lo=-300, hi=300), ints(np.int16, 4, lo=-300, hi=300)], ["dot_general"], EXACT),
+    case("difftest_dot_general_i8_matmul",
+         lambda a, b: a @ b, [ints(np.int8, 4, 6, lo=-128, hi=127), ints(np.int8, 6, 2, lo=-128, hi=127)],
+         ["dot_general"], EXACT),
 ]
