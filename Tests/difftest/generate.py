@@ -210,6 +210,11 @@ class Gen:
 
 # -- op samplers: each returns the new values or None ------------------------------------------
 
+def kind_of(code):
+    """numpy's kind letter, with bf16 (numpy kind 'V') as a float."""
+    return "f" if code in FLOATS else DTYPES[code][0].kind
+
+
 def lit(x, dtype):
     """Scalar literal of a dtype, in source form."""
     return f"np.array({x!r}, dtype={DTYPES[dtype][1]})"
@@ -267,7 +272,7 @@ def op_binary(g: Gen):
     y = partner(g, x)
     exact = table[name] and not (name in ("div", "rem") and x.dtype in ("f16", "bf16"))
     if y is None:
-        c = {"f": 1.5, "i": 3, "u": 3, "b": True}[DTYPES[x.dtype][0].kind]
+        c = {"f": 1.5, "i": 3, "u": 3, "b": True}[kind_of(x.dtype)]
         if g.rng.random() < 0.5:
             return g.add(f"lax.{name}({x.name}, {lit(c, x.dtype)})", [x], exact)
         return g.add(f"lax.{name}({lit(c, x.dtype)}, {x.name})", [x], exact)
@@ -313,7 +318,7 @@ def op_clamp(g: Gen):
     x = g.operand(g.dtypes("clamp"))
     if x is None or x.dtype == "bool":
         return None
-    kind = DTYPES[x.dtype][0].kind
+    kind = kind_of(x.dtype)
     if g.rng.random() < 0.5:
         lo, hi = {"f": (-1.5, 2.0), "i": (-3, 5), "u": (1, 9)}[kind]
         return g.add(f"lax.clamp({lit(lo, x.dtype)}, {x.name}, {lit(hi, x.dtype)})", [x], True)
@@ -363,11 +368,11 @@ def op_reduce(g: Gen):
     elif kind == "prod":
         init = 1
     elif kind == "and":
-        init = True if x.dtype == "bool" else -1 if dt.kind == "i" else int(np.iinfo(dt).max)
+        init = True if x.dtype == "bool" else -1 if kind_of(x.dtype) == "i" else int(np.iinfo(dt).max)
     elif kind == "max":
-        init = False if x.dtype == "bool" else float("-inf") if dt.kind == "f" else int(np.iinfo(dt).min)
+        init = False if x.dtype == "bool" else float("-inf") if kind_of(x.dtype) == "f" else int(np.iinfo(dt).min)
     else:
-        init = True if x.dtype == "bool" else float("inf") if dt.kind == "f" else int(np.iinfo(dt).max)
+        init = True if x.dtype == "bool" else float("inf") if kind_of(x.dtype) == "f" else int(np.iinfo(dt).max)
     fn = {"sum": "add", "prod": "mul", "max": "max", "min": "min", "and": "bitwise_and",
           "or": "bitwise_or", "xor": "bitwise_xor"}[kind]
     if fn.startswith("bitwise"):
@@ -375,7 +380,7 @@ def op_reduce(g: Gen):
         fn = {"and_": "bitwise_and", "or_": "bitwise_or", "xor_": "bitwise_xor"}[fn]
     axes = tuple(int(a) for a in np.flatnonzero(g.rng.random(x.rank) < 0.5))
     initsrc = f"np.array(float('{init}'), dtype={DTYPES[x.dtype][1]})" if isinstance(init, float) else lit(init, x.dtype)
-    exact = kind in ("max", "min", "and", "or", "xor") or dt.kind != "f"
+    exact = kind in ("max", "min", "and", "or", "xor") or kind_of(x.dtype) != "f"
     return g.add(f"lax.reduce({x.name}, {initsrc}, lax.{fn}, {axes})", [x], exact)
 
 
@@ -488,7 +493,7 @@ def op_pad(g: Gen):
                  int(g.rng.choice([0, 0, 1, 2]))) for _ in x.shape)
     val = g.like((), x.dtype, p_new=0.7) if g.rng.random() < 0.5 else None
     if val is None:
-        c = {"f": -0.5, "i": 7, "u": 7, "b": True}[DTYPES[x.dtype][0].kind]
+        c = {"f": -0.5, "i": 7, "u": 7, "b": True}[kind_of(x.dtype)]
         return g.add(f"lax.pad({x.name}, {lit(c, x.dtype)}, {cfg})", [x], True)
     return g.add(f"lax.pad({x.name}, {val.name}, {cfg})", [x, val], True)
 
@@ -660,12 +665,12 @@ def op_reduce_window(g: Gen):
         return None
     dt = DTYPES[x.dtype][0]
     if kind == "add":
-        init = lit(False if dt.kind == "b" else 0, x.dtype)
+        init = lit(False if kind_of(x.dtype) == "b" else 0, x.dtype)
     elif kind == "mul":
         init = lit(1, x.dtype)
-    elif dt.kind == "f":
+    elif kind_of(x.dtype) == "f":
         init = f"np.array(float('{'-' if kind == 'max' else ''}inf'), dtype={DTYPES[x.dtype][1]})"
-    elif dt.kind == "b":
+    elif kind_of(x.dtype) == "b":
         init = lit(kind == "min", x.dtype)
     else:
         ii = np.iinfo(dt)
@@ -675,7 +680,7 @@ def op_reduce_window(g: Gen):
     pad = tuple((int(g.rng.integers(0, 2)), int(g.rng.integers(0, 2))) for _ in x.shape)
     bdil = tuple(int(g.rng.choice([1, 1, 2])) for _ in x.shape)
     wdil = tuple(int(g.rng.choice([1, 1, 2])) for _ in x.shape)
-    exact = kind in ("max", "min") or dt.kind != "f"
+    exact = kind in ("max", "min") or kind_of(x.dtype) != "f"
     return g.add(f"lax.reduce_window({x.name}, {init}, lax.{kind}, {win}, {strides}, {pad}, {bdil}, {wdil})",
                  [x], exact)
 

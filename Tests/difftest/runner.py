@@ -39,7 +39,12 @@ def run(programs: int, seed: int, cli: str, claims: dict, out: str | None = None
     t0 = time.time()
     for i in range(offset, programs, stride):
         s = seed + i
-        p = generate(s, claims)
+        try:
+            p = generate(s, claims)
+        except Exception as e:  # noqa: BLE001 - a tester bug must not end a long run
+            classes["generator_error"] += 1
+            log(f"seed {s}: generator error {type(e).__name__}: {e}")
+            continue
         o = check(p, cli)
         classes[o.cls] += 1
         for prim in o.prims:
@@ -61,7 +66,7 @@ def run(programs: int, seed: int, cli: str, claims: dict, out: str | None = None
 
 def report(classes, per_prim, elapsed, log=print):
     log(f"\n== {sum(classes[c] for c in CLASSES)} programs in {elapsed:.0f}s")
-    for c in CLASSES + ("accepted",):
+    for c in CLASSES + ("accepted", "generator_error"):
         log(f"  {c:14s} {classes.get(c, 0)}")
     log("\n== per primitive (programs using it)")
     cols = CLASSES
