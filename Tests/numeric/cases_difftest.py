@@ -78,4 +78,14 @@ CASES = [
     case("difftest_dot_general_i8_matmul",
          lambda a, b: a @ b, [ints(np.int8, 4, 6, lo=-128, hi=127), ints(np.int8, 6, 2, lo=-128, hi=127)],
          ["dot_general"], EXACT),
+    # cond/scan whose every result forwards an operand: JAX leaves the equation without results
+    case("difftest_switch_branches_forward_operand",
+         lambda x, i: lax.switch(i, [lambda a, b: b, lambda a, b: b], x, x) + 1.0,
+         [f32(2, 3), lambda rng: np.array(1, np.int32)], ["cond"]),
+    case("difftest_cond_branches_forward_operand",
+         lambda x, p: lax.cond(p, lambda a: a, lambda a: a, x) * 2.0,
+         [f32(4), boolean()], ["cond"]),
+    case("difftest_scan_forwards_carry",
+         lambda x: lax.scan(lambda c, z: (c, None), x, None, length=3)[0] + 1.0,
+         [f32(3)], ["scan"]),
 ]
