@@ -88,4 +88,10 @@ CASES = [
     case("difftest_scan_forwards_carry",
          lambda x: lax.scan(lambda c, z: (c, None), x, None, length=3)[0] + 1.0,
          [f32(3)], ["scan"]),
+    # dynamic_update_slice with an empty update is the operand (used to fail ORT's shape inference)
+    case("difftest_dynamic_update_slice_empty_update",
+         lambda x, u: lax.dynamic_update_slice(x, u, [1, 1]), [f32(3, 4), f32(0, 2)], ["dynamic_update_slice"]),
+    case("difftest_dynamic_update_slice_empty_operand_and_update",
+         lambda x, u: lax.dynamic_update_slice(x, u, [-2, -1, 4, 3, 3]),
+         [f32(0, 1, 2, 2, 1), f32(0, 0, 1, 0, 0)], ["dynamic_update_slice"]),
 ]
