@@ -64,6 +64,9 @@ BINARY_FLOAT = {"pow": False, "atan2": False, "nextafter": True, "igamma": False
 BITWISE = ["and", "or", "xor"]
 SHIFTS = ["shift_left", "shift_right_arithmetic", "shift_right_logical"]
 COMPARE = ["eq", "ne", "lt", "le", "gt", "ge"]
+BF16_ROUNDING = tuple(f"lax.{n}(" for n in ("add", "sub", "mul", "div", "rem", "sqrt", "integer_pow", "pow",
+                                          "dot_general", "reduce", "cumsum", "cumprod", "reduce_window",
+                                          "conv_general_dilated", "square", "nextafter")) + ("jnp.",)
 TOL_SPECIAL = {"igamma", "igammac", "zeta", "lgamma", "digamma", "erf_inv", "polygamma",
                "tan", "pow", "bessel_i0e", "bessel_i1e"}
 
@@ -183,6 +186,10 @@ class Gen:
         outs = []
         chain = max([a.chain for a in args], default=0) + (0 if exact else 1) + (chain_extra or 0)
         all_exact = exact and all(a.exact for a in args)
+        if any(a.dtype == "bf16" for a in args) and expr.startswith(BF16_ROUNDING):
+            # --upcast-bf16 keeps f32 precision between explicit conversions where JAX rounds
+            # every op to bf16: equal to bf16 precision, not bit for bit
+            all_exact = False
         for leaf in leaves:
             try:
                 code = next(c for c, (dt, _) in DTYPES.items() if dt == np.dtype(leaf.dtype))
