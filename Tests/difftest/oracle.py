@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,10 +137,16 @@ def convert(cli: str, bundle: str, out: str, optimize: bool, timeout=120, upcast
         cmd.append("--upcast-bf16")
     if not optimize:
         cmd.append("--no-optimize")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "crash", f"conversion hung for more than {timeout}s"
+    for attempt in range(5):
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            break
+        except subprocess.TimeoutExpired:
+            return "crash", f"conversion hung for more than {timeout}s"
+        except OSError:  # the CLI being rebuilt under a long run ("text file busy"): wait
+            if attempt == 4:
+                raise
+            time.sleep(30)
     if proc.returncode < 0:
         return "crash", f"signal {-proc.returncode}: {proc.stderr.strip()[-600:]}"
     if proc.returncode != 0:
