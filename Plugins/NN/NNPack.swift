@@ -6,7 +6,7 @@ let nnPack = Pack(
     description: "convolution, pooling windows, cumulative ops, sort and top_k",
     lowerings: [
         Lowering("conv_general_dilated", emits: ["Conv", "ConvTranspose", "MatMul", "Concat", "Transpose", "Cast", "Pad", "Slice",
-                                                 "Reshape", "Unsqueeze"],
+                                                 "Reshape", "Unsqueeze", "Expand"],
                  dtypes: DType.numbers,
                  note: "any dimension numbers; lhs dilation: ConvTranspose when padding fits the kernel, else explicit zeros; batch groups fold into channel groups; f16/bf16 computed in f32; f64 and integers: MatMul over unfolded windows",
                  lower: lowerConvolution),

@@ -94,4 +94,14 @@ CASES = [
     case("difftest_dynamic_update_slice_empty_operand_and_update",
          lambda x, u: lax.dynamic_update_slice(x, u, [-2, -1, 4, 3, 3]),
          [f32(0, 1, 2, 2, 1), f32(0, 0, 1, 0, 0)], ["dynamic_update_slice"]),
+    # convolutions over an empty operand: zeros (or an empty result), not an ONNX Runtime error
+    case("difftest_conv_zero_input_features",
+         lambda x, w: lax.conv_general_dilated(x, w, (1,), ((1, 1),), dimension_numbers=("NCH", "OIH", "NCH")),
+         [f32(2, 0, 5), f32(3, 0, 2)], ["conv_general_dilated"]),
+    case("difftest_conv_empty_spatial",
+         lambda x, w: lax.conv_general_dilated(x, w, (1, 1), ((0, 0), (0, 0)), dimension_numbers=("NHWC", "OIHW", "NCHW")),
+         [f32(1, 0, 4, 2), f32(3, 2, 1, 2)], ["conv_general_dilated"]),
+    case("difftest_conv_empty_batch",
+         lambda x, w: lax.conv_general_dilated(x, w, (2,), ((0, 1),), dimension_numbers=("NCH", "OIH", "NCH")),
+         [f32(0, 2, 5), f32(3, 2, 2)], ["conv_general_dilated"]),
 ]
