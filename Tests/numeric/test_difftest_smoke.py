@@ -34,9 +34,6 @@ KNOWN_OPEN: dict[int, str] = {
     20369: "--upcast-bf16 leaves bf16 types in scan bodies (Scan type inference)",
     20370: "igamma at a domain edge: 1.0 where JAX gives NaN",
     20371: "while/scan with switch, unoptimized: Loop output shape merge fails",
-    20372: "igamma at a domain edge: NaN where JAX gives a number",
-    20384: "reduce_window sum of -0.0/log values in a scan: 8 of 416 elements differ",
-    20399: "reduce_precision/top_k chain: -0.0 where JAX gives NaN",
 }
 
 
