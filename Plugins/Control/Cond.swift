@@ -14,6 +14,9 @@ func condLowering() -> Lowering {
         let index = try eqn.input(0)
         let operands = Array(eqn.inputs.dropFirst())
         let outputs = eqn.outputs
+        // JAX drops results every branch forwards from an operand; with none left, the branches
+        // compute nothing observable and there is no If to emit (ONNX needs one output).
+        if outputs.isEmpty { return [] }
 
         /// The outputs of the branch that the index picks among branches[lo..<hi], emitted into
         /// the graph being built.

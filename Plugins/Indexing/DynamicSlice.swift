@@ -33,6 +33,9 @@ func dynamicUpdateSliceLowering() -> Lowering {
         let startInputs = Array(eqn.inputs.dropFirst(2))
         guard startInputs.count == shape.count else { throw LoweringError.invalid("dynamic_update_slice needs one start per dimension") }
         if shape.isEmpty { return [update] }
+        // An empty update writes nothing (and an empty coordinate grid trips ONNX's Expand
+        // shape inference, which broadcasts 1 against 0 to 1).
+        if sizes.contains(where: { $0.value == 0 }) { return [x] }
         let components = try (0..<shape.count).map { a in
             try g.op("Add", try g.clampStart(startInputs[a], dim: shape[a], size: sizes[a]),
                      try g.iotaAlong(sizes[a], axis: a, rank: shape.count))

@@ -72,7 +72,7 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction: String?
         // Scratch block after the end of axis 0, big enough for one window.
         var pads = [Dim](repeating: 0, count: 2 * rank)
         pads[rank] = window[0]
-        target = try g.op("Pad", x, try g.shapeTensor(pads))
+        target = try g.pad(x, try g.shapeTensor(pads))
         let scratch = try g.op("Add", try g.dimScalar(operand[0]), try g.iotaAlong(window[0], axis: nb, rank: nb + rank))
         let row0 = try g.op("Gather", grid, try g.scalar(0, .i64), attributes: ["axis": .int(Int64(nb + rank))])
         let fitsFull = try fits.unsqueeze(Array(nb..<(nb + rank)))

@@ -9,12 +9,17 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         throw LoweringError.invalid("dimension_numbers is not ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))")
     }
     let out = try eqn.output(0)
-    guard [DType.f16, .f32, .f64, .bf16, .i32, .i64, .u32, .u64].contains(out.dtype) else {
+    // MatMul has no 8- or 16-bit integer kernel; products and sums wrap the same modulo 2^8 or
+    // 2^16 when computed in 32 bits and narrowed at the end.
+    let narrow: [DType: DType] = [.i8: .i32, .i16: .i32, .u8: .u32, .u16: .u32]
+    let work = narrow[out.dtype] ?? out.dtype
+    guard [DType.f16, .f32, .f64, .bf16, .i32, .i64, .u32, .u64].contains(work) else {
         throw LoweringError.unsupported("dot_general producing \(out.dtype) (MatMul has no such type)")
     }
+    func finish(_ v: Value) throws -> Value { work == out.dtype ? v : try v.cast(to: out.dtype).with(shape: out.shape) }
     // preferred_element_type: multiply in the output type, as XLA accumulates in it.
-    let lhs = try eqn.input(0).cast(to: out.dtype).with(shape: eqn.input(0).shape)
-    let rhs = try eqn.input(1).cast(to: out.dtype).with(shape: eqn.input(1).shape)
+    let lhs = try eqn.input(0).cast(to: work).with(shape: eqn.input(0).shape)
+    let rhs = try eqn.input(1).cast(to: work).with(shape: eqn.input(1).shape)
     guard let ls = lhs.shape, let rs = rhs.shape else { throw LoweringError.invalid("dot_general operands without shapes") }
     // Each side's contracting and batch axes: in range, none twice, paired one to one.
     try checkDimensions(lc + lb, rank: ls.count)
@@ -27,11 +32,11 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
 
     // MatMul broadcasts leading dims of its left operand: [..., M, K] @ [K, N] needs no reshapes.
     if lb.isEmpty, lc == [ls.count - 1], rc == [0], rs.count <= 2 {
-        return [try g.op("MatMul", lhs, rhs, shape: out.shape)]
+        return [try finish(try g.op("MatMul", lhs, rhs, shape: out.shape))]
     }
     let batch = lb.map { ls[$0] }
     let m = Dim.product(lfree.map { ls[$0] }), k = Dim.product(lc.map { ls[$0] }), n = Dim.product(rfree.map { rs[$0] })
     let a = try lhs.transpose(lb + lfree + lc).reshape(batch + [m, k])
     let b = try rhs.transpose(rb + rc + rfree).reshape(batch + [k, n])
-    return [try g.op("MatMul", a, b, shape: batch + [m, n]).reshape(out.shape)]
+    return [try finish(try g.op("MatMul", a, b, shape: batch + [m, n]).reshape(out.shape))]
 }

@@ -105,14 +105,18 @@ func elementwiseLowerings() -> [Lowering] {
         })
     }
     for (prim, op) in comparisonOps {
-        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: DType.numbers + [.bool], note: prim == "eq" ? nil : "bool: as u8 (false < true)") { eqn, g in
+        out.append(Lowering(prim, emits: [op, "Cast"], dtypes: DType.numbers + [.bool], note: prim == "eq" ? "bf16: in f32" : "bool: as u8 (false < true); bf16: in f32") { eqn, g in
             var a = try eqn.input(0), b = try eqn.input(1)
             if a.dtype.isBool && op != "Equal" { a = try a.cast(to: .u8); b = try b.cast(to: .u8) }
+            // ONNX Runtime has no bf16 comparison kernels; widening to f32 is exact.
+            if a.dtype == .bf16 { a = try a.cast(to: .f32); b = try b.cast(to: .f32) }
             return [try g.op(op, a, b, shape: eqn.output(0).shape)]
         })
     }
-    out.append(Lowering("ne", emits: ["Equal", "Not"], dtypes: DType.numbers + [.bool]) { eqn, g in
-        [try g.op("Not", try g.op("Equal", eqn.input(0), eqn.input(1)), shape: eqn.output(0).shape)]
+    out.append(Lowering("ne", emits: ["Equal", "Not", "Cast"], dtypes: DType.numbers + [.bool]) { eqn, g in
+        var a = try eqn.input(0), b = try eqn.input(1)
+        if a.dtype == .bf16 { a = try a.cast(to: .f32); b = try b.cast(to: .f32) }
+        return [try g.op("Not", try g.op("Equal", a, b), shape: eqn.output(0).shape)]
     })
     return out
 }

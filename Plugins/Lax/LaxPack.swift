@@ -8,7 +8,7 @@ let laxPack = Pack(
     lowerings: elementwiseLowerings() + mathLowerings() + integerDivisionLowerings() + bitwiseLowerings()
         + conversionLowerings() + shapeLowerings() + reductionLowerings() + specialLowerings() + [
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
-                 note: "MatMul (never Einsum); preferred_element_type via Cast", lower: lowerDotGeneral),
+                 note: "MatMul (never Einsum); preferred_element_type via Cast; 8- and 16-bit integers multiply in 32 bits", lower: lowerDotGeneral),
         dimAsValueLowering(), genericReduceLowering(), mulHighLowering(), raggedDotLowering(),
     ] + stackingLowerings() + totalOrderLowerings() + linearityLowerings() + annotationLowerings() + unvmapLowerings())
 

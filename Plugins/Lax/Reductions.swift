@@ -99,7 +99,7 @@ func exactWideIntegerReduction(_ prim: String, _ x: Value, axes: [Int], _ g: Gra
                     pads[s.count + a] = 1
                     n += 1
                     s[a] = .known(n)
-                    v = try g.op("Pad", v, try g.int64s(pads), try g.scalar(1, .i64), shape: s)
+                    v = try g.pad(v, try g.int64s(pads), try g.scalar(1, .i64), shape: s)
                 }
                 s[a] = .known(n / 2)
                 let front = try g.op("Slice", v, try g.int64s([0]), try g.int64s([n / 2]), try g.int64s([a]), shape: s)

@@ -50,7 +50,7 @@ func shapeLowerings() -> [Lowering] {
             return [try g.op("Slice", x, try g.shapeTensor(axes.map { starts[$0] }), try g.shapeTensor(axes.map { limits[$0] }),
                              try g.int64s(axes), try g.int64s(axes.map { strides[$0] }), shape: eqn.output(0).shape)]
         },
-        Lowering("pad", emits: ["Unsqueeze", "Pad", "Reshape", "Slice"],
+        Lowering("pad", emits: ["Unsqueeze", "Pad", "Reshape", "Slice", "Cast"],
                  note: "negative padding crops; interior padding by pad-and-fold per axis") { eqn, g in
             try lowerPad(eqn, g)
         },
@@ -159,7 +159,7 @@ func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         var pads = [Int64](repeating: 0, count: 2 * (rank + 1))
         pads[rank + 1 + a + 1] = i
         var s2 = shape; s2.insert(.known(1 + i), at: a + 1)
-        let spread = try g.op("Pad", try x.unsqueeze([a + 1]), try g.int64s(pads), value, shape: s2)
+        let spread = try g.pad(try x.unsqueeze([a + 1]), try g.int64s(pads), value, shape: s2)
         var s3 = shape; s3[a] = .product([n, .known(1 + i)])
         let folded = try spread.reshape(s3)
         // n + (n - 1) * i elements: the pad after the last element goes.
@@ -171,7 +171,7 @@ func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     let pads = cfg.map { growth($0.lo) } + cfg.map { growth($0.hi) }
     if pads.contains(where: { $0 != 0 }) {
         let grown = (0..<rank).map { a in shape[a] + pads[a] + pads[rank + a] }
-        x = try g.op("Pad", x, try g.shapeTensor(pads), value, shape: grown)
+        x = try g.pad(x, try g.shapeTensor(pads), value, shape: grown)
         shape = grown
     }
     let crop = (0..<rank).filter { (cfg[$0].lo.value ?? 0) < 0 || (cfg[$0].hi.value ?? 0) < 0 }

@@ -30,6 +30,12 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     case .u8, .u16: compute = .u32
     default: throw LoweringError.unsupported("conv_general_dilated producing \(out.dtype)")
     }
+    // An empty operand (a size-0 batch, feature, spatial or kernel dim) leaves every output
+    // element a sum over nothing: zeros, which ONNX Runtime's Conv refuses to compute.
+    let operandDims = (try eqn.input(0).shape ?? []) + (try eqn.input(1).shape ?? []) + out.shape
+    if operandDims.contains(where: { $0.value == 0 }) {
+        return [try g.scalar(0, out.dtype).expand(out.shape)]
+    }
     let useConv = compute == .f32
     let strides = intsOr(eqn, "window_strides", spatial)
     let lhsDilation = intsOr(eqn, "lhs_dilation", spatial)

@@ -69,7 +69,7 @@ func doublingScan(_ reduction: WindowReduction?) -> LowerFunction {
         while k < n {
             var pads = Array(repeating: 0, count: 2 * rank)
             pads[reverse ? rank + axis : axis] = k
-            let padded = try g.op("Pad", y, try g.int64s(pads), fill)
+            let padded = try g.pad(y, try g.int64s(pads), fill)
             let start = reverse ? k : 0
             let shifted = try g.op("Slice", padded, try g.int64s([start]), try g.int64s([start + n]), try g.int64s([axis]),
                                    shape: out.shape)

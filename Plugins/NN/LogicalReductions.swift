@@ -10,7 +10,7 @@ let logicalReductions: [(prim: String, boolReduce: String, intOp: String)] = [
 
 func logicalReductionLowerings() -> [Lowering] {
     logicalReductions.map { prim, boolReduce, intOp in
-        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat"], dtypes: [.bool] + DType.ints,
+        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat", "Expand"], dtypes: [.bool] + DType.ints,
                  note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (opset 18)") { eqn, g in
             let x = try eqn.input(0)
             let out = try eqn.output(0)
@@ -37,7 +37,9 @@ func logicalReductionLowerings() -> [Lowering] {
             guard var k = Dim.product(reduced).value.map(Int.init) else {
                 throw LoweringError.unsupported("\(prim) over symbolic axes")
             }
-            guard k > 0 else { throw LoweringError.unsupported("\(prim) over an empty axis") }
+            // Nothing to combine: every output element is the reduction's identity (all bits set
+            // for and, zero for or and xor), as in JAX.
+            if k == 0 { return [try identity(of: intOp, t, g).expand(out.shape)] }
             let keptShape = kept.map { shape[$0] }
             var v = try x.transpose(axes + kept).reshape([.known(Int64(k))] + keptShape)
             let zero = try g.int64s([0])
@@ -56,4 +58,13 @@ func logicalReductionLowerings() -> [Lowering] {
             return [try v.reshape(out.shape)]
         }
     }
+}
+
+private func identity(of intOp: String, _ t: DType, _ g: GraphBuilder) throws -> Value {
+    guard intOp == "BitwiseAnd" else { return try g.scalar(0, t) }
+    if t == .u64 { return try g.constant([UInt64.max], dtype: .u64, shape: []) }
+    if t.isSignedInt { return try g.scalar(-1, t) }
+    let width: [DType: Double] = [.u8: 8, .u16: 16, .u32: 32]
+    guard let bits = width[t] else { throw LoweringError.unsupported("reduce_and on \(t)") }
+    return try g.scalar(Double((1 << Int(bits)) - 1), t)
 }

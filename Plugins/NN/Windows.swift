@@ -39,7 +39,7 @@ func dilate(_ x: Value, _ dilation: [Int], axes: [Int], fill: Value, _ g: GraphB
         let split = try v.unsqueeze([axis + 1])
         var pads = Array(repeating: 0, count: 2 * (shape.count + 1))
         pads[shape.count + 1 + axis + 1] = d - 1
-        let padded = try g.op("Pad", split, try g.int64s(pads), fill)
+        let padded = try g.pad(split, try g.int64s(pads), fill)
         shape[axis] = .known(Int64(n * d))
         let flat = try padded.reshape(shape)
         shape[axis] = .known(Int64((n - 1) * d + 1))
@@ -74,7 +74,7 @@ func padConstant(_ x: Value, _ pads: [(lo: Int, hi: Int)], axes: [Int], fill: Va
         all[axis] = p.lo; all[rank + axis] = p.hi
         if let d = shape?[axis].value { shape?[axis] = .known(d + Int64(p.lo + p.hi)) }
     }
-    return try g.op("Pad", x, try g.int64s(all), fill, shape: shape)
+    return try g.pad(x, try g.int64s(all), fill, shape: shape)
 }
 
 /// The permutation that puts axis `spec[k]` at position k, and its inverse.

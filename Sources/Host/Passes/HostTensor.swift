@@ -140,7 +140,17 @@ struct HostTensor {
         var t = self
         switch dtype {
         case .f32: t.values = values.map { Double(Float($0)) }
-        case .i32, .i64, .i16, .i8, .u8, .u16, .u32: t.values = values.map { $0.isFinite ? $0.rounded(.towardZero) : 0 }
+        case .i64: t.values = values.map { $0.isFinite ? $0.rounded(.towardZero) : 0 }
+        case .i32, .i16, .i8, .u8, .u16, .u32:
+            // Integer arithmetic and casts wrap modulo 2^width, as ONNX Runtime computes them.
+            let bits: [DType: Double] = [.i8: 8, .u8: 8, .i16: 16, .u16: 16, .i32: 32, .u32: 32]
+            let m = Foundation.pow(2, bits[dtype]!), signed = [.i8, .i16, .i32].contains(dtype)
+            t.values = values.map { v in
+                guard v.isFinite else { return 0 }
+                var r = v.rounded(.towardZero).truncatingRemainder(dividingBy: m)
+                if r < 0 { r += m }
+                return signed && r >= m / 2 ? r - m : r
+            }
         case .bool: t.values = values.map { $0 != 0 ? 1 : 0 }
         default: break
         }

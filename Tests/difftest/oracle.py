@@ -1,0 +1,234 @@
+"""The oracle: run a program in JAX, convert it (default opset, optimized and --no-optimize), run
+both models in ONNX Runtime (CPU) and classify what happened.
+
+Classes:
+  pass          every output of both models matches JAX
+  mismatch      a model ran but an output differs (shape, dtype class, values, NaN positions)
+  ort_fail      ONNX Runtime refused to load or failed to run a model we wrote
+  convert_error the CLI rejected a program JAX runs (exit 1 or 2)
+  crash         the CLI died on a signal
+  jax_error     JAX itself cannot run the program (not ours; counted, never a failure)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import jax
+
+from .program import FLOATS, Program, code_of
+from .platform_defined import accepted_difference
+
+FAILURES = ("mismatch", "ort_fail", "convert_error", "crash")
+CLASSES = ("pass",) + FAILURES + ("jax_error",)
+
+# one ulp-ish per dtype; a float output may drift this much per non-exact op behind it
+ULP = {"f16": 1e-3, "bf16": 8e-3, "f32": 1.2e-7, "f64": 2.3e-16}
+
+
+@dataclass
+class Outcome:
+    cls: str
+    detail: str = ""
+    mode: str = ""  # which conversion: "opt" or "noopt"
+    prims: set = field(default_factory=set)
+    accepted: list = field(default_factory=list)  # platform-defined differences we accepted
+
+
+def signature(o: Outcome) -> str:
+    """What makes two failures the same bug, for the shrinker: the class, the conversion mode and
+    the primitive (CLI errors) or ONNX op (ORT errors) named in the message."""
+    import re
+    m = (re.search(r"equation \d+ \(([\w-]+)\)", o.detail) or re.search(r"Op \((\w+)\)", o.detail)
+         or re.search(r"implementation for (\w+)\(", o.detail) or re.search(r"declined '([\w-]+)'", o.detail))
+    return f"{o.cls}/{o.mode}/{m.group(1) if m else ''}"
+
+
+def primitives_of(closed) -> set[str]:
+    names: set[str] = set()
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            names.add(eqn.primitive.name)
+            for p in eqn.params.values():
+                visit(p)
+
+    def visit(p):
+        if hasattr(p, "eqns"):
+            walk(p)
+        elif hasattr(p, "jaxpr") and hasattr(p, "consts"):
+            walk(p.jaxpr)
+        elif isinstance(p, (tuple, list)):
+            for q in p:
+                visit(q)
+
+    walk(closed.jaxpr)
+    return names
+
+
+def tolerance(p: Program, out_name: str, dtype_code: str) -> float:
+    base = ULP[dtype_code]
+    if p.narrow is not None:
+        base = max(base, ULP[p.narrow])
+    chain = p.chains.get(out_name, 1)
+    scale = 8.0 * (1 + chain)
+    if p.special:
+        scale *= 50.0
+    return base * scale
+
+
+def compare(p: Program, k: int, got: np.ndarray, want: np.ndarray):
+    """None when output k matches, else a message."""
+    name = p.outputs[k]
+    if got.shape != want.shape:
+        return f"output {k} ({name}): shape {got.shape} from ONNX, {want.shape} from JAX"
+    if got.dtype != want.dtype:
+        return f"output {k} ({name}): dtype {got.dtype} from ONNX, {want.dtype} from JAX"
+    if want.size == 0:
+        return None
+    code = code_of(want.dtype)
+    if code not in FLOATS:
+        bad = got != want
+        if bad.any():
+            i = tuple(int(j) for j in np.argwhere(bad)[0])
+            return (f"output {k} ({name}, {code}): {int(bad.sum())} of {want.size} differ; first at {i}: "
+                    f"ONNX {got[i]!r}, JAX {want[i]!r}")
+        return None
+    g, w = got.astype(np.float64), want.astype(np.float64)
+    nan_g, nan_w = np.isnan(g), np.isnan(w)
+    if (nan_g != nan_w).any():
+        i = tuple(int(j) for j in np.argwhere(nan_g != nan_w)[0])
+        return f"output {k} ({name}, {code}): NaN positions differ, first at {i}: ONNX {got[i]!r}, JAX {want[i]!r}"
+    tol = tolerance(p, name, code)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = np.isclose(g, w, rtol=tol, atol=tol, equal_nan=True)
+    if ok.all():
+        return None
+    i = tuple(int(j) for j in np.argwhere(~ok)[0])
+    return (f"output {k} ({name}, {code}): {int((~ok).sum())} of {want.size} outside tol {tol:.3g}; "
+            f"first at {i}: ONNX {got[i]!r}, JAX {want[i]!r}")
+
+
+def _denormal(x: np.ndarray):
+    if code_of(x.dtype) not in FLOATS or x.size == 0:
+        return None
+    import jax.numpy as jnp
+    tiny = float(jnp.finfo(x.dtype).smallest_normal)
+    with np.errstate(invalid="ignore"):
+        return (np.abs(x.astype(np.float64)) < tiny) & (x != 0)
+
+
+def has_denormals(inputs) -> bool:
+    return any(m is not None and m.any() for m in map(_denormal, inputs))
+
+
+def flush_denormals(inputs):
+    out = []
+    for x in inputs:
+        m = _denormal(x)
+        out.append(x if m is None else np.where(m, np.copysign(np.zeros_like(x), x), x).astype(x.dtype))
+    return out
+
+
+def run_jax(p: Program):
+    """(outputs, primitives) or raises."""
+    fn = p.fn()
+    with jax.enable_x64(p.x64):
+        closed = jax.make_jaxpr(fn)(*p.inputs)
+        outs = jax.jit(fn)(*p.inputs)
+        outs = [np.asarray(o) for o in jax.tree_util.tree_leaves(outs)]
+    return outs, primitives_of(closed)
+
+
+def write_bundle(p: Program, path: str):
+    from jax2onnx_swift import save_bundle
+    with jax.enable_x64(p.x64):
+        save_bundle(p.fn(), p.inputs, path)
+
+
+def convert(cli: str, bundle: str, out: str, optimize: bool, timeout=120, upcast_bf16=False):
+    cmd = [cli, "convert", bundle, "-o", out, "--quiet"]
+    if upcast_bf16:
+        cmd.append("--upcast-bf16")
+    if not optimize:
+        cmd.append("--no-optimize")
+    for attempt in range(5):
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            break
+        except subprocess.TimeoutExpired:
+            return "crash", f"conversion hung for more than {timeout}s"
+        except OSError:  # the CLI being rebuilt under a long run ("text file busy"): wait
+            if attempt == 4:
+                raise
+            time.sleep(30)
+    if proc.returncode < 0:
+        return "crash", f"signal {-proc.returncode}: {proc.stderr.strip()[-600:]}"
+    if proc.returncode != 0:
+        return "convert_error", f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}"
+    return None, ""
+
+
+def run_ort(path: str, inputs):
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 4
+    try:
+        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - ORT raises many kinds
+        return None, f"load: {str(e)[:600]}"
+    try:
+        feeds = {i.name: x for i, x in zip(sess.get_inputs(), inputs)}
+        return [np.asarray(o) for o in sess.run(None, feeds)], ""
+    except Exception as e:  # noqa: BLE001
+        return None, f"run: {str(e)[:600]}"
+
+
+def check(p: Program, cli: str, workdir: str | None = None, modes=("opt", "noopt")) -> Outcome:
+    try:
+        want, prims = run_jax(p)
+    except Exception as e:  # noqa: BLE001 - whatever JAX rejects is not ours
+        return Outcome("jax_error", f"{type(e).__name__}: {str(e)[:300]}")
+    with tempfile.TemporaryDirectory(prefix="difftest-", dir=workdir) as tmp:
+        bundle = os.path.join(tmp, "p.jaxpr")
+        try:
+            write_bundle(p, bundle)
+        except Exception as e:  # noqa: BLE001 - the tracer is ours: a program JAX runs must trace
+            return Outcome("convert_error", f"bundle: {type(e).__name__}: {str(e)[:400]}", "", prims)
+        accepted = []
+        for mode in modes:
+            out = os.path.join(tmp, f"{mode}.onnx")
+            # ONNX Runtime's CPU provider has (almost) no bf16 kernels: bf16 programs are
+            # converted the way docs/difftest.md tells users to, with --upcast-bf16.
+            cls, msg = convert(cli, bundle, out, optimize=mode == "opt", upcast_bf16="bfloat16" in p.source())
+            if cls:
+                return Outcome(cls, msg, mode, prims)
+            got, err = run_ort(out, p.inputs)
+            if got is None:
+                return Outcome("ort_fail", err, mode, prims)
+            if len(got) != len(want):
+                return Outcome("mismatch", f"{len(got)} outputs from ONNX, {len(want)} from JAX", mode, prims)
+            problems = [compare(p, k, g, w) for k, (g, w) in enumerate(zip(got, want))]
+            if any(problems) and has_denormals(p.inputs):
+                # XLA's CPU backend treats denormal inputs as zero (DAZ); ONNX Runtime computes
+                # with them. Accepted when the model agrees with JAX once the inputs are flushed.
+                flushed, _ = run_ort(out, flush_denormals(p.inputs))
+                if flushed is not None and not any(compare(p, k, g, w) for k, (g, w) in enumerate(zip(flushed, want))):
+                    accepted.append("denormals: XLA:CPU reads denormal inputs as zero")
+                    continue
+            for k, problem in enumerate(problems):
+                if problem:
+                    reason = accepted_difference(p, k, got[k], want[k])
+                    if reason:
+                        accepted.append(reason)
+                        continue
+                    return Outcome("mismatch", problem, mode, prims)
+    return Outcome("pass", "", "", prims, accepted)

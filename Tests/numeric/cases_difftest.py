@@ -1,0 +1,107 @@
+"""Regression cases from the differential tester (Tests/difftest): each is a minimized generated
+program that once failed, named for what it exercises."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from casekit import EXACT, boolean, case, f32, i32
+
+
+def ints(dtype, *shape, lo=-9, hi=9):
+    return lambda rng: rng.integers(lo, hi + 1, size=shape).astype(dtype)
+
+
+def bf16_in(x):
+    return lax.convert_element_type(x, jnp.bfloat16)
+
+
+def f32_out(x):
+    return lax.convert_element_type(x, jnp.float32)
+
+
+CASES = [
+    # reduce_and/or/xor over a size-0 axis: the identity (all bits set for and, zero otherwise)
+    case("difftest_reduce_or_empty_axis_i8", lambda x: lax.reduce(x, np.int8(0), lax.bitwise_or, (0, 1)),
+         [ints(np.int8, 0, 3, 2)], ["reduce_or"], EXACT, min_opset=18),
+    case("difftest_reduce_and_empty_axis_u32", lambda x: lax.reduce(x, np.uint32(0xFFFFFFFF), lax.bitwise_and, (1,)),
+         [ints(np.uint32, 4, 0, lo=0, hi=40)], ["reduce_and"], EXACT, min_opset=18),
+    case("difftest_reduce_and_empty_axis_u64", lambda x: lax.reduce(x, np.uint64(2**64 - 1), lax.bitwise_and, (0,)),
+         [ints(np.uint64, 0, 5, lo=0, hi=40)], ["reduce_and"], EXACT, x64=True, min_opset=18),
+    case("difftest_reduce_xor_empty_axis_i32", lambda x: lax.reduce(x, np.int32(0), lax.bitwise_xor, (0,)),
+         [ints(np.int32, 0, 5)], ["reduce_xor"], EXACT, min_opset=18),
+    # Where has no 16-bit integer, u64 or bf16 kernel in ONNX Runtime's CPU provider
+    case("difftest_select_n_i16_int_selector",
+         lambda p, a, b, c: lax.select_n(lax.clamp(np.int32(0), p, np.int32(2)), a, b, c),
+         [ints(np.int32, 7, 1, lo=-1, hi=3), ints(np.int16, 7, 1), ints(np.int16, 7, 1), ints(np.int16, 7, 1)],
+         ["select_n"], EXACT),
+    case("difftest_select_n_u16_bool_selector", lambda p, a, b: lax.select_n(p, a, b),
+         [boolean(3, 4), ints(np.uint16, 3, 4, lo=0), ints(np.uint16, 3, 4, lo=0)], ["select_n"], EXACT),
+    case("difftest_select_n_u64", lambda p, a, b: lax.select_n(p, a, b),
+         [boolean(5), ints(np.uint64, 5, lo=0), ints(np.uint64, 5, lo=0)], ["select_n"], EXACT, x64=True),
+    case("difftest_select_n_bf16", lambda p, a, b: f32_out(lax.select_n(p, bf16_in(a), bf16_in(b))),
+         [boolean(2, 3), f32(2, 3), f32(2, 3)], ["select_n"], EXACT),
+    # Pad has no 16-bit integer kernel: lax.pad, scatter's drop mode
+    case("difftest_pad_i16_negative_interior",
+         lambda x: lax.pad(x, np.int16(7), ((1, -1, 1), (2, 0, 0))), [ints(np.int16, 3, 4)], ["pad"], EXACT),
+    case("difftest_pad_u16", lambda x: lax.pad(x, np.uint16(3), ((0, 2, 0),)), [ints(np.uint16, 5, lo=0)], ["pad"], EXACT),
+    case("difftest_scatter_drop_u16",
+         lambda x, u: jnp.asarray(x).at[np.array([0, 4], dtype=np.int32)].set(u, mode="drop"),
+         [ints(np.uint16, 3, 2, lo=0), ints(np.uint16, 2, 2, lo=0)], ["scatter"], EXACT),
+    # comparisons have no bf16 kernel (the optimizer used to hide it by folding constants)
+    case("difftest_ge_bf16", lambda a, b: lax.ge(bf16_in(a), bf16_in(b)), [f32(4), f32(4)], ["ge"], EXACT),
+    case("difftest_ne_bf16", lambda a: lax.ne(bf16_in(a), bf16_in(a[::-1])), [f32(4)], ["ne"], EXACT),
+    case("difftest_lt_bf16_in_loop_body",
+         lambda x: lax.fori_loop(0, 2, lambda i, c: c + lax.lt(bf16_in(x), np.float32(0.5).astype(jnp.bfloat16)).astype(jnp.int32), jnp.zeros(x.shape, jnp.int32)),
+         [f32(3)], ["lt", "scan|while"], EXACT),
+    # constant folding wraps integers to their width: a negative shift amount seen through its
+    # unsigned view is out of range (JAX: 0), an int32 sum overflows
+    case("difftest_fold_shift_left_negative_amount",
+         lambda x: x + jax.checkpoint(lambda _: lax.shift_left(jnp.asarray(np.array([2, -9, -19, -2, 0, 7], np.int32)),
+                                                               jnp.asarray(np.array([-6, 15, 5, 2, -13, 31], np.int32))))(x),
+         [i32(6)], ["shift_left"], EXACT),
+    case("difftest_fold_int32_add_wraps",
+         lambda x: x + jax.checkpoint(lambda _: lax.add(jnp.asarray(np.array([2**31 - 1, -2**31], np.int32)),
+                                                        jnp.asarray(np.array([5, -3], np.int32))))(x),
+         [i32(2)], ["add"], EXACT),
+    # dot_general on 8/16-bit integers multiplies in 32 bits and wraps back
+    case("difftest_dot_general_u8_batch_wraps",
+         lambda a, b: lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,)))),
+         [ints(np.uint8, 2, 3, 4, lo=0, hi=255), ints(np.uint8, 2, 4, 5, lo=0, hi=255)], ["dot_general"], EXACT),
+    case("difftest_dot_general_i16_outer",
+         lambda a, b: lax.dot_general(a, b, (((), ()), ((), ()))),
+         [ints(np.int16, 3, lo=-300, hi=300), ints(np.int16, 4, lo=-300, hi=300)], ["dot_general"], EXACT),
+    case("difftest_dot_general_i8_matmul",
+         lambda a, b: a @ b, [ints(np.int8, 4, 6, lo=-128, hi=127), ints(np.int8, 6, 2, lo=-128, hi=127)],
+         ["dot_general"], EXACT),
+    # cond/scan whose every result forwards an operand: JAX leaves the equation without results
+    case("difftest_switch_branches_forward_operand",
+         lambda x, i: lax.switch(i, [lambda a, b: b, lambda a, b: b], x, x) + 1.0,
+         [f32(2, 3), lambda rng: np.array(1, np.int32)], ["cond"]),
+    case("difftest_cond_branches_forward_operand",
+         lambda x, p: lax.cond(p, lambda a: a, lambda a: a, x) * 2.0,
+         [f32(4), boolean()], ["cond"]),
+    case("difftest_scan_forwards_carry",
+         lambda x: lax.scan(lambda c, z: (c, None), x, None, length=3)[0] + 1.0,
+         [f32(3)], ["scan"]),
+    # dynamic_update_slice with an empty update is the operand (used to fail ORT's shape inference)
+    case("difftest_dynamic_update_slice_empty_update",
+         lambda x, u: lax.dynamic_update_slice(x, u, [1, 1]), [f32(3, 4), f32(0, 2)], ["dynamic_update_slice"]),
+    case("difftest_dynamic_update_slice_empty_operand_and_update",
+         lambda x, u: lax.dynamic_update_slice(x, u, [-2, -1, 4, 3, 3]),
+         [f32(0, 1, 2, 2, 1), f32(0, 0, 1, 0, 0)], ["dynamic_update_slice"]),
+    # convolutions over an empty operand: zeros (or an empty result), not an ONNX Runtime error
+    case("difftest_conv_zero_input_features",
+         lambda x, w: lax.conv_general_dilated(x, w, (1,), ((1, 1),), dimension_numbers=("NCH", "OIH", "NCH")),
+         [f32(2, 0, 5), f32(3, 0, 2)], ["conv_general_dilated"]),
+    case("difftest_conv_empty_spatial",
+         lambda x, w: lax.conv_general_dilated(x, w, (1, 1), ((0, 0), (0, 0)), dimension_numbers=("NHWC", "OIHW", "NCHW")),
+         [f32(1, 0, 4, 2), f32(3, 2, 1, 2)], ["conv_general_dilated"]),
+    case("difftest_conv_empty_batch",
+         lambda x, w: lax.conv_general_dilated(x, w, (2,), ((0, 1),), dimension_numbers=("NCH", "OIH", "NCH")),
+         [f32(0, 2, 5), f32(3, 2, 2)], ["conv_general_dilated"]),
+]
