@@ -16,6 +16,8 @@ func scatterLowerings() -> [Lowering] {
         (["scatter"], nil, 17),
         (["scatter-add", "scatter_add"], "add", 17),
         (["scatter-mul", "scatter_mul"], "mul", 17),
+        // x.at[i].subtract(v): adding the negated updates (0 - v, so unsigned types wrap as XLA's do).
+        (["scatter-sub", "scatter_sub"], "sub", 17),
         (["scatter-min", "scatter_min"], "min", 18),
         (["scatter-max", "scatter_max"], "max", 18),
     ]
@@ -32,8 +34,13 @@ func scatterLowerings() -> [Lowering] {
     }
 }
 
-private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction: String?) throws -> [Value] {
-    let x = try eqn.input(0), indices = try eqn.input(1), updates = try eqn.input(2)
+private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requested: String?) throws -> [Value] {
+    let x = try eqn.input(0), indices = try eqn.input(1)
+    var updates = try eqn.input(2), reduction = requested
+    if requested == "sub" {
+        updates = try g.op("Sub", try g.scalar(0, updates.dtype), updates, shape: updates.shape)
+        reduction = "add"
+    }
     let out = try eqn.output(0)
     guard let operand = x.shape, let ishape = indices.shape, let ushape = updates.shape else {
         throw LoweringError.unsupported("\(eqn.primitive) of unknown rank")

@@ -200,6 +200,9 @@ CASES = [
          lambda rng: np.array([2, 5, 1], np.int32)], ["ragged_dot_general"]),
     case("ragged_dot_short_groups", lambda x, w: lax.ragged_dot(x, w, jnp.array([2, 3], jnp.int32)), [f32(7, 4), f32(2, 4, 3)],
          ["ragged_dot_general"]),
+    # -- scatter-sub -------------------------------------------------------------------------------
+    case("scatter_sub_duplicates", lambda x, v: jnp.asarray(x).at[jnp.array([0, 2, 0, 3])].subtract(v), [f32(5, 3), f32(4, 3)], ["scatter-sub|scatter_sub"]),
+    case("scatter_sub_int", lambda x, v: jnp.asarray(x).at[1:3].subtract(v), [i32(4, 2), i32(2, 2)], ["scatter-sub|scatter_sub"], tol=EXACT),
     # -- mulhi -----------------------------------------------------------------------------------
     case("mulhi_u32", lambda a, b: lax.mul_hi(a, b) if hasattr(lax, "mul_hi") else lax.mulhi_p.bind(a, b),
          [_u32(*S), _u32(*S)], ["mulhi"], tol=EXACT),
