@@ -12,6 +12,8 @@ public struct ConvertOptions {
     public var progress: ProgressLine?
     /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
     public var upcastBF16 = false
+    /// The runtime the model must load and run in (docs/runtime-profiles.md).
+    public var target: RuntimeProfile = .ortCPU
     public init() {}
 }
 
@@ -45,7 +47,7 @@ public enum Converter {
         }
         report.equations = equations
 
-        let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
+        let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset, target: options.target)
         if let progress = options.progress {
             let total = bundle.program.jaxpr.equations.count
             lowerer.onEquation = { done in progress.update("lowering", done, total, unit: "equations") }
@@ -54,9 +56,10 @@ public enum Converter {
         let graph = try lowerer.run(inputNames: options.inputNames, outputNames: options.outputNames)
         lap("lower")
         report.histogramBefore = histogram(graph)
+        graph.target = options.target
         if options.upcastBF16 { UpcastBF16().run(graph, opset: options.opset) }
         if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
-        try Verifier.verify(graph, opset: options.opset)
+        try Verifier.verify(graph, opset: options.opset, target: options.target)
         report.histogramAfter = histogram(graph)
         lap("optimize")
 

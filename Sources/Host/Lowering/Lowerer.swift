@@ -7,6 +7,8 @@ public final class Lowerer {
     public let bundle: Bundle
     public let registry: Registry
     public let opset: Int
+    /// The deployment target: packs ask it what runs (ABI 1.5) and every emitted node is checked against it.
+    public let target: RuntimeProfile
     public let graph = Graph()
 
     /// JAX variable id to the graph value that holds it.
@@ -30,8 +32,8 @@ public final class Lowerer {
     /// The registry's claimants per primitive at this opset, looked up once per primitive.
     var claimants: [String: [Claim]] = [:]
 
-    public init(bundle: Bundle, registry: Registry, opset: Int) {
-        self.bundle = bundle; self.registry = registry; self.opset = opset
+    public init(bundle: Bundle, registry: Registry, opset: Int, target: RuntimeProfile = .spec) {
+        self.bundle = bundle; self.registry = registry; self.opset = opset; self.target = target
         graph.keepAlive.append(bundle.file)
     }
 

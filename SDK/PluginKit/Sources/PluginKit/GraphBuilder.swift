@@ -31,8 +31,7 @@ public final class GraphBuilder {
     /// One node of the default ONNX domain; `nil` inputs are omitted optional inputs.
     public func node(_ op: String, _ inputs: [Value?], outputs: Int = 1,
                      attributes: KeyValuePairs<String, Attr> = [:]) throws -> [Value] {
-        let n = try emit(op, inputs, outputs: outputs, attributes: attributes)
-        return (0..<Int32(outputs)).map { Value(id: api.pointee.node_output(ctx, n, $0), shape: nil, graph: self) }
+        try emitForTarget(op, inputs, outputs: outputs, attributes: attributes).map { Value(id: $0, shape: nil, graph: self) }
     }
 
     /// Emits one node with its attributes; returns the host's node handle.
@@ -60,14 +59,12 @@ public final class GraphBuilder {
     /// A single-output node, optionally with the shape the caller knows it has.
     public func op(_ op: String, _ inputs: Value?..., attributes: KeyValuePairs<String, Attr> = [:],
                    shape: [Dim]? = nil) throws -> Value {
-        let n = try emit(op, inputs, outputs: 1, attributes: attributes)
-        return Value(id: api.pointee.node_output(ctx, n, 0), shape: shape, graph: self)
+        Value(id: try emitForTarget(op, inputs, outputs: 1, attributes: attributes)[0], shape: shape, graph: self)
     }
 
     public func op(_ op: String, _ inputs: [Value?], attributes: KeyValuePairs<String, Attr> = [:],
                    shape: [Dim]? = nil) throws -> Value {
-        let n = try emit(op, inputs, outputs: 1, attributes: attributes)
-        return Value(id: api.pointee.node_output(ctx, n, 0), shape: shape, graph: self)
+        Value(id: try emitForTarget(op, inputs, outputs: 1, attributes: attributes)[0], shape: shape, graph: self)
     }
 
     // MARK: constants
