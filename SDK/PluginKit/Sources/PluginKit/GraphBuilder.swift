@@ -188,6 +188,18 @@ public final class GraphBuilder {
     /// Broadcasts to `dims` (numpy rules); vanishes when the shape already matches.
     public func expand(_ x: Value, _ dims: [Dim]) throws -> Value {
         if let s = x.shape, s == dims { return x }
+        var x = x
+        // Broadcasting 1 to 0 is legal ONNX, but ONNX Runtime's Expand keeps the 1 there: make
+        // those axes empty first (a Slice to nothing), so Expand only copies.
+        if var s = x.shape, s.count == dims.count, dims.contains(.known(0)) {
+            let axes = dims.indices.filter { dims[$0] == .known(0) && s[$0] != .known(0) }
+            if !axes.isEmpty {
+                for a in axes { s[a] = .known(0) }
+                let zeros = [Int64](repeating: 0, count: axes.count)
+                x = try op("Slice", x, try int64s(zeros), try int64s(zeros), try int64s(axes.map(Int64.init)), shape: s)
+            }
+        }
+        if let s = x.shape, s == dims { return x }
         // Where x already has the target dim, 1 broadcasts to it: no runtime value needed there.
         var spec = dims
         if let s = x.shape, s.count == dims.count {
