@@ -57,9 +57,11 @@ public enum Converter {
         lap("lower")
         report.histogramBefore = histogram(graph)
         graph.target = options.target
+        try ShapeTruth.check(graph, opset: options.opset, stage: "after lowering")
         if options.upcastBF16 { UpcastBF16().run(graph, opset: options.opset) }
         if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
         try Verifier.verify(graph, opset: options.opset, target: options.target)
+        try ShapeTruth.check(graph, opset: options.opset, stage: "after optimizing")
         report.histogramAfter = histogram(graph)
         lap("optimize")
 
