@@ -60,7 +60,8 @@ def kernel_rows():
             codes = {c for c in (tensor_code(t) for t in types) if c is not None}
             if row.get(name, set()) is None:
                 continue
-            row[name] = row.get(name, set()) | codes
+            # Sequence and optional types only: not an element type the host checks.
+            row[name] = None if not codes else row.get(name, set()) | codes
     return rows
 
 
@@ -176,15 +177,21 @@ def render(lines):
 
 def main():
     warnings.filterwarnings("ignore")
-    text = render(table())
     if "--check" in sys.argv[1:]:
         have = open(OUT).read() if os.path.exists(OUT) else ""
+        pinned = next((l.split('"')[1] for l in have.splitlines() if l.startswith("let ortCPUVersion")), None)
+        if pinned != ort.__version__:
+            print(f"{os.path.relpath(OUT)} was generated from onnxruntime {pinned}, but {ort.__version__} is installed: "
+                  f"install onnxruntime=={pinned}, or regenerate and commit the table for the new version", file=sys.stderr)
+            sys.exit(1)
+        text = render(table())
         if have != text:
             print(f"{os.path.relpath(OUT)} is stale for onnxruntime {ort.__version__}: "
                   "run python scripts/gen-runtime-profile.py", file=sys.stderr)
             sys.exit(1)
         print(f"runtime profile current for onnxruntime {ort.__version__}")
         return
+    text = render(table())
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         f.write(text)
