@@ -28,7 +28,7 @@ public struct ConversionReport {
 }
 
 public enum Converter {
-    public static let supportedOpsets = 17...OpSchemas.maxOpset
+    public static let supportedOpsets = 13...OpSchemas.maxOpset
 
     public static func convert(bundlePath: String, outputPath: String, registry: Registry,
                                options: ConvertOptions) throws -> ConversionReport {

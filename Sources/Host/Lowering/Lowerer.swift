@@ -295,10 +295,7 @@ public final class Lowerer {
                 v = try derivedSymbol(s)
                 break
             }
-            let n = graph.addNode("Shape", [input], outputCount: 1)
-            graph.setAttribute(node: n, Attribute(name: "start", value: .int(Int64(axis))))
-            graph.setAttribute(node: n, Attribute(name: "end", value: .int(Int64(axis + 1))))
-            v = graph.nodes[n].outputs[0]
+            v = inputDim(input, axis: axis)
         case let .add(a, b): v = try binary("Add", a, b)
         case let .sub(a, b): v = try binary("Sub", a, b)
         case let .mul(a, b): v = try binary("Mul", a, b)
