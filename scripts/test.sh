@@ -29,6 +29,9 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e "./python[test]"
 
+echo "== Runtime profile current for the installed onnxruntime"
+.venv/bin/python scripts/gen-runtime-profile.py --check
+
 echo "== Python tests and numeric suite"
 export JAX2ONNX_CLI="$PWD/.build/debug/jax2onnx" J2O_REQUIRE_CLI=1 JAX_PLATFORMS=cpu
 .venv/bin/python -m pytest -q --rootdir . python/tests Tests/numeric

@@ -18,7 +18,7 @@ func shapeLowerings() -> [Lowering] {
             let axes = try eqn.ints("dimensions").map { $0 < 0 ? $0 + (x.rank ?? 0) : $0 }
             return [try x.squeeze(axes)]
         },
-        Lowering("broadcast_in_dim", emits: ["Unsqueeze", "Expand"]) { eqn, g in
+        Lowering("broadcast_in_dim", emits: ["Unsqueeze", "Expand", "Slice"]) { eqn, g in
             let x = try eqn.input(0)
             let shape = try eqn.output(0).shape
             let kept = try eqn.ints("broadcast_dimensions")

@@ -14,6 +14,8 @@ public struct ConvertOptions {
     public var progress: ProgressLine?
     /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
     public var upcastBF16 = false
+    /// The runtime the model must load and run in (docs/runtime-profiles.md).
+    public var target: RuntimeProfile = .ortCPU
     public init() {}
 }
 
@@ -28,7 +30,7 @@ public struct ConversionReport {
 }
 
 public enum Converter {
-    public static let supportedOpsets = 17...OpSchemas.maxOpset
+    public static let supportedOpsets = 13...OpSchemas.maxOpset
 
     public static func convert(bundlePath: String, outputPath: String, registry: Registry,
                                options: ConvertOptions) throws -> ConversionReport {
@@ -50,7 +52,7 @@ public enum Converter {
         }
         report.equations = equations
 
-        let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
+        let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset, target: options.target)
         lowerer.maxMemory = options.maxMemory
         if let progress = options.progress {
             let total = bundle.program.jaxpr.equations.count
@@ -60,9 +62,12 @@ public enum Converter {
         let graph = try lowerer.run(inputNames: options.inputNames, outputNames: options.outputNames)
         lap("lower")
         report.histogramBefore = histogram(graph)
+        graph.target = options.target
+        try ShapeTruth.check(graph, opset: options.opset, stage: "after lowering")
         if options.upcastBF16 { UpcastBF16().run(graph, opset: options.opset) }
         if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
-        try Verifier.verify(graph, opset: options.opset)
+        try Verifier.verify(graph, opset: options.opset, target: options.target)
+        try ShapeTruth.check(graph, opset: options.opset, stage: "after optimizing")
         report.histogramAfter = histogram(graph)
         lap("optimize")
 

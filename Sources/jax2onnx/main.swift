@@ -93,6 +93,11 @@ struct Convert: ParsableCommand {
     @Flag(help: "Write one self-contained file (no .onnx.data sidecar); limited to 2 GiB.") var web = false
     @Option(parsing: .upToNextOption, help: "Names for the model inputs, in order.") var inputNames: [String] = []
     @Option(parsing: .upToNextOption, help: "Names for the model outputs, in order.") var outputNames: [String] = []
+    @Option(help: ArgumentHelp(
+        "The runtime the model must run in: ort-cpu (ONNX Runtime's CPU provider, the default), ort-web (ONNX Runtime Web; implied by --web) or onnx (the specification alone).",
+        discussion: "Nodes the target has no kernel for are never written: packs pick forms it runs (bf16 math in f32 on ort-cpu) and the conversion fails naming op, dtype and equation otherwise. See docs/runtime-profiles.md.",
+        valueName: "name"))
+    var target: String?
     @Flag(help: "Skip the graph optimizer.") var noOptimize = false
     @Flag(name: .customLong("upcast-bf16"), help: ArgumentHelp(
         "Compute bf16 graphs in f32, for runtimes without bf16 kernels (ONNX Runtime's CPU provider).",
@@ -127,6 +132,11 @@ struct Convert: ParsableCommand {
         o.opset = opset
         o.optimize = !noOptimize
         o.upcastBF16 = upcastBF16
+        let targetName = target ?? (web ? "ort-web" : "ort-cpu")
+        guard let profile = RuntimeProfile.named(targetName) else {
+            throw HostError.usage("unknown --target '\(targetName)'; use one of \(RuntimeProfile.names.joined(separator: ", "))")
+        }
+        o.target = profile
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames

@@ -110,6 +110,8 @@ public final class Graph {
     public internal(set) var inputs: [(value: ValueID, name: String)] = []
     public internal(set) var outputs: [(value: ValueID, name: String)] = []
     public internal(set) var provenance: [Provenance] = []
+    /// The runtime the graph is for: passes make only nodes it runs (fusions check it).
+    public var target: RuntimeProfile = .spec
     /// Objects whose memory mapped initializers point into (the bundle); kept alive with the graph.
     var keepAlive: [AnyObject] = []
     /// The enclosing scope of each scope id; scope 0 is the top level.

@@ -277,6 +277,17 @@ enum HostAPI {
             len?.pointee = 0
             guard let name else { return nil }
             return text(context(c).claim.pack.optionText(String(cString: name)), len)
+        },
+        target: { c, len in
+            let lowerer = context(c).lowerer
+            return text(lowerer.cstring(lowerer.target.name), len)
+        },
+        supports: { c, op, domain, opset, dtype in
+            guard let op else { return 0 }
+            let lowerer = context(c).lowerer
+            let d = domain.map { String(cString: $0) } ?? ""
+            return lowerer.target.supports(String(cString: op), domain: d, opset: opset > 0 ? Int(opset) : lowerer.opset,
+                                           dtype: DType(rawValue: dtype)) ? 1 : 0
         }
     )
 }

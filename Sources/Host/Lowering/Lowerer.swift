@@ -7,6 +7,8 @@ public final class Lowerer {
     public let bundle: Bundle
     public let registry: Registry
     public let opset: Int
+    /// The deployment target: packs ask it what runs (ABI 1.5) and every emitted node is checked against it.
+    public let target: RuntimeProfile
     public let graph = Graph()
 
     /// JAX variable id to the graph value that holds it.
@@ -44,8 +46,8 @@ public final class Lowerer {
         return true
     }
 
-    public init(bundle: Bundle, registry: Registry, opset: Int) {
-        self.bundle = bundle; self.registry = registry; self.opset = opset
+    public init(bundle: Bundle, registry: Registry, opset: Int, target: RuntimeProfile = .spec) {
+        self.bundle = bundle; self.registry = registry; self.opset = opset; self.target = target
         graph.keepAlive.append(bundle.file)
     }
 
@@ -343,10 +345,7 @@ public final class Lowerer {
                 v = try derivedSymbol(s)
                 break
             }
-            let n = graph.addNode("Shape", [input], outputCount: 1)
-            graph.setAttribute(node: n, Attribute(name: "start", value: .int(Int64(axis))))
-            graph.setAttribute(node: n, Attribute(name: "end", value: .int(Int64(axis + 1))))
-            v = graph.nodes[n].outputs[0]
+            v = inputDim(input, axis: axis)
         case let .add(a, b): v = try binary("Add", a, b)
         case let .sub(a, b): v = try binary("Sub", a, b)
         case let .mul(a, b): v = try binary("Mul", a, b)

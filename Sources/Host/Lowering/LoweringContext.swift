@@ -116,8 +116,10 @@ final class LoweringContext {
         let allowed = claim.allowedOps
         for n in mark.nodes..<graph.nodes.count {
             if let problem = NodeChecker.check(graph, node: n, opset: opset) { return problem }
+            if let problem = lowerer.target.problem(graph, graph.nodes[n], opset: opset) { return problem }
             // Nodes of nested programs and the host's own dimension arithmetic have other origins.
-            if let allowed, graph.nodes[n].origin == origin, !allowed.contains(graph.nodes[n].op) {
+            // A Cast is always allowed: it is how a lowering computes in a precision its target runs.
+            if let allowed, graph.nodes[n].origin == origin, graph.nodes[n].op != "Cast", !allowed.contains(graph.nodes[n].op) {
                 return "emitted \(graph.nodes[n].op), which its claim for '\(claim.primitive)' does not list (it lists \(claim.onnxOps.joined(separator: ", ")))"
             }
         }
@@ -174,7 +176,8 @@ final class LoweringContext {
         let allowed = claim.allowedOps
         for n in graph.nodes.indices {
             if let problem = NodeChecker.check(graph, node: n, opset: opset) { misuse(problem); return false }
-            if let allowed, graph.nodes[n].origin == origin, !allowed.contains(graph.nodes[n].op) {
+            if let problem = lowerer.target.problem(graph, graph.nodes[n], opset: opset) { misuse(problem); return false }
+            if let allowed, graph.nodes[n].origin == origin, graph.nodes[n].op != "Cast", !allowed.contains(graph.nodes[n].op) {
                 misuse("emitted \(graph.nodes[n].op), which its claim for '\(claim.primitive)' does not list (it lists \(claim.onnxOps.joined(separator: ", ")))")
                 return false
             }

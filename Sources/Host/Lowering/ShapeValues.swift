@@ -72,15 +72,28 @@ extension Lowerer {
         }
     }
 
+    /// One dimension of `input` as int64[1]: Shape's start/end (opset 15), else Shape and Gather.
+    func inputDim(_ input: ValueID, axis: Int) -> ValueID {
+        let n = graph.addNode("Shape", [input], outputCount: 1)
+        var v = graph.nodes[n].outputs[0]
+        if opset >= 15 {
+            graph.setAttribute(node: n, Attribute(name: "start", value: .int(Int64(axis))))
+            graph.setAttribute(node: n, Attribute(name: "end", value: .int(Int64(axis + 1))))
+        } else {
+            graph.setType(v, dtype: .i64)
+            v = graph.nodes[graph.addNode("Gather", [v, int64Constant([Int64(axis)])], outputCount: 1)].outputs[0]
+        }
+        graph.setType(v, dtype: .i64)
+        graph.setShape(v, [.known(1)])
+        return v
+    }
+
     /// The runtime value (int64[1]) of a symbol read through its derivation.
     func derivedSymbol(_ s: String) throws -> ValueID {
         guard let d = derivedSymbols[s] else {
             throw HostError.conversion(["symbol '\(s)' does not appear in the dimensions of any model input (as '\(s)' or as a multiple of it plus a constant), so its size cannot be read at runtime"])
         }
-        let n = graph.addNode("Shape", [d.input], outputCount: 1)
-        graph.setAttribute(node: n, Attribute(name: "start", value: .int(Int64(d.axis))))
-        graph.setAttribute(node: n, Attribute(name: "end", value: .int(Int64(d.axis + 1))))
-        var v = graph.nodes[n].outputs[0]
+        var v = inputDim(d.input, axis: d.axis)
         func step(_ op: String, _ k: Int64) {
             let c = int64Constant([k])
             v = graph.nodes[graph.addNode(op, [v, c], outputCount: 1)].outputs[0]

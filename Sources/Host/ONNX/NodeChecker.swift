@@ -78,7 +78,7 @@ enum NodeChecker {
                 }
                 guard formal.constraint >= 0 else { continue }
                 if !formal.allows(dt) {
-                    return "\(node.op)-\(schema.since) does not accept \(dt) for input \(i) ('\(formal.name)')"
+                    return "\(node.op)-\(schema.since) does not accept \(dt) for input \(i) ('\(formal.name)')" + firstAccepting(node.op, input: i, dt, after: opset)
                 }
                 if formal.arity == .heterogeneous { continue }
                 let prior = bound[formal.constraint]
@@ -113,5 +113,18 @@ enum NodeChecker {
         if r.lowerBound == r.upperBound { return "\(r.lowerBound)" }
         if r.upperBound >= Int.max / 4 { return "at least \(r.lowerBound)" }
         return "\(r.lowerBound) to \(r.upperBound)"
+    }
+
+    /// ", which it accepts from opset N" when a later version of the op takes the dtype there.
+    static func firstAccepting(_ op: String, input i: Int, _ dt: DType, after opset: Int) -> String {
+        guard let versions = OpSchemas.table[op] else { return "" }
+        for s in versions where s.since > opset && !s.deprecated {
+            guard let f = OpSchema.formal(s.inputs, at: i) else { continue }
+            if let fixed = f.fixed { if fixed == dt { return ", which it accepts from opset \(s.since)" }; continue }
+            if let c = f.constraint, let allowed = s.constraints[c], allowed?.contains(dt.rawValue) ?? true {
+                return ", which it accepts from opset \(s.since)"
+            }
+        }
+        return ""
     }
 }

@@ -3,8 +3,31 @@
 /// seeing its own values and those of the graphs enclosing it. Packs were checked per equation
 /// during lowering; this catches a pass that broke something.
 public enum Verifier {
-    public static func verify(_ g: Graph, opset: Int) throws {
+    public static func verify(_ g: Graph, opset: Int, target: RuntimeProfile = .spec) throws {
         try PassTimes.measure("verify") { try verifyAll(g, opset: opset) }
+        try PassTimes.measure("verify-target") { try verifyTarget(g, opset: opset, target: target) }
+    }
+
+    /// Every node, subgraphs included, is one the target runs; the message names the equation
+    /// the node came from (its provenance) or the pass that made it.
+    static func verifyTarget(_ g: Graph, opset: Int, target: RuntimeProfile) throws {
+        var problems: [String] = []
+        func walk(_ nodes: [Node]) {
+            for n in nodes {
+                for sub in n.subgraphs { walk(sub.nodes) }
+                guard let p = target.problem(g, n, opset: opset) else { continue }
+                var from = "made by the optimizer"
+                if n.origin >= 0, Int(n.origin) < g.provenance.count {
+                    let prov = g.provenance[Int(n.origin)]
+                    from = "from '\(prov.primitive)' (pack \(prov.pack))" + (prov.source.map { " at \($0)" } ?? "")
+                }
+                problems.append("\(n.op) \(from): \(p)")
+            }
+        }
+        walk(g.nodes)
+        if !problems.isEmpty {
+            throw HostError.conversion(["the model would not run on target \(target.name):"] + problems.prefix(20).map { "  " + $0 })
+        }
     }
 
     static func verifyAll(_ g: Graph, opset: Int) throws {

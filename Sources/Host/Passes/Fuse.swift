@@ -77,7 +77,11 @@ struct Fuse: GraphPass {
                     let f = usable[k]
                     guard let m = matcher.match(f.pattern, root: i) else { continue }
                     let site = FusionSite(r: r, root: i)
+                    let mark = r.insertedCount
                     guard let replacement = f.build(m, site) else { continue }
+                    // A fused op the target has no kernel for (Gelu in f16 on ORT's CPU provider)
+                    // would be refused at the end: keep the unfused form instead.
+                    if r.unrunnable(from: mark) != nil { r.dropInserted(from: mark); continue }
                     let out = g.nodes[i].outputs[0]
                     for node in m.matchedNodes { r.remove(node) }
                     r.replace(out, with: replacement)

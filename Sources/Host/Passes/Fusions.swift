@@ -250,15 +250,25 @@ enum Fusions {
         let key = s.emit("Transpose", [kt], [Attribute(name: "perm", value: .ints(swap))], shape: .some(kShape))
         var inputs = [q, key, values]
         if let mask = m.values["mask"] {
-            guard r.dtype(mask) == r.dtype(q) else { return nil }
+            guard r.dtype(mask) == r.dtype(q), maskFitsKernel(r.shape(mask), q: qs, k: ks, target: r.g.target) else { return nil }
             inputs.append(mask)
         } else if let cond = m.values["cond"] {
-            guard let fill = r.splat(m["fill"]), fill <= -1e4, r.dtype(cond) == .bool, let cs = r.shape(cond) else { return nil }
+            guard let fill = r.splat(m["fill"]), fill <= -1e4, r.dtype(cond) == .bool, let cs = r.shape(cond),
+                  maskFitsKernel(cs, q: qs, k: ks, target: r.g.target) else { return nil }
             let zero = s.constant(HostTensor(dtype: r.dtype(q), dims: [], values: [0]))
             let additive = s.emit("Where", [cond, zero, m["fill"]], dtype: r.dtype(q), shape: .some(cs))
             inputs.append(additive)
         }
         return s.emit("Attention", inputs, [Attribute(name: "scale", value: .float(Float(scale)))])
+    }
+
+    /// ONNX lets attn_mask broadcast to [B, H, Sq, Skv], but ONNX Runtime's kernel (1.32) wants a
+    /// 2-D to 4-D mask whose last two dims are Sq and Skv themselves: a [B, 1, 1, T] padding mask
+    /// fails at run time ("inconsistent q_sequence_length"). For a runtime target, fuse only those.
+    static func maskFitsKernel(_ mask: [Dim]?, q: [Dim], k: [Dim], target: RuntimeProfile) -> Bool {
+        guard target.name != RuntimeProfile.spec.name else { return true }
+        guard let mask, (2...4).contains(mask.count) else { return false }
+        return mask[mask.count - 2] == q[2] && mask[mask.count - 1] == k[3]
     }
 
     // MARK: linear layers

@@ -163,6 +163,22 @@ final class Rewriter {
         return outs
     }
 
+    /// How many nodes are waiting to be inserted; with `dropInserted(from:)`, a builder's veto
+    /// after it emitted.
+    var insertedCount: Int { inserted.count }
+
+    /// The nodes inserted since `mark` (a count read earlier) that the target cannot run, if any.
+    func unrunnable(from mark: Int) -> Node? {
+        inserted[mark...].first { g.target.problem(g, $0, opset: opset) != nil }
+    }
+
+    /// Forgets the nodes inserted since `mark`; their outputs stay unused values.
+    func dropInserted(from mark: Int) {
+        for n in inserted[mark...] { for v in n.inputs where v != 0 { uses[Int(v)] -= 1 } }
+        inserted.removeSubrange(mark...)
+        insertedBefore.removeSubrange(mark...)
+    }
+
     func addConstant(_ t: HostTensor) -> ValueID {
         let v = g.addInitializer(t.initializer)
         grow()

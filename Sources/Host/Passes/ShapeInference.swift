@@ -17,7 +17,7 @@ extension Rewriter {
         return result
     }
 
-    private func infer(_ v: ValueID) -> [Dim]? {
+    func infer(_ v: ValueID) -> [Dim]? {
         let p = Int(g.values[Int(v)].producer)
         guard g.values[Int(v)].scope == 0, p >= 0, p < g.nodes.count else { return nil }
         let n = g.nodes[p]

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define J2O_ABI_MAJOR 1
-#define J2O_ABI_MINOR 4
+#define J2O_ABI_MINOR 5
 /* What a pack writes into j2o_pack_descriptor.abi_version. */
 #define J2O_ABI_VERSION ((J2O_ABI_MAJOR << 16) | J2O_ABI_MINOR)
 #define J2O_ABI_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -309,6 +309,19 @@ struct j2o_host_api {
      * user's `--pack-option` value (already checked against the option's kind) or the declared
      * default. NULL when the pack declared no option of that name. Valid for the conversion. */
     const char *(*option)(const j2o_ctx *ctx, const char *name, size_t *len);
+
+    /* ---- the target runtime (since ABI 1.5; check api->struct_size) ----
+     * The user deploys to a target (`--target ort-cpu`, the default; `ort-web`; `onnx` for the
+     * specification alone) whose kernels are data the host holds. A lowering asks which forms run
+     * there and picks one, e.g. computes in float and rounds back to bfloat16 where the target has
+     * no bfloat16 kernel. The host refuses any node the target lacks, naming op, dtype and target. */
+    /* The target's name as NUL-terminated text, e.g. "ort-cpu". Valid for the conversion. */
+    const char *(*target)(const j2o_ctx *ctx, size_t *len);
+    /* 1 when the target runs `op_type` of `domain` (NULL or "" for the default ONNX domain) in a
+     * model of `opset` (0: the target opset) with `dtype` as the element type of the op's main
+     * operand (the type variable of its first output, else of its first input), else 0. Always 1
+     * for the "onnx" target, for which any node valid at the opset is fine. */
+    int32_t (*supports)(const j2o_ctx *ctx, const char *op_type, const char *domain, int32_t opset, j2o_dtype dtype);
 };
 
 /* Every host of ABI 1.x provides at least this much of j2o_host_api. */

@@ -31,8 +31,7 @@ public final class GraphBuilder {
     /// One node of the default ONNX domain; `nil` inputs are omitted optional inputs.
     public func node(_ op: String, _ inputs: [Value?], outputs: Int = 1,
                      attributes: KeyValuePairs<String, Attr> = [:]) throws -> [Value] {
-        let n = try emit(op, inputs, outputs: outputs, attributes: attributes)
-        return (0..<Int32(outputs)).map { Value(id: api.pointee.node_output(ctx, n, $0), shape: nil, graph: self) }
+        try emitForTarget(op, inputs, outputs: outputs, attributes: attributes).map { Value(id: $0, shape: nil, graph: self) }
     }
 
     /// Emits one node with its attributes; returns the host's node handle.
@@ -60,14 +59,12 @@ public final class GraphBuilder {
     /// A single-output node, optionally with the shape the caller knows it has.
     public func op(_ op: String, _ inputs: Value?..., attributes: KeyValuePairs<String, Attr> = [:],
                    shape: [Dim]? = nil) throws -> Value {
-        let n = try emit(op, inputs, outputs: 1, attributes: attributes)
-        return Value(id: api.pointee.node_output(ctx, n, 0), shape: shape, graph: self)
+        Value(id: try emitForTarget(op, inputs, outputs: 1, attributes: attributes)[0], shape: shape, graph: self)
     }
 
     public func op(_ op: String, _ inputs: [Value?], attributes: KeyValuePairs<String, Attr> = [:],
                    shape: [Dim]? = nil) throws -> Value {
-        let n = try emit(op, inputs, outputs: 1, attributes: attributes)
-        return Value(id: api.pointee.node_output(ctx, n, 0), shape: shape, graph: self)
+        Value(id: try emitForTarget(op, inputs, outputs: 1, attributes: attributes)[0], shape: shape, graph: self)
     }
 
     // MARK: constants
@@ -192,6 +189,18 @@ public final class GraphBuilder {
 
     /// Broadcasts to `dims` (numpy rules); vanishes when the shape already matches.
     public func expand(_ x: Value, _ dims: [Dim]) throws -> Value {
+        if let s = x.shape, s == dims { return x }
+        var x = x
+        // Broadcasting 1 to 0 is legal ONNX, but ONNX Runtime's Expand keeps the 1 there: make
+        // those axes empty first (a Slice to nothing), so Expand only copies.
+        if var s = x.shape, s.count == dims.count, dims.contains(.known(0)) {
+            let axes = dims.indices.filter { dims[$0] == .known(0) && s[$0] != .known(0) }
+            if !axes.isEmpty {
+                for a in axes { s[a] = .known(0) }
+                let zeros = [Int64](repeating: 0, count: axes.count)
+                x = try op("Slice", x, try int64s(zeros), try int64s(zeros), try int64s(axes.map(Int64.init)), shape: s)
+            }
+        }
         if let s = x.shape, s == dims { return x }
         // Where x already has the target dim, 1 broadcasts to it: no runtime value needed there.
         var spec = dims

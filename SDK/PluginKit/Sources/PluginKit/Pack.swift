@@ -20,7 +20,7 @@ public struct Lowering {
     public var lower: LowerFunction
 
     public init(_ primitive: String, emits ops: [String], priority: Int32 = 0, opsets: ClosedRange<Int32>? = nil,
-                minOpset: Int32 = 17, dtypes: [DType] = [], note: String? = nil, lower: @escaping LowerFunction) {
+                minOpset: Int32 = 13, dtypes: [DType] = [], note: String? = nil, lower: @escaping LowerFunction) {
         self.primitive = primitive; self.ops = ops; self.priority = priority
         self.minOpset = opsets?.lowerBound ?? minOpset; self.maxOpset = opsets?.upperBound ?? 0
         self.dtypes = dtypes; self.note = note; self.lower = lower
