@@ -98,11 +98,11 @@ struct Canonicalize: GraphPass {
         let n = r.node(p)
         guard let axes = r.reduceAxes(n), let shape = r.staticShape(n.inputs[0]), !axes.isEmpty,
               Double(axes.map { shape[$0] }.reduce(1, *)) == divisor else { return nil }
-        // ReduceMean takes its axes as an input from opset 18, as ReduceSum does from 13.
-        if r.opset >= 18 || n.inputs.count == 1 {
-            r.remove(p)
-            return n
-        }
-        return nil
+        // ReduceMean takes its axes as an input from opset 18, as ReduceSum does from 13; in
+        // between the axes move to an attribute.
+        r.remove(p)
+        if r.opset >= 18 || n.inputs.count == 1 { return n }
+        let attributes = n.attributes.filter { $0.name != "axes" && $0.name != "noop_with_empty_axes" } + [Attribute(name: "axes", value: .ints(axes.map(Int64.init)))]
+        return Node(op: "ReduceMean", inputs: [n.inputs[0]], outputs: n.outputs, attributes: attributes, origin: n.origin)
     }
 }

@@ -119,7 +119,7 @@ enum Fusions {
     /// Reshape/Unsqueeze after it. The reduction is bound as `name.sum`.
     static func mean(_ x: Pattern, _ name: String) -> (kept: Pattern, flat: Pattern) {
         let flat = Pattern.either([reduce("ReduceMean", x, as: name + ".sum"),
-                                   op("Div", reduce("ReduceSum", x, as: name + ".sum"), k(name + ".n"))])
+                                   op("Div", reduce("ReduceSum", x, as: name + ".sum"), k(name + ".n"), as: name)])
         let kept = Pattern.either([op("Reshape", flat, k(name + ".shape")), op("Unsqueeze", flat, k(name + ".axes2")), flat])
         return (kept, flat)
     }
@@ -143,8 +143,9 @@ enum Fusions {
         var out: [Fusion] = []
         for variance in [fastVarKept, twoPassVar] {
             let inv = rsqrt(op("Add", variance, k("eps")))
-            let normalized = Pattern.either([op("Mul", centered, inv), op("Div", centered, op("Sqrt", op("Add", variance, k("eps"))))])
-            let bodies = [op("Mul", centered, op("Mul", inv, k("scale"))), op("Mul", normalized, k("scale")), normalized]
+            // A fusion's root must be an op, so the two normalising forms are listed, not `either`.
+            let normalized = [op("Mul", centered, inv), op("Div", centered, op("Sqrt", op("Add", variance, k("eps"))))]
+            let bodies = [op("Mul", centered, op("Mul", inv, k("scale"))), op("Mul", .either(normalized), k("scale"))] + normalized
             for body in bodies {
                 out.append(Fusion(name: "layer-norm", minOpset: 17, pattern: op("Add", body, k("bias")), build: layerNorm))
                 out.append(Fusion(name: "layer-norm", minOpset: 17, pattern: body, build: layerNorm))
@@ -200,8 +201,8 @@ enum Fusions {
     static let rmsNorms: [Fusion] = {
         let x = v("x")
         let shifted = op("Add", mean(square(x), "mean").kept, k("eps"))
-        let normalized = Pattern.either([op("Mul", x, rsqrt(shifted)), op("Div", x, op("Sqrt", shifted))])
-        return [op("Mul", x, op("Mul", rsqrt(shifted), k("scale"))), op("Mul", normalized, k("scale")), normalized]
+        let normalized = [op("Mul", x, rsqrt(shifted)), op("Div", x, op("Sqrt", shifted))]
+        return ([op("Mul", x, op("Mul", rsqrt(shifted), k("scale"))), op("Mul", .either(normalized), k("scale"))] + normalized)
             .map { Fusion(name: "rms-norm", minOpset: 23, pattern: $0, build: rmsBuild) }
     }()
 
