@@ -14,16 +14,28 @@
 struct Canonicalize: GraphPass {
     let name = "canonicalize"
 
+    /// Rules see nodes a previous rule emitted only after a commit, so chains (a constant
+    /// factor moving out through several products) take a few sweeps; each sweep is linear.
     func run(_ g: Graph, opset: Int) {
-        let r = Rewriter(g, opset: opset)
-        for i in 0..<g.nodes.count where !r.isRemoved(i) {
-            let n = g.nodes[i]
-            guard n.outputs.count == 1, let v = Self.rewrite(i, n, r) else { continue }
-            r.remove(i)
-            r.replace(n.outputs[0], with: v)
+        for _ in 0..<8 {
+            let r = Rewriter(g, opset: opset)
+            var changed = false
+            for i in 0..<g.nodes.count where !r.isRemoved(i) {
+                let n = g.nodes[i]
+                guard n.outputs.count == 1, let v = Self.rewrite(i, n, r) else { continue }
+                r.remove(i)
+                r.replace(n.outputs[0], with: v)
+                changed = true
+            }
+            r.commit()
+            if !changed { break }
         }
-        r.commit()
     }
+
+    /// Elementwise ops an Unsqueeze or Reshape may move in front of (see the Unsqueeze rule).
+    /// Only the ops of an rsqrt(mean + eps) chain: the canonical place of the axes a reduction
+    /// dropped is right after it, not after the root.
+    static let unary: Set<String> = ["Sqrt", "Reciprocal", "Neg"]
 
     /// The canonical value for node i, emitted before it, or nil to keep the node.
     static func rewrite(_ i: Int, _ n: Node, _ r: Rewriter) -> ValueID? {
@@ -36,8 +48,53 @@ struct Canonicalize: GraphPass {
             guard let p = r.producer(v), !r.isRemoved(p), r.node(p).op == op, r.node(p).outputs.count == 1 else { return nil }
             return p
         }
+        if n.op == "Where", let c = r.constant(n.inputs[0]).flatMap({ HostTensor($0, limit: 1) }), c.count == 1 {
+            // A condition known at export time (jnp.var's `n - ddof > 0`) picks its branch.
+            let taken = c.values[0] != 0 ? n.inputs[1] : n.inputs[2]
+            return r.sameShape(taken, out) && r.dtype(taken) == dtype ? taken : nil
+        }
         guard dtype.isFloat else { return nil }
         switch n.op {
+        case "Mul":
+            // (c * a) * b -> (a * b) * c: constant factors gather outermost, so x * x * x and
+            // c * x * x * x hold the same cube.
+            for (k, kk) in [(0, 1), (1, 0)] where !r.isConstant(n.inputs[kk]) {
+                guard let p = producer(n.inputs[k], "Mul"), r.useCount(n.inputs[k]) == 1, !r.isOutput(n.inputs[k]) else { continue }
+                let m = r.node(p)
+                for (c, a) in [(0, 1), (1, 0)] where r.isConstant(m.inputs[c]) && !r.isConstant(m.inputs[a]) {
+                    guard let cs = r.staticShape(m.inputs[c]), cs.reduce(1, *) == 1, let as_ = r.shape(m.inputs[a]),
+                          let bs = r.shape(n.inputs[kk]), let ps = Simplify.broadcastShape([as_, bs]), ps == r.shape(out) else { continue }
+                    r.remove(p)
+                    let product = emit("Mul", [m.inputs[a], n.inputs[kk]])
+                    return emit("Mul", [product, m.inputs[c]])
+                }
+            }
+            return nil
+        case "Unsqueeze", "Reshape":
+            // Shape ops move in front of elementwise unary ops, towards the reduction that
+            // made the axes they put back (where fusion patterns and keepdims expect them).
+            guard let p = r.producer(n.inputs[0]), !r.isRemoved(p), r.useCount(n.inputs[0]) == 1, !r.isOutput(n.inputs[0]) else { return nil }
+            let u = r.node(p)
+            guard u.outputs.count == 1, let inShape = r.shape(u.inputs.first ?? 0), let outShape = r.shape(out) else { return nil }
+            var operands = Array(u.inputs.dropFirst())
+            if unary.contains(u.op) {
+                guard operands.isEmpty else { return nil }
+            } else if ["Add", "Mul"].contains(u.op) {
+                // x op c with a scalar constant c.
+                guard let c = operands.first, let cs = r.staticShape(c), cs.isEmpty, r.isConstant(c) else { return nil }
+                operands = [c]
+            } else {
+                return nil
+            }
+            // A Reshape only when it just adds or drops unit axes, like an Unsqueeze.
+            if n.op == "Reshape" {
+                guard inShape.filter({ $0 != .known(1) }) == outShape.filter({ $0 != .known(1) }) else { return nil }
+            }
+            guard r.sameShape(u.inputs[0], u.outputs[0]) else { return nil }
+            r.remove(p)
+            let moved = r.insert(n.op, [u.inputs[0]] + Array(n.inputs.dropFirst()), attributes: n.attributes, before: i,
+                                 outputs: [(r.dtype(u.inputs[0]), outShape)], origin: n.origin)[0]
+            return emit(u.op, [moved] + operands, u.attributes)
         case "Div":
             let a = n.inputs[0], d = n.inputs[1]
             if let c = r.splat(d) {

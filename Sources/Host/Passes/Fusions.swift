@@ -4,7 +4,7 @@ import Foundation
 /// and the single ONNX op that computes the same thing, with the opset where that op exists.
 /// Patterns are written as the formulas they recognise; see Pattern.swift for the notation.
 enum Fusions {
-    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst] + geluErfs + geluErfcs + activationFusions + [softmax, logSoftmax]
+    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst, geluTanhCanonical] + geluErfs + geluErfcs + activationFusions + [softmax, logSoftmax]
         + layerNorms + rmsNorms + attention + affineFolds + layoutFusions + [gemm, convBias] + flattenTransposes
 
     // MARK: activations
@@ -59,6 +59,12 @@ enum Fusions {
     /// jax.nn.gelu(approximate=True): x * (0.5 * (1 + tanh(...))).
     static let geluTanh = Fusion(name: "gelu-tanh", minOpset: 20,
                                  pattern: op("Mul", v("x"), op("Mul", num(0.5), op("Add", num(1), geluTanhInner)))) { m, s in
+        gelu(m, s, "tanh")
+    }
+
+    /// (x * (1 + tanh(...))) * 0.5, the canonical order (constant factors outermost).
+    static let geluTanhCanonical = Fusion(name: "gelu-tanh", minOpset: 20,
+                                          pattern: op("Mul", op("Mul", v("x"), op("Add", num(1), geluTanhInner)), num(0.5))) { m, s in
         gelu(m, s, "tanh")
     }
 
@@ -139,7 +145,9 @@ enum Fusions {
         let fastVar = op("Sub", mean(square(x), "meansq").flat, square(m.flat))
         let clamped = Pattern.either([op("Relu", fastVar), fastVar])
         let fastVarKept = Pattern.either([op("Reshape", clamped, k("var.shape")), op("Unsqueeze", clamped, k("var.axes2")), clamped])
-        let twoPassVar = mean(square(centered), "var").kept
+        let twoPass = mean(square(centered), "var").kept
+        // Equinox clamps even this variance at 0, which changes nothing.
+        let twoPassVar = Pattern.either([op("Relu", twoPass), twoPass])
         var out: [Fusion] = []
         for variance in [fastVarKept, twoPassVar] {
             let inv = rsqrt(op("Add", variance, k("eps")))
