@@ -4,7 +4,7 @@ import Foundation
 /// and the single ONNX op that computes the same thing, with the opset where that op exists.
 /// Patterns are written as the formulas they recognise; see Pattern.swift for the notation.
 enum Fusions {
-    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst, geluTanhCanonical] + geluErfs + geluErfcs + activationFusions + [softmax, logSoftmax]
+    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst, geluTanhCanonical] + geluErfs + geluErfcs + activationFusions + [softmax, logSoftmax, reshapedSoftmax]
         + layerNorms + rmsNorms + attention + affineFolds + layoutFusions + [gemm, convBias] + flattenTransposes
 
     // MARK: activations
