@@ -153,15 +153,25 @@ struct AtomLayout {
 
     /// The cheapest Reshape -> Transpose -> Reshape that produces this view from the source:
     /// each part nil when it would change nothing.
-    func plan(input: [Int64], output: [Int64]) -> (first: [Int64]?, perm: [Int]?, last: [Int64]?, middle: [Int64], cost: Int) {
+    typealias Plan = (first: [Int64]?, perm: [Int]?, last: [Int64]?, middle: [Int64], cost: Int)
+
+    func plan(input: [Int64], output: [Int64]) -> Plan {
         let order = axes.flatMap { $0 }
-        // Merge atoms that follow each other both in memory and in the view.
+        // Merge atoms that follow each other both in memory and in the view: the smallest
+        // Transpose. Unmerged atoms can spare a Reshape when they are the input's or the
+        // output's own dims, so both are costed.
         var next: [Int: Int] = [:]
         for (a, b) in zip(order, order.dropFirst()) { next[a] = b }
-        var groups: [[Int]] = []
+        var merged: [[Int]] = []
         for a in memory {
-            if let last = groups.last?.last, next[last] == a { groups[groups.count - 1].append(a) } else { groups.append([a]) }
+            if let last = merged.last?.last, next[last] == a { merged[merged.count - 1].append(a) } else { merged.append([a]) }
         }
+        let a = plan(groups: merged, order: order, input: input, output: output)
+        let b = plan(groups: memory.map { [$0] }, order: order, input: input, output: output)
+        return b.cost < a.cost ? b : a
+    }
+
+    func plan(groups: [[Int]], order: [Int], input: [Int64], output: [Int64]) -> Plan {
         let groupOf = Dictionary(uniqueKeysWithValues: groups.enumerated().flatMap { g, atoms in atoms.map { ($0, g) } })
         var perm: [Int] = []
         for a in order where perm.last != groupOf[a]! {

@@ -23,7 +23,7 @@ extension GraphPass {
 public enum Pipeline {
     public static func standard() -> [GraphPass] {
         [Simplify(), FoldConstants(), Simplify(), LayoutChains(), PushTransposes(), LayoutChains(), CommonSubexpressions(),
-         DeadCode(), Canonicalize(), ShareInitializers(), CommonSubexpressions(), Fuse(table: Fusions.all), FoldConstants(), Simplify(), LayoutChains(),
+         DeadCode(), Canonicalize(), ShareInitializers(), CommonSubexpressions(), Fuse(table: Fusions.all), FoldConstants(), Simplify(), LayoutChains(), Simplify(), LayoutChains(),
          CommonSubexpressions(), ShareInitializers(), DeadCode()]
     }
 
