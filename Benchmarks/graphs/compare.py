@@ -1,5 +1,6 @@
 """Exports each model of models.py with our converter and, when it is installed, with the Python
-jax2onnx from PyPI, then prints node counts and ONNX Runtime CPU latency side by side.
+jax2onnx from PyPI, then prints node counts and ONNX Runtime CPU latency side by side, with the
+model under jax.jit on CPU as a third column.
 
     JAX2ONNX_CLI=.build/release/jax2onnx python Benchmarks/graphs/compare.py \
         [--runs 100] [--warmup 20] [--models mlp_bn_gelu,cnn] [--big] [--no-optimize] [--threads 1]
@@ -9,7 +10,7 @@ Run it in a venv that has jax, flax, onnxruntime (and jax2onnx for the side-by-s
 
 Latency is made comparable on a busy machine: both exports get the same session options and the
 same input arrays, both are warmed up, and then the timed runs alternate between the two sessions
-(ours, theirs, theirs, ours, ...) so a burst of load hits both alike. Each column is the median of
+(ours, theirs, jit, jit, theirs, ours, ...) so a burst of load hits all alike. Each column is the median of
 --runs runs with its interquartile range; the latency ratio is the median of the per-round ratios
 ours/theirs, which cancels load that drifts over the measurement. Every export is also checked
 against JAX (max abs error printed), so a fast wrong graph shows up.
@@ -62,6 +63,25 @@ def session(path: str, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
+class JitTimed:
+    """The model itself under jax.jit on CPU, timed like a session (compiled during warm-up)."""
+
+    def __init__(self, fn, inputs: list[np.ndarray]):
+        self.fn = jax.jit(fn)
+        self.inputs = [jax.device_put(x) for x in inputs]
+        self.times: list[float] = []
+
+    def run(self):
+        return jax.block_until_ready(self.fn(*self.inputs))
+
+    def timed(self) -> float:
+        t0 = time.perf_counter()
+        jax.block_until_ready(self.fn(*self.inputs))
+        dt = time.perf_counter() - t0
+        self.times.append(dt)
+        return dt
+
+
 class Timed:
     """One export under measurement: its session, feeds and the times of its runs."""
 
@@ -82,7 +102,7 @@ class Timed:
 
 
 def measure(subjects: list[Timed], runs: int, warmup: int) -> list[float]:
-    """Warms every session up, then times them in alternating order; returns the per-round ratio
+    """Warms every subject up, then times them in alternating order; returns the per-round ratio
     of the first subject's time to the second's (empty with one subject)."""
     for _ in range(warmup):
         for s in subjects:
@@ -91,7 +111,7 @@ def measure(subjects: list[Timed], runs: int, warmup: int) -> list[float]:
     for i in range(runs):
         order = subjects if i % 2 == 0 else subjects[::-1]
         t = {id(s): s.timed() for s in order}
-        if len(subjects) == 2:
+        if len(subjects) >= 2:
             ratios.append(t[id(subjects[0])] / t[id(subjects[1])])
     return ratios
 
@@ -129,6 +149,7 @@ def main() -> int:
     ap.add_argument("--models", default="")
     ap.add_argument("--big", action="store_true", help="include transformer_100m")
     ap.add_argument("--no-optimize", action="store_true", help="export ours without the optimizer")
+    ap.add_argument("--no-jit", action="store_true", help="leave out the jax.jit column")
     args = ap.parse_args()
     if args.runs < 50:
         ap.error("--runs must be at least 50")
@@ -161,7 +182,11 @@ def main() -> int:
                     row[f"{who}_err"] = max_error(subjects[who].run(), want)
                 except Exception as e:  # report and go on: one failing model must not hide the rest
                     row[f"{who}_fail"] = failure(e)
+            if not args.no_jit:
+                subjects["jit"] = JitTimed(fn, inputs)
             ratios = measure(list(subjects.values()), args.runs, args.warmup)
+            if "our" not in subjects or "their" not in subjects:
+                ratios = []
             for who, s in subjects.items():
                 row[f"{who}_ms"], row[f"{who}_q1"], row[f"{who}_q3"] = stats_ms(s.times)
             if ratios:
@@ -197,6 +222,9 @@ def _table(rows: list[dict], have_theirs: bool) -> str:
     head = ["model", "ours nodes", "ours ms [IQR]"]
     if have_theirs:
         head += ["jax2onnx nodes", "jax2onnx ms [IQR]", "nodes ratio", "latency ratio"]
+    with_jit = any("jit_ms" in r for r in rows)
+    if with_jit:
+        head += ["jax.jit ms [IQR]"]
     lines = [head]
     for r in rows:
         line = [r["model"], nodes(r, "our"), ms(r, "our")]
@@ -204,6 +232,8 @@ def _table(rows: list[dict], have_theirs: bool) -> str:
             nr = f"{r['our_nodes'] / r['their_nodes']:.2f}" if "our_nodes" in r and "their_nodes" in r else "-"
             lr = f"{r['ratio']:.2f}" if "ratio" in r else "-"
             line += [nodes(r, "their"), ms(r, "their"), nr, lr]
+        if with_jit:
+            line += [ms(r, "jit")]
         lines.append(line)
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     out = ["| " + " | ".join(c.ljust(w) for c, w in zip(l, widths)) + " |" for l in lines]

@@ -190,6 +190,152 @@ def transformer_100m():
     return T(nnx.Rngs(0)), [_rng(8).standard_normal((1, 64, 768)).astype(np.float32)]
 
 
+# --- Models written elsewhere: as each library's users write them, not as our zoo happens to. ---
+
+
+def equinox_cnn():
+    """An Equinox CNN: per-example CHW convolutions under jax.vmap, max pooling, a linear head."""
+    import equinox as eqx
+
+    class CNN(eqx.Module):
+        c1: eqx.nn.Conv2d
+        c2: eqx.nn.Conv2d
+        pool: eqx.nn.MaxPool2d
+        fc: eqx.nn.Linear
+
+        def __init__(self, key):
+            k1, k2, k3 = jax.random.split(key, 3)
+            self.c1 = eqx.nn.Conv2d(1, 8, 3, padding=1, key=k1)
+            self.c2 = eqx.nn.Conv2d(8, 16, 3, padding=1, key=k2)
+            self.pool = eqx.nn.MaxPool2d(2, 2)
+            self.fc = eqx.nn.Linear(16 * 7 * 7, 10, key=k3)
+
+        def __call__(self, x):
+            x = self.pool(jax.nn.relu(self.c1(x)))
+            x = self.pool(jax.nn.relu(self.c2(x)))
+            return self.fc(jnp.ravel(x))
+
+    model = CNN(jax.random.PRNGKey(0))
+
+    def run(x):
+        return jax.vmap(model)(x)
+
+    return run, [_rng(10).standard_normal((8, 1, 28, 28)).astype(np.float32)]
+
+
+def bert_encoder(layers=2, d=64, heads=4, t=32):
+    """A BERT-style encoder in Flax Linen: exact gelu, post-LayerNorm, a padding mask."""
+    import flax.linen as nn
+
+    class Layer(nn.Module):
+        @nn.compact
+        def __call__(self, x, mask):
+            a = nn.MultiHeadDotProductAttention(num_heads=heads)(x, x, mask=mask)
+            x = nn.LayerNorm(epsilon=1e-12)(x + a)
+            h = nn.gelu(nn.Dense(4 * d)(x), approximate=False)
+            return nn.LayerNorm(epsilon=1e-12)(x + nn.Dense(d)(h))
+
+    class Encoder(nn.Module):
+        @nn.compact
+        def __call__(self, ids, valid):
+            x = nn.Embed(1000, d)(ids) + nn.Embed(t, d)(jnp.arange(ids.shape[1]))[None]
+            x = nn.LayerNorm(epsilon=1e-12)(x)
+            mask = nn.make_attention_mask(valid, valid)
+            for _ in range(layers):
+                x = Layer()(x, mask)
+            return x
+
+    ids = _rng(11).integers(0, 1000, size=(2, t)).astype(np.int32)
+    valid = (np.arange(t)[None, :] < np.array([[t], [t - 5]])).astype(np.int32)
+    m = Encoder()
+    params = m.init(jax.random.PRNGKey(0), ids, valid)
+
+    def run(ids, valid):
+        return m.apply(params, ids, valid)
+
+    return run, [ids, valid]
+
+
+def vit_nnx(layers=2, d=64, heads=4):
+    """A small ViT as a Flax NNX user writes it: nnx.MultiHeadAttention, a class token."""
+    class Block(nnx.Module):
+        def __init__(self, rngs):
+            self.ln1 = nnx.LayerNorm(d, rngs=rngs)
+            self.att = nnx.MultiHeadAttention(num_heads=heads, in_features=d, decode=False, rngs=rngs)
+            self.ln2 = nnx.LayerNorm(d, rngs=rngs)
+            self.fc1 = nnx.Linear(d, 4 * d, rngs=rngs)
+            self.fc2 = nnx.Linear(4 * d, d, rngs=rngs)
+
+        def __call__(self, x):
+            x = x + self.att(self.ln1(x))
+            return x + self.fc2(nnx.gelu(self.fc1(self.ln2(x))))
+
+    class ViT(nnx.Module):
+        def __init__(self, rngs):
+            self.patch = nnx.Conv(3, d, (4, 4), strides=(4, 4), rngs=rngs)
+            self.cls = nnx.Param(jnp.zeros((1, 1, d)))
+            self.pos = nnx.Param(jnp.asarray(_rng(12).normal(0, 0.02, (1, 65, d)), jnp.float32))
+            self.blocks = nnx.List([Block(rngs) for _ in range(layers)])
+            self.ln = nnx.LayerNorm(d, rngs=rngs)
+            self.head = nnx.Linear(d, 10, rngs=rngs)
+
+        def __call__(self, x):
+            x = self.patch(x)
+            b = x.shape[0]
+            x = x.reshape(b, -1, d)
+            x = jnp.concatenate([jnp.broadcast_to(self.cls.value, (b, 1, d)), x], axis=1) + self.pos.value
+            for blk in self.blocks:
+                x = blk(x)
+            return self.head(self.ln(x)[:, 0])
+
+    return ViT(nnx.Rngs(0)), [_rng(13).standard_normal((2, 32, 32, 3)).astype(np.float32)]
+
+
+def gpt2_by_hand(layers=2, d=64, heads=4, vocab=256, t=32):
+    """A GPT-2 style decoder written in plain jax.numpy, as the tutorials do: LayerNorm as sum / n,
+    sqrt and a division, tanh gelu with x**3, a lower-triangular causal mask."""
+    r = _rng(14)
+
+    def w(*shape, s=0.02):
+        return jnp.asarray(r.normal(0, s, shape), jnp.float32)
+
+    params = {"wte": w(vocab, d), "wpe": w(t, d), "lnf": (1 + w(d), w(d)), "blocks": [
+        {"ln1": (1 + w(d), w(d)), "qkv": (w(d, 3 * d), w(3 * d)), "proj": (w(d, d), w(d)),
+         "ln2": (1 + w(d), w(d)), "fc": (w(d, 4 * d), w(4 * d)), "out": (w(4 * d, d), w(d))}
+        for _ in range(layers)]}
+
+    def layer_norm(x, g, b, eps=1e-5):
+        n = x.shape[-1]
+        mu = jnp.sum(x, axis=-1, keepdims=True) / n
+        var = jnp.sum((x - mu) ** 2, axis=-1, keepdims=True) / n
+        return g * (x - mu) / jnp.sqrt(var + eps) + b
+
+    def gelu(x):
+        return 0.5 * x * (1 + jnp.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+    def attention(x, p):
+        b_, t_, _ = x.shape
+        q, k, v = jnp.split(x @ p["qkv"][0] + p["qkv"][1], 3, axis=-1)
+        split = lambda a: a.reshape(b_, t_, heads, d // heads).transpose(0, 2, 1, 3)  # noqa: E731
+        q, k, v = split(q), split(k), split(v)
+        s = q @ jnp.swapaxes(k, -1, -2) / np.sqrt(d // heads)
+        causal = jnp.tril(jnp.ones((t_, t_), bool))
+        s = jnp.where(causal, s, -jnp.inf)
+        e = jnp.exp(s - jnp.max(s, axis=-1, keepdims=True))
+        a = (e / jnp.sum(e, axis=-1, keepdims=True)) @ v
+        return a.transpose(0, 2, 1, 3).reshape(b_, t_, d) @ p["proj"][0] + p["proj"][1]
+
+    def run(ids):
+        x = params["wte"][ids] + params["wpe"][jnp.arange(ids.shape[1])]
+        for p in params["blocks"]:
+            x = x + attention(layer_norm(x, *p["ln1"]), p)
+            x = x + gelu(layer_norm(x, *p["ln2"]) @ p["fc"][0] + p["fc"][1]) @ p["out"][0] + p["out"][1]
+        return layer_norm(x, *params["lnf"]) @ params["wte"].T
+
+    ids = _rng(15).integers(0, vocab, size=(2, t)).astype(np.int32)
+    return run, [ids]
+
+
 MODELS: dict[str, Callable] = {
     "mlp_bn_gelu": mlp_bn_gelu,
     "cnn": cnn,
@@ -198,4 +344,8 @@ MODELS: dict[str, Callable] = {
     "gpt2": gpt2,
     "lstm": lstm,
     "transformer_100m": transformer_100m,
+    "equinox_cnn": equinox_cnn,
+    "bert_encoder": bert_encoder,
+    "vit_nnx": vit_nnx,
+    "gpt2_by_hand": gpt2_by_hand,
 }

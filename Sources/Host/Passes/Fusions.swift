@@ -4,8 +4,8 @@ import Foundation
 /// and the single ONNX op that computes the same thing, with the opset where that op exists.
 /// Patterns are written as the formulas they recognise; see Pattern.swift for the notation.
 enum Fusions {
-    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst] + geluErfs + activationFusions + [softmax, logSoftmax]
-        + layerNorms + [rmsNorm, rmsNormNoScale] + attention + affineFolds + [gemm, convBias] + flattenTransposes
+    static let all: [Fusion] = [hardSwish, hardSigmoid, relu6, leakyRelu, relu, geluTanh, geluTanhHalfFirst, geluTanhCanonical] + geluErfs + geluErfcs + activationFusions + [softmax, logSoftmax, reshapedSoftmax]
+        + layerNorms + rmsNorms + attention + affineFolds + layoutFusions + [gemm, convBias] + flattenTransposes
 
     // MARK: activations
 
@@ -62,6 +62,12 @@ enum Fusions {
         gelu(m, s, "tanh")
     }
 
+    /// (x * (1 + tanh(...))) * 0.5, the canonical order (constant factors outermost).
+    static let geluTanhCanonical = Fusion(name: "gelu-tanh", minOpset: 20,
+                                          pattern: op("Mul", op("Mul", v("x"), op("Add", num(1), geluTanhInner)), num(0.5))) { m, s in
+        gelu(m, s, "tanh")
+    }
+
     /// (0.5 * x) * (1 + tanh(...)), the order other libraries write it in.
     static let geluTanhHalfFirst = Fusion(name: "gelu-tanh", minOpset: 20,
                                           pattern: op("Mul", op("Mul", num(0.5), v("x")), op("Add", num(1), geluTanhInner))) { m, s in
@@ -114,10 +120,12 @@ enum Fusions {
         return axis
     }
 
-    /// mean(x) over trailing axes as the lowering writes it: sum / n, with the reduced axes kept
-    /// either by the reduction or by a Reshape/Unsqueeze after the division.
+    /// mean(x) over trailing axes: ReduceMean (Canonicalize turns sum / n into it), or sum / n
+    /// where the sum has other readers; the reduced axes kept either by the reduction or by a
+    /// Reshape/Unsqueeze after it. The reduction is bound as `name.sum`.
     static func mean(_ x: Pattern, _ name: String) -> (kept: Pattern, flat: Pattern) {
-        let flat = op("Div", reduce("ReduceSum", x, as: name + ".sum"), k(name + ".n"), as: name)
+        let flat = Pattern.either([reduce("ReduceMean", x, as: name + ".sum"),
+                                   op("Div", reduce("ReduceSum", x, as: name + ".sum"), k(name + ".n"), as: name)])
         let kept = Pattern.either([op("Reshape", flat, k(name + ".shape")), op("Unsqueeze", flat, k(name + ".axes2")), flat])
         return (kept, flat)
     }
@@ -127,27 +135,29 @@ enum Fusions {
         .either([op("Reciprocal", op("Sqrt", x)), op("Div", num(1), op("Sqrt", x)), op("Pow", x, num(-0.5))])
     }
 
-    /// LayerNorm variants: variance as E[x^2] - E[x]^2 clamped at 0 (flax) or as E[(x - mean)^2]
-    /// (jnp.var, equinox); with or without scale and bias.
+    /// LayerNorm variants: variance as E[x^2] - E[x]^2 (flax clamps it at 0, by hand it is not)
+    /// or as E[(x - mean)^2] (jnp.var, equinox); normalised by a product with rsqrt or a quotient
+    /// by sqrt, eps inside the root; with or without scale and bias.
     static let layerNorms: [Fusion] = {
         let x = v("x")
         let m = mean(x, "mean")
         let centered = op("Sub", x, m.kept, as: "centered")
-        let fastVar = op("Max", num(0), op("Sub", mean(square(x), "meansq").flat, square(m.flat)))
-        let fastVarKept = Pattern.either([op("Reshape", fastVar, k("var.shape")), op("Unsqueeze", fastVar, k("var.axes2")), fastVar])
-        let twoPassVar = mean(square(centered), "var").kept
+        let fastVar = op("Sub", mean(square(x), "meansq").flat, square(m.flat))
+        let clamped = Pattern.either([op("Relu", fastVar), fastVar])
+        let fastVarKept = Pattern.either([op("Reshape", clamped, k("var.shape")), op("Unsqueeze", clamped, k("var.axes2")), clamped])
+        let twoPass = mean(square(centered), "var").kept
+        // Equinox clamps even this variance at 0, which changes nothing.
+        let twoPassVar = Pattern.either([op("Relu", twoPass), twoPass])
         var out: [Fusion] = []
         for variance in [fastVarKept, twoPassVar] {
             let inv = rsqrt(op("Add", variance, k("eps")))
-            let scaled = op("Mul", centered, op("Mul", inv, k("scale")))
-            let scaledAfter = op("Mul", op("Mul", centered, inv), k("scale"))
-            let plain = op("Mul", centered, inv)
-            for body in [scaled, scaledAfter] {
+            // A fusion's root must be an op, so the two normalising forms are listed, not `either`.
+            let normalized = [op("Mul", centered, inv), op("Div", centered, op("Sqrt", op("Add", variance, k("eps"))))]
+            let bodies = [op("Mul", centered, op("Mul", inv, k("scale"))), op("Mul", .either(normalized), k("scale"))] + normalized
+            for body in bodies {
                 out.append(Fusion(name: "layer-norm", minOpset: 17, pattern: op("Add", body, k("bias")), build: layerNorm))
                 out.append(Fusion(name: "layer-norm", minOpset: 17, pattern: body, build: layerNorm))
             }
-            out.append(Fusion(name: "layer-norm", minOpset: 17, pattern: op("Add", plain, k("bias")), build: layerNorm))
-            out.append(Fusion(name: "layer-norm", minOpset: 17, pattern: plain, build: layerNorm))
         }
         return out
     }()
@@ -156,10 +166,12 @@ enum Fusions {
     static func trailingMeanAxes(_ m: Match, _ s: FusionSite, _ name: String, of x: ValueID) -> Int? {
         let r = s.r
         guard let sumNode = m.nodes[name + ".sum"], let axes = r.reduceAxes(r.node(sumNode)),
-              let shape = r.staticShape(x), let n = r.splat(m[name + ".n"]), let rank = r.rank(x),
+              let shape = r.staticShape(x), let rank = r.rank(x), !axes.isEmpty,
               axes == Array((rank - axes.count)..<rank) else { return nil }
+        // A ReduceMean divides by the count itself; sum / n must divide by it.
+        guard let divisor = m.values[name + ".n"] else { return axes[0] }
         let count = axes.map { shape[$0] }.reduce(1, *)
-        return Double(count) == n ? axes[0] : nil
+        return Double(count) == r.splat(divisor) ? axes[0] : nil
     }
 
     static func layerNorm(_ m: Match, _ s: FusionSite) -> ValueID? {
@@ -167,8 +179,8 @@ enum Fusions {
         guard r.dtype(x) == .f32 || r.dtype(x) == .f64 || r.dtype(x) == .f16, r.sameShape(x, s.out),
               let axis = trailingMeanAxes(m, s, "mean", of: x), let eps = r.splat(m["eps"]), eps >= 0,
               let shape = r.staticShape(x) else { return nil }
-        if m.nodes["meansq"] != nil { guard trailingMeanAxes(m, s, "meansq", of: x) == axis else { return nil } }
-        if m.nodes["var"] != nil { guard trailingMeanAxes(m, s, "var", of: x) == axis else { return nil } }
+        if m.nodes["meansq.sum"] != nil { guard trailingMeanAxes(m, s, "meansq", of: x) == axis else { return nil } }
+        if m.nodes["var.sum"] != nil { guard trailingMeanAxes(m, s, "var", of: x) == axis else { return nil } }
         let normShape = Array(shape[axis...])
         func parameter(_ name: String, default value: Double) -> ValueID? {
             guard let v = m.values[name] else {
@@ -192,15 +204,15 @@ enum Fusions {
         ])
     }
 
-    /// RMSNorm: x * (rsqrt(mean(x^2) + eps) * scale), opset 23's RMSNormalization.
-    static let rmsNorm = Fusion(name: "rms-norm", minOpset: 23,
-                                pattern: op("Mul", v("x"), op("Mul", rsqrt(op("Add", mean(square(v("x")), "mean").kept, k("eps"))), k("scale")))) { m, s in
-        rmsBuild(m, s)
-    }
-    static let rmsNormNoScale = Fusion(name: "rms-norm", minOpset: 23,
-                                       pattern: op("Mul", v("x"), rsqrt(op("Add", mean(square(v("x")), "mean").kept, k("eps"))))) { m, s in
-        rmsBuild(m, s)
-    }
+    /// RMSNorm: x * rsqrt(mean(x^2) + eps), or x / sqrt(mean(x^2) + eps), times an optional
+    /// scale on either side of the product; opset 23's RMSNormalization.
+    static let rmsNorms: [Fusion] = {
+        let x = v("x")
+        let shifted = op("Add", mean(square(x), "mean").kept, k("eps"))
+        let normalized = [op("Mul", x, rsqrt(shifted)), op("Div", x, op("Sqrt", shifted))]
+        return ([op("Mul", x, op("Mul", rsqrt(shifted), k("scale"))), op("Mul", .either(normalized), k("scale"))] + normalized)
+            .map { Fusion(name: "rms-norm", minOpset: 23, pattern: $0, build: rmsBuild) }
+    }()
 
     static func rmsBuild(_ m: Match, _ s: FusionSite) -> ValueID? {
         let r = s.r, x = m["x"]
@@ -249,14 +261,31 @@ enum Fusions {
         kShape.swapAt(2, 3)
         let key = s.emit("Transpose", [kt], [Attribute(name: "perm", value: .ints(swap))], shape: .some(kShape))
         var inputs = [q, key, values]
+        // ONNX Runtime wants the mask's last two axes to be exactly [q_len, kv_len] (it does not
+        // broadcast them), and it zeroes a row whose every score is masked at the float's lowest
+        // value, where JAX gives the row's uniform average: such fills are raised to -1e30, which
+        // masks as completely and leaves a fully masked row uniform.
+        func fitsScores(_ shape: [Dim]?) -> Bool {
+            guard let shape, shape.count == 4 else { return false }
+            return shape[2] == qs[2] && shape[3] == ks[3]
+        }
         if let mask = m.values["mask"] {
-            guard r.dtype(mask) == r.dtype(q), maskFitsKernel(r.shape(mask), q: qs, k: ks, target: r.g.target) else { return nil }
+            guard r.dtype(mask) == r.dtype(q), maskFitsKernel(r.shape(mask), q: qs, k: ks, target: r.g.target) && (r.g.target.name == RuntimeProfile.spec.name || fitsScores(r.shape(mask))) else { return nil }
+            if r.isConstant(mask) {
+                guard let t = s.tensor(mask), t.values.allSatisfy({ $0 >= -1e30 }) else { return nil }
+            } else if let p = r.producer(mask) {
+                for c in r.node(p).inputs where c != 0 && r.isConstant(c) {
+                    guard let t = s.tensor(c), t.values.allSatisfy({ $0 >= -1e30 }) else { return nil }
+                }
+            }
             inputs.append(mask)
         } else if let cond = m.values["cond"] {
             guard let fill = r.splat(m["fill"]), fill <= -1e4, r.dtype(cond) == .bool, let cs = r.shape(cond),
-                  maskFitsKernel(cs, q: qs, k: ks, target: r.g.target) else { return nil }
+                  maskFitsKernel(cs, q: qs, k: ks, target: r.g.target),
+                  r.g.target.name == RuntimeProfile.spec.name || fitsScores(cs) else { return nil }
             let zero = s.constant(HostTensor(dtype: r.dtype(q), dims: [], values: [0]))
-            let additive = s.emit("Where", [cond, zero, m["fill"]], dtype: r.dtype(q), shape: .some(cs))
+            let lowest = s.constant(HostTensor(dtype: r.dtype(q), dims: [], values: [max(fill, -1e30)]))
+            let additive = s.emit("Where", [cond, zero, lowest], dtype: r.dtype(q), shape: .some(cs))
             inputs.append(additive)
         }
         return s.emit("Attention", inputs, [Attribute(name: "scale", value: .float(Float(scale)))])

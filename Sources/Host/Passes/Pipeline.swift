@@ -22,8 +22,9 @@ extension GraphPass {
 
 public enum Pipeline {
     public static func standard() -> [GraphPass] {
-        [Simplify(), FoldConstants(), Simplify(), PushTransposes(), CommonSubexpressions(), DeadCode(),
-         Fuse(table: Fusions.all), FoldConstants(), Simplify(), CommonSubexpressions(), ShareInitializers(), DeadCode()]
+        [Simplify(), FoldConstants(), Simplify(), LayoutChains(), PushTransposes(), LayoutChains(), CommonSubexpressions(),
+         DeadCode(), Canonicalize(), ShareInitializers(), CommonSubexpressions(), Fuse(table: Fusions.all), FoldConstants(), Simplify(), LayoutChains(), Simplify(), LayoutChains(),
+         CommonSubexpressions(), ShareInitializers(), DeadCode()]
     }
 
     public static func run(_ passes: [GraphPass], on g: Graph, opset: Int) {
