@@ -32,11 +32,11 @@ func bluestein(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws -> V
 
     var pads = [Int64](repeating: 0, count: 2 * (axis + 2))
     pads[axis + 2 + axis] = Int64(m - n)
-    let padded = try g.op("Pad", try g.complexProduct(x, w), try g.int64s(pads), shape: lead + [.known(Int64(m)), 2])
+    let padded = try g.op("Pad", g.complexProduct(x, w), g.int64s(pads), shape: lead + [.known(Int64(m)), 2])
     let spectrum = try dftNode(padded, axis: axis, rank: axis + 2, inverse: false, onesided: false, g)
     let conv = try dftNode(g.complexProduct(spectrum.with(shape: lead + [.known(Int64(m)), 2]), b), axis: axis, rank: axis + 2,
                            inverse: true, onesided: false, g)
-    let head = try g.op("Slice", conv, try g.int64s([0]), try g.int64s([Int64(n)]), try g.int64s([axis]),
+    let head = try g.op("Slice", conv, g.int64s([0]), g.int64s([Int64(n)]), g.int64s([axis]),
                         shape: lead + [.known(Int64(n)), 2])
     return try g.complexProduct(head, wOut)
 }

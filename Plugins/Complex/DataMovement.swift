@@ -24,7 +24,7 @@ func dataMovementLowerings() -> [Lowering] {
             return [try e.input(0).transpose(perm + [perm.count])]
         },
         claim("concatenate", ["Concat"]) { e, g in
-            [try g.op("Concat", e.inputs.map { Optional($0) }, attributes: ["axis": .int(Int64(try e.int("dimension")))],
+            [try g.op("Concat", e.inputs.map { Optional($0) }, attributes: ["axis": .int(Int64(e.int("dimension")))],
                       shape: e.output(0).shape + [2])]
         },
         claim("slice", ["Slice"]) { e, g in
@@ -33,16 +33,16 @@ func dataMovementLowerings() -> [Lowering] {
             }
             let strides = e.param("strides").flatMap { $0.isNone ? nil : $0.ints } ?? Array(repeating: 1, count: starts.count)
             let axes = Array(0..<starts.count)
-            return [try g.op("Slice", e.input(0), try g.shapeTensor(starts), try g.shapeTensor(limits), try g.int64s(axes),
-                             try g.int64s(strides), shape: e.output(0).shape + [2])]
+            return [try g.op("Slice", e.input(0), g.shapeTensor(starts), g.shapeTensor(limits), g.int64s(axes),
+                             g.int64s(strides), shape: e.output(0).shape + [2])]
         },
         claim("rev", ["Slice"]) { e, g in
             let dims = try e.ints("dimensions")
             if dims.isEmpty { return [try e.input(0)] }
             let n = dims.count
-            return [try g.op("Slice", e.input(0), try g.int64s([Int64](repeating: -1, count: n)),
-                             try g.int64s([Int64](repeating: Int64.min, count: n)), try g.int64s(dims),
-                             try g.int64s([Int64](repeating: -1, count: n)), shape: e.output(0).shape + [2])]
+            return [try g.op("Slice", e.input(0), g.int64s([Int64](repeating: -1, count: n)),
+                             g.int64s([Int64](repeating: Int64.min, count: n)), g.int64s(dims),
+                             g.int64s([Int64](repeating: -1, count: n)), shape: e.output(0).shape + [2])]
         },
         claim("pad", ["Pad", "Gather", "Concat", "Unsqueeze", "Slice"], note: "no interior padding") { e, g in
             try lowerComplexPad(e, g)
@@ -56,16 +56,16 @@ func dataMovementLowerings() -> [Lowering] {
             guard startInputs.count == shape.count, sizes.count == shape.count else {
                 throw LoweringError.invalid("dynamic_slice needs one start and one size per operand dimension")
             }
-            let starts = try g.op("Concat", try (0..<shape.count).map {
+            let starts = try g.op("Concat", (0..<shape.count).map {
                 Optional(try g.clampStart(startInputs[$0], dim: shape[$0], size: sizes[$0]).unsqueeze([0]))
             }, attributes: ["axis": .int(0)], shape: [.known(Int64(shape.count))])
-            let ends = try g.op("Add", starts, try g.shapeTensor(sizes))
-            return [try g.op("Slice", x, starts, ends, try g.int64s(Array(0..<shape.count)), shape: e.output(0).shape + [2])]
+            let ends = try g.op("Add", starts, g.shapeTensor(sizes))
+            return [try g.op("Slice", x, starts, ends, g.int64s(Array(0..<shape.count)), shape: e.output(0).shape + [2])]
         },
         claim("split", ["Split"]) { e, g in
             let sizes = try e.ints("sizes")
-            let parts = try g.node("Split", [e.input(0), try g.int64s(sizes)], outputs: sizes.count,
-                                   attributes: ["axis": .int(Int64(try e.int("axis")))])
+            let parts = try g.node("Split", [e.input(0), g.int64s(sizes)], outputs: sizes.count,
+                                   attributes: ["axis": .int(Int64(e.int("axis")))])
             return zip(parts, e.outputs).map { $0.with(shape: $1.shape + [2]) }
         },
         claim("tile", ["Tile", "Unsqueeze"]) { e, g in
@@ -73,7 +73,7 @@ func dataMovementLowerings() -> [Lowering] {
             let reps = try e.ints("reps")
             let rank = try e.output(0).rank
             let lifted = try x.unsqueeze(Array(0..<(rank - (x.jaxShape?.count ?? rank))))
-            return [try g.op("Tile", lifted, try g.int64s(reps + [1]), shape: e.output(0).shape + [2])]
+            return [try g.op("Tile", lifted, g.int64s(reps + [1]), shape: e.output(0).shape + [2])]
         },
         claim("dynamic_update_slice", ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat",
                                        "ScatterND", "Range"], note: "starts clamped into [0, dim - size] like XLA") { e, g in
@@ -86,10 +86,10 @@ func dataMovementLowerings() -> [Lowering] {
             guard starts.count == shape.count else { throw LoweringError.invalid("dynamic_update_slice needs one start per dimension") }
             if shape.isEmpty { return [update] }
             let components = try (0..<shape.count).map { a in
-                try g.op("Add", try g.clampStart(starts[a], dim: shape[a], size: sizes[a]),
-                         try g.iotaAlong(sizes[a], axis: a, rank: shape.count))
+                try g.op("Add", g.clampStart(starts[a], dim: shape[a], size: sizes[a]),
+                         g.iotaAlong(sizes[a], axis: a, rank: shape.count))
             }
-            return [try g.op("ScatterND", x, try g.indexGrid(components, shape: sizes), update, shape: shape + [2])]
+            return [try g.op("ScatterND", x, g.indexGrid(components, shape: sizes), update, shape: shape + [2])]
         },
         // select_n's first operand is the predicate, so this claim takes any and checks the cases.
         claim("select_n", ["Where", "Unsqueeze", "Equal", "Cast"], dtypes: []) { e, g in
@@ -101,7 +101,7 @@ func dataMovementLowerings() -> [Lowering] {
             var out = cases[0]
             let w = try which.cast(to: .i64)
             for (k, c) in cases.enumerated().dropFirst() {
-                out = try g.op("Where", try g.op("Equal", w, try g.scalar(Double(k), .i64)), c, out)
+                out = try g.op("Where", g.op("Equal", w, g.scalar(Double(k), .i64)), c, out)
             }
             return [out]
         },
@@ -122,7 +122,7 @@ func lowerComplexPad(_ e: Equation, _ g: GraphBuilder) throws -> [Value] {
     let pads = try g.shapeTensor(lo + hi)
     let shape = try e.output(0).shape
     let parts = try (0..<2).map { k in
-        try g.op("Pad", try g.part(x, k), pads, try g.part(value, k), shape: shape)
+        try g.op("Pad", g.part(x, k), pads, g.part(value, k), shape: shape)
     }
     return [try g.pair(parts[0], parts[1], shape: shape)]
 }

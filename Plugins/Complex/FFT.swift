@@ -95,7 +95,7 @@ func realDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
         return try g.op("MatMul", x, w, shape: lead + [.known(2 * m)]).reshape(lead + [.known(m), 2])
     case .bluestein:
         let full = try bluestein(g.withZeroImag(x), n: n, inverse: false, g)
-        return try g.op("Slice", full, try g.int64s([0]), try g.int64s([m]), try g.int64s([lead.count]), shape: lead + [.known(m), 2])
+        return try g.op("Slice", full, g.int64s([0]), g.int64s([m]), g.int64s([lead.count]), shape: lead + [.known(m), 2])
     case .dft: break
     }
     let signal = try x.unsqueeze([-1])
@@ -114,11 +114,11 @@ func inverseRealDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     // DFT has no complex-to-real inverse: rebuild the full Hermitian spectrum, bins m..n-1 being
     // the conjugates of bins n-m..1, and keep the real part of the inverse.
     let axis = lead.count
-    let mirrored = try g.op("Slice", x, try g.int64s([Int64(n - m)]), try g.int64s([0]), try g.int64s([axis]), try g.int64s([-1]))
-    let conj = try g.op("Mul", mirrored, try constTensor([1, -1], x.dtype.part, [2], g))
+    let mirrored = try g.op("Slice", x, g.int64s([Int64(n - m)]), g.int64s([0]), g.int64s([axis]), g.int64s([-1]))
+    let conj = try g.op("Mul", mirrored, constTensor([1, -1], x.dtype.part, [2], g))
     let full = try g.op("Concat", x, conj, attributes: ["axis": .int(Int64(axis))], shape: lead + [.known(Int64(n)), 2])
     let signal = try transformLast(full, n: n, inverse: true, g)
-    return try g.op("Gather", signal, try g.constant([Int64(0)], dtype: .i64, shape: []), attributes: ["axis": .int(-1)],
+    return try g.op("Gather", signal, g.constant([Int64(0)], dtype: .i64, shape: []), attributes: ["axis": .int(-1)],
                     shape: lead + [.known(Int64(n))])
 }
 
@@ -131,7 +131,7 @@ func dftNode(_ x: Value, axis: Int, rank: Int, inverse: Bool, onesided: Bool, _ 
     }
     let flags: KeyValuePairs<String, Attr> = ["inverse": .int(inverse ? 1 : 0), "onesided": .int(onesided ? 1 : 0)]
     if g.opset >= 20 {
-        return try g.op("DFT", x, nil, try g.constant([Int64(axis)], dtype: .i64, shape: []), attributes: flags)
+        return try g.op("DFT", x, nil, g.constant([Int64(axis)], dtype: .i64, shape: []), attributes: flags)
     }
     return try g.op("DFT", x, attributes: ["inverse": .int(inverse ? 1 : 0), "onesided": .int(onesided ? 1 : 0),
                                             "axis": .int(Int64(axis))])

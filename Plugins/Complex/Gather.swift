@@ -36,7 +36,7 @@ func complexGatherLowering() -> Lowering {
         for d in 0..<rank {
             let offsets = try g.iotaAlong(window[d], axis: nb + d, rank: gridRank)
             if let j = startIndexMap.firstIndex(of: d) {
-                let raw = try g.op("Gather", idx, try g.scalar(Double(j), .i64), attributes: ["axis": .int(Int64(nb))], shape: batch)
+                let raw = try g.op("Gather", idx, g.scalar(Double(j), .i64), attributes: ["axis": .int(Int64(nb))], shape: batch)
                 if fill {
                     let f = try g.windowFits(raw, dim: operand[d], size: window[d])
                     fits = try fits.map { try g.op("And", $0, f, shape: batch) } ?? f
@@ -44,12 +44,12 @@ func complexGatherLowering() -> Lowering {
                 let start = try g.clampStart(raw, dim: operand[d], size: window[d]).unsqueeze(Array(nb..<gridRank))
                 components.append(try g.op("Add", start, offsets))
             } else if let j = operandBatching.firstIndex(of: d) {
-                components.append(try g.op("Add", try g.iotaAlong(batch[indicesBatching[j]], axis: indicesBatching[j], rank: gridRank), offsets))
+                components.append(try g.op("Add", g.iotaAlong(batch[indicesBatching[j]], axis: indicesBatching[j], rank: gridRank), offsets))
             } else {
                 components.append(offsets)
             }
         }
-        var y = try g.op("GatherND", x, try g.indexGrid(components, shape: batch + window), shape: batch + window + [2])
+        var y = try g.op("GatherND", x, g.indexGrid(components, shape: batch + window), shape: batch + window + [2])
         let dropped = (collapsed + operandBatching).sorted()
         y = try y.squeeze(dropped.map { nb + $0 })
         var perm: [Int] = []
@@ -62,7 +62,7 @@ func complexGatherLowering() -> Lowering {
         if let fits {
             let value: Double = e.param("fill_value").flatMap { $0.isNone ? nil : $0.float } ?? .nan
             let mask = try fits.unsqueeze(offsetDims + [out.shape.count])
-            y = try g.op("Where", mask, y, try g.scalar(value, x.dtype.part))
+            y = try g.op("Where", mask, y, g.scalar(value, x.dtype.part))
         }
         return [y.with(shape: out.shape + [2])]
     }

@@ -13,7 +13,7 @@ let complexTypes: [DType] = [.c64, .c128]
 extension GraphBuilder {
     /// Part k (0 real, 1 imaginary) of a complex value, as a real tensor of JAX's shape.
     func part(_ z: Value, _ k: Int) throws -> Value {
-        try op("Gather", z, try constant([Int64(k)], dtype: .i64, shape: []), attributes: ["axis": .int(-1)],
+        try op("Gather", z, constant([Int64(k)], dtype: .i64, shape: []), attributes: ["axis": .int(-1)],
                shape: z.shape.map { Array($0.dropLast()) })
     }
 
@@ -29,7 +29,7 @@ extension GraphBuilder {
     /// The complex value with these parts (same shape, same float type).
     func pair(_ re: Value, _ im: Value, shape: [Dim]? = nil) throws -> Value {
         let s = shape ?? re.shape
-        return try op("Concat", try re.with(shape: s).unsqueeze([-1]), try im.with(shape: s).unsqueeze([-1]),
+        return try op("Concat", re.with(shape: s).unsqueeze([-1]), im.with(shape: s).unsqueeze([-1]),
                       attributes: ["axis": .int(-1)], shape: s.map { $0 + [2] })
     }
 
@@ -39,7 +39,7 @@ extension GraphBuilder {
         let rank = (x.shape?.count ?? 0) + 1
         var pads = [Int64](repeating: 0, count: 2 * rank)
         pads[2 * rank - 1] = 1
-        return try op("Pad", try x.unsqueeze([-1]), try int64s(pads), shape: x.shape.map { $0 + [2] })
+        return try op("Pad", x.unsqueeze([-1]), int64s(pads), shape: x.shape.map { $0 + [2] })
     }
 
     func add(_ a: Value, _ b: Value) throws -> Value { try op("Add", a, b) }
@@ -55,7 +55,7 @@ extension GraphBuilder {
 
     /// |z| from its parts.
     func magnitude(_ a: Value, _ b: Value) throws -> Value {
-        try op("Sqrt", try add(mul(a, a), mul(b, b)))
+        try op("Sqrt", add(mul(a, a), mul(b, b)))
     }
 
     /// atan2(y, x). ONNX has no Atan2 and ONNX Runtime's CPU Atan has no f64 kernel, so f64 goes
@@ -63,16 +63,16 @@ extension GraphBuilder {
     func atan2(_ y: Value, _ x: Value, _ t: DType) throws -> Value {
         let y32 = try y.cast(to: .f32), x32 = try x.cast(to: .f32)
         let zero = try scalar(0, .f32)
-        let base = try op("Atan", try div(y32, x32))
-        let pi = try op("Where", try op("Less", y32, zero), try scalar(-Double.pi, .f32), try scalar(Double.pi, .f32))
-        let turned = try op("Where", try op("Less", x32, zero), try add(base, pi), base)
-        let origin = try op("And", try op("Equal", x32, zero), try op("Equal", y32, zero))
+        let base = try op("Atan", div(y32, x32))
+        let pi = try op("Where", op("Less", y32, zero), scalar(-Double.pi, .f32), scalar(Double.pi, .f32))
+        let turned = try op("Where", op("Less", x32, zero), add(base, pi), base)
+        let origin = try op("And", op("Equal", x32, zero), op("Equal", y32, zero))
         return try op("Where", origin, zero, turned).cast(to: t)
     }
 
     /// Ones shaped like x.
     func onesLike(_ x: Value, _ t: DType) throws -> Value {
-        try op("Expand", try scalar(1, t), try op("Shape", x))
+        try op("Expand", scalar(1, t), op("Shape", x))
     }
 }
 

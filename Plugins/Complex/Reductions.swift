@@ -7,7 +7,7 @@ func reductionLowerings() -> [Lowering] {
         Lowering("reduce_sum", emits: ["ReduceSum"], priority: 10, dtypes: complexTypes) { e, g in
             let axes = try e.ints("axes")
             if axes.isEmpty { return [try e.input(0)] }
-            return [try g.op("ReduceSum", e.input(0), try g.int64s(axes), attributes: ["keepdims": .int(0)],
+            return [try g.op("ReduceSum", e.input(0), g.int64s(axes), attributes: ["keepdims": .int(0)],
                              shape: e.output(0).shape + [2])]
         },
         Lowering("reduce_prod", emits: pairOps + ["ReduceProd", "ReduceSum"], priority: 10, dtypes: complexTypes,

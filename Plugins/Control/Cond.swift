@@ -30,7 +30,7 @@ func condLowering() -> Lowering {
                 (condition, thenRange, elseRange) = (index, (1, 2), (0, 1))
             } else {
                 guard index.dtype.isInt else { throw LoweringError.unsupported("cond index of type \(index.dtype)") }
-                condition = try g.op("Less", index, try g.scalar(Double(middle), index.dtype), shape: [])
+                condition = try g.op("Less", index, g.scalar(Double(middle), index.dtype), shape: [])
             }
             let then = try g.subgraph(inputs: []) { _ in try select(thenRange.0, thenRange.1) }
             let other = try g.subgraph(inputs: []) { _ in try select(elseRange.0, elseRange.1) }

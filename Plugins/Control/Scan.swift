@@ -88,7 +88,7 @@ let preferScanOp = true
 /// direction to 1 (backwards), which reads and writes positions from the end.
 func scanAsScan(_ s: ScanEquation, _ g: GraphBuilder) throws -> [Value] {
     let body = try g.subgraph(s.program, inputs: s.consts.map { .outer($0) } + s.carried.map { .typed($0) }
-                              + (try s.xSlices()).map { .typed($0) }, outputs: s.bodyOutputs)
+                              + (s.xSlices()).map { .typed($0) }, outputs: s.bodyOutputs)
     let directions: Attr = .ints([Int](repeating: s.reverse ? 1 : 0, count: s.xs.count))
     let outDirections: Attr = .ints([Int](repeating: s.reverse ? 1 : 0, count: s.ys.count))
     let outs = try g.node("Scan", s.initial + s.xs, outputs: s.bodyOutputs, attributes: [
@@ -107,7 +107,7 @@ func scanAsLoop(_ s: ScanEquation, _ g: GraphBuilder) throws -> [Value] {
     let slices = try s.xSlices()
     let body = try g.subgraph(inputs: loopCounterInputs + s.carried.map { .typed($0) }) { args in
         var position = args[0]
-        if s.reverse { position = try g.op("Sub", try g.op("Sub", trips, one, shape: []), position, shape: []) }
+        if s.reverse { position = try g.op("Sub", g.op("Sub", trips, one, shape: []), position, shape: []) }
         let x = try zip(s.xs, slices).map { try g.op("Gather", $0, position, attributes: ["axis": .int(0)], shape: $1.shape) }
         let outs = try g.inline(s.program, s.consts + args.dropFirst(2) + x, outputs: s.bodyOutputs)
         return [args[1]] + outs
@@ -115,7 +115,7 @@ func scanAsLoop(_ s: ScanEquation, _ g: GraphBuilder) throws -> [Value] {
     var outs = try g.node("Loop", [trips, nil] + s.initial, outputs: s.bodyOutputs, attributes: ["body": .graph(body)])
     if s.reverse {
         for k in s.carried.count..<outs.count {
-            outs[k] = try g.op("Slice", outs[k], try g.int64s([-1]), try g.int64s([Int64.min]), try g.int64s([0]), try g.int64s([-1]))
+            outs[k] = try g.op("Slice", outs[k], g.int64s([-1]), g.int64s([Int64.min]), g.int64s([0]), g.int64s([-1]))
         }
     }
     return s.results(outs)

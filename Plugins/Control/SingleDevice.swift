@@ -7,7 +7,7 @@ func singleDeviceLowerings() -> [Lowering] {
     [
         Lowering("shard_map", emits: [], note: "mesh of size 1 only: the body is inlined") { eqn, g in
             try requireSingleDevice(eqn)
-            let outs = try g.inline(try eqn.require("jaxpr"), eqn.inputs, outputs: eqn.outputs.count)
+            let outs = try g.inline(eqn.require("jaxpr"), eqn.inputs, outputs: eqn.outputs.count)
             return zip(outs, eqn.outputs).map { $0.with(shape: $1.shape) }
         },
         Lowering("axis_index", emits: [], note: "0: the only device of a size-1 mesh axis") { eqn, g in
@@ -18,8 +18,8 @@ func singleDeviceLowerings() -> [Lowering] {
                 throw LoweringError.unsupported("all_gather over \(size) devices (only a single device exports)")
             }
             let x = try eqn.input(0)
-            if eqn.param("tiled")?.bool == true { return [x.with(shape: try eqn.output(0).shape)] }
-            return [try x.unsqueeze([try eqn.int("all_gather_dimension")]).with(shape: eqn.output(0).shape)]
+            if eqn.param("tiled")?.bool == true { return [x] }
+            return [try x.unsqueeze([eqn.int("all_gather_dimension")])]
         },
     ] + ["psum", "pmax", "pmin"].map { prim in
         Lowering(prim, emits: [], note: "the operand: a reduction over one device") { eqn, _ in

@@ -51,7 +51,7 @@ func batchedWhile(_ eqn: Equation, _ condProgram: Param, _ bodyProgram: Param, _
         throw LoweringError.unsupported("batched while: a carry of shape \(t.shape) does not start with the predicate's \(predShape)")
     }
     func any(_ p: Value) throws -> Value {
-        try g.op("ReduceMax", try p.cast(to: .i32), attributes: ["keepdims": .int(0)]).cast(to: .bool).with(shape: [])
+        try g.op("ReduceMax", p.cast(to: .i32), attributes: ["keepdims": .int(0)]).cast(to: .bool).with(shape: [])
     }
     let predType = TensorType(.bool, predShape)
     let body = try g.subgraph(inputs: loopCounterInputs + [.typed(predType)] + carried.map { .typed($0) }) { args in
@@ -65,7 +65,7 @@ func batchedWhile(_ eqn: Equation, _ condProgram: Param, _ bodyProgram: Param, _
         let again = try g.inline(condProgram, condConsts + kept, outputs: 1)[0]
         return [try any(again), again.with(shape: predShape)] + kept
     }
-    let outs = try g.node("Loop", [nil, try any(firstPredicate), firstPredicate] + initial, outputs: carried.count + 1,
+    let outs = try g.node("Loop", [nil, any(firstPredicate), firstPredicate] + initial, outputs: carried.count + 1,
                           attributes: ["body": .graph(body)])
     return zip(outs.dropFirst(), carried).map { $0.with(shape: $1.shape) }
 }

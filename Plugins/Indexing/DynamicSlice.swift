@@ -12,11 +12,11 @@ func dynamicSliceLowering() -> Lowering {
         guard startInputs.count == shape.count, sizes.count == shape.count else {
             throw LoweringError.invalid("dynamic_slice needs one start and one size per operand dimension")
         }
-        let starts = try g.op("Concat", try (0..<shape.count).map {
+        let starts = try g.op("Concat", (0..<shape.count).map {
             Optional(try g.clampStart(startInputs[$0], dim: shape[$0], size: sizes[$0]).unsqueeze([0]))
         }, attributes: ["axis": .int(0)], shape: [.known(Int64(shape.count))])
-        let ends = try g.op("Add", starts, try g.shapeTensor(sizes))
-        return [try g.op("Slice", x, starts, ends, try g.int64s(Array(0..<shape.count)), shape: eqn.output(0).shape)]
+        let ends = try g.op("Add", starts, g.shapeTensor(sizes))
+        return [try g.op("Slice", x, starts, ends, g.int64s(Array(0..<shape.count)), shape: eqn.output(0).shape)]
     }
 }
 
@@ -37,8 +37,8 @@ func dynamicUpdateSliceLowering() -> Lowering {
         // shape inference, which broadcasts 1 against 0 to 1).
         if sizes.contains(where: { $0.value == 0 }) { return [x] }
         let components = try (0..<shape.count).map { a in
-            try g.op("Add", try g.clampStart(startInputs[a], dim: shape[a], size: sizes[a]),
-                     try g.iotaAlong(sizes[a], axis: a, rank: shape.count))
+            try g.op("Add", g.clampStart(startInputs[a], dim: shape[a], size: sizes[a]),
+                     g.iotaAlong(sizes[a], axis: a, rank: shape.count))
         }
         let grid = try g.indexGrid(components, shape: usize)
         return [try g.op("ScatterND", x, grid, update, shape: eqn.output(0).shape)]

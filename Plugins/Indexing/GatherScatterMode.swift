@@ -57,7 +57,7 @@ struct WindowGrid {
         for d in 0..<rank {
             let offsets = try g.iotaAlong(window[d], axis: nb + d, rank: gridRank)
             if let j = startIndexMap.firstIndex(of: d) {
-                let raw = try g.op("Gather", idx, try g.scalar(Double(j), .i64), attributes: ["axis": .int(Int64(nb))], shape: batch)
+                let raw = try g.op("Gather", idx, g.scalar(Double(j), .i64), attributes: ["axis": .int(Int64(nb))], shape: batch)
                 if wantFits {
                     let f = try g.windowFits(raw, dim: operand[d], size: window[d])
                     fitsAll = try fitsAll.map { try g.op("And", $0, f, shape: batch) } ?? f
@@ -68,7 +68,7 @@ struct WindowGrid {
             } else if let j = operandBatching.firstIndex(of: d) {
                 let b = indicesBatching[j]
                 guard b < nb else { throw LoweringError.unsupported("a batching dimension that is the index vector") }
-                components.append(try g.op("Add", try g.iotaAlong(batch[b], axis: b, rank: gridRank), offsets))
+                components.append(try g.op("Add", g.iotaAlong(batch[b], axis: b, rank: gridRank), offsets))
             } else {
                 components.append(offsets)
             }

@@ -38,7 +38,7 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     let x = try eqn.input(0), indices = try eqn.input(1)
     var updates = try eqn.input(2), reduction = requested
     if requested == "sub" {
-        updates = try g.op("Sub", try g.scalar(0, updates.dtype), updates, shape: updates.shape)
+        updates = try g.op("Sub", g.scalar(0, updates.dtype), updates, shape: updates.shape)
         reduction = "add"
     }
     let out = try eqn.output(0)
@@ -79,13 +79,13 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
         // Scratch block after the end of axis 0, big enough for one window.
         var pads = [Dim](repeating: 0, count: 2 * rank)
         pads[rank] = window[0]
-        target = try g.pad(x, try g.shapeTensor(pads))
-        let scratch = try g.op("Add", try g.dimScalar(operand[0]), try g.iotaAlong(window[0], axis: nb, rank: nb + rank))
-        let row0 = try g.op("Gather", grid, try g.scalar(0, .i64), attributes: ["axis": .int(Int64(nb + rank))])
+        target = try g.pad(x, g.shapeTensor(pads))
+        let scratch = try g.op("Add", g.dimScalar(operand[0]), g.iotaAlong(window[0], axis: nb, rank: nb + rank))
+        let row0 = try g.op("Gather", grid, g.scalar(0, .i64), attributes: ["axis": .int(Int64(nb + rank))])
         let fitsFull = try fits.unsqueeze(Array(nb..<(nb + rank)))
         let redirected = try g.op("Where", fitsFull, row0, scratch)
         let rest = try (1..<rank).map { k in
-            try g.op("Gather", grid, try g.scalar(Double(k), .i64), attributes: ["axis": .int(Int64(nb + rank))])
+            try g.op("Gather", grid, g.scalar(Double(k), .i64), attributes: ["axis": .int(Int64(nb + rank))])
         }
         grid = try g.indexGrid([redirected] + rest, shape: full)
     }
@@ -96,7 +96,7 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
         y = try g.op("ScatterND", target, grid, u)
     }
     if drop {
-        y = try g.op("Slice", y, try g.int64s([0]), try g.dimTensor(operand[0]), try g.int64s([0]))
+        y = try g.op("Slice", y, g.int64s([0]), g.dimTensor(operand[0]), g.int64s([0]))
     }
     return [y.with(shape: out.shape)]
 }

@@ -19,8 +19,8 @@ func bitwiseLowerings() -> [Lowering] {
             let planes: Value
             switch prim {
             case "and": planes = both
-            case "or": planes = try g.op("Sub", try g.op("Add", pa, pb), both)
-            default: planes = try g.op("Sub", try g.op("Add", pa, pb), try g.op("Add", both, both))
+            case "or": planes = try g.op("Sub", g.op("Add", pa, pb), both)
+            default: planes = try g.op("Sub", g.op("Add", pa, pb), g.op("Add", both, both))
             }
             return [try fromBitPlanes(planes.with(shape: pa.shape), t, g).with(shape: shape)]
         })
@@ -33,7 +33,7 @@ func bitwiseLowerings() -> [Lowering] {
         if t.isBool { return [try g.op("Not", x, shape: shape)] }
         if g.opset >= 18 { return [try g.op("BitwiseNot", x, shape: shape)] }
         let u = unsignedView(t)
-        return [try g.op("Sub", try intConstant([~0], u, g), try x.cast(to: u)).cast(to: t).with(shape: shape)]
+        return [try g.op("Sub", intConstant([~0], u, g), x.cast(to: u)).cast(to: t).with(shape: shape)]
     })
     for prim in ["shift_left", "shift_right_logical", "shift_right_arithmetic"] {
         out.append(Lowering(prim, emits: ["BitShift", "Less", "Min"] + pickOps, dtypes: DType.ints,
@@ -44,18 +44,18 @@ func bitwiseLowerings() -> [Lowering] {
     out.append(Lowering("population_count", emits: bitPlaneOps, dtypes: DType.ints) { eqn, g in
         let x = try eqn.input(0)
         guard x.dtype.isInt else { throw LoweringError.unsupported("population_count on \(x.dtype)") }
-        let count = try g.op("ReduceSum", try bitPlanes(x, g).cast(to: .i32), try g.int64s([-1]), attributes: ["keepdims": .int(0)])
-        return [try count.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
+        let count = try g.op("ReduceSum", bitPlanes(x, g).cast(to: .i32), g.int64s([-1]), attributes: ["keepdims": .int(0)])
+        return [try count.cast(to: x.dtype)]
     })
     // clz = width - bit length; the bit length counts the shifts k with x >> k != 0.
     out.append(Lowering("clz", emits: uniqueOps(["Greater", "Sub"], bitPlaneOps), dtypes: DType.ints) { eqn, g in
         let x = try eqn.input(0), t = x.dtype
         guard t.isInt else { throw LoweringError.unsupported("clz on \(t)") }
         let u = try x.cast(to: unsignedView(t)), w = bitWidth(t)
-        let shifted = try g.op("BitShift", try appendAxis(u), try bitOffsets(u.dtype, w, g), attributes: ["direction": .string("RIGHT")])
-        let nonzero = try g.op("Greater", shifted, try intConstant([0], u.dtype, g)).cast(to: .i32)
-        let length = try g.op("ReduceSum", nonzero, try g.int64s([-1]), attributes: ["keepdims": .int(0)])
-        return [try g.op("Sub", try g.scalar(Double(w), .i32), length).cast(to: t).with(shape: eqn.output(0).shape)]
+        let shifted = try g.op("BitShift", appendAxis(u), bitOffsets(u.dtype, w, g), attributes: ["direction": .string("RIGHT")])
+        let nonzero = try g.op("Greater", shifted, intConstant([0], u.dtype, g)).cast(to: .i32)
+        let length = try g.op("ReduceSum", nonzero, g.int64s([-1]), attributes: ["keepdims": .int(0)])
+        return [try g.op("Sub", g.scalar(Double(w), .i32), length).cast(to: t)]
     })
     return out
 }
@@ -72,20 +72,20 @@ func lowerShift(_ eqn: Equation, _ g: GraphBuilder) throws -> Value {
     let work: DType = w == 16 ? .u32 : ut
     let u = try x.cast(to: ut).cast(to: work)
     let amount = try s.cast(to: unsignedView(s.dtype)).cast(to: work)
-    let clamped = try g.op("Min", amount, try intConstant([UInt64(w - 1)], work, g))
+    let clamped = try g.op("Min", amount, intConstant([UInt64(w - 1)], work, g))
     let result: Value
     if eqn.primitive == "shift_right_arithmetic" {
         // Arithmetic shift of a negative x is the complement of the logical shift of its complement.
-        let negative = try g.op("Less", try x.cast(to: signedView(t)), try intConstant([0], signedView(t), g))
+        let negative = try g.op("Less", x.cast(to: signedView(t)), intConstant([0], signedView(t), g))
         let ones = try intConstant([UInt64.max >> (64 - w)], work, g)
-        let flipped = try pick(negative, try g.op("Sub", ones, u), u, g)
+        let flipped = try pick(negative, g.op("Sub", ones, u), u, g)
         let shifted = try g.op("BitShift", flipped, clamped, attributes: ["direction": .string("RIGHT")])
-        result = try pick(negative, try g.op("Sub", ones, shifted), shifted, g)
+        result = try pick(negative, g.op("Sub", ones, shifted), shifted, g)
     } else {
         let dir = eqn.primitive == "shift_left" ? "LEFT" : "RIGHT"
         let shifted = try g.op("BitShift", u, clamped, attributes: ["direction": .string(dir)])
-        let inRange = try g.op("Less", amount, try intConstant([UInt64(w)], work, g))
-        result = try g.op("Mul", shifted, try inRange.cast(to: work))
+        let inRange = try g.op("Less", amount, intConstant([UInt64(w)], work, g))
+        result = try g.op("Mul", shifted, inRange.cast(to: work))
     }
-    return try result.cast(to: ut).cast(to: t).with(shape: eqn.output(0).shape)
+    return try result.cast(to: ut).cast(to: t)
 }

@@ -12,8 +12,8 @@ func conversionLowerings() -> [Lowering] {
             guard (x.dtype.isFloat || x.dtype.isInt || x.dtype.isBool) && (to.isFloat || to.isInt || to.isBool) else {
                 throw LoweringError.unsupported("convert_element_type from \(x.dtype) to \(to)")
             }
-            if x.dtype.isFloat && to.isInt { return [try saturatingFloatToInt(x, to, g).with(shape: eqn.output(0).shape)] }
-            return [try x.cast(to: to).with(shape: eqn.output(0).shape)]
+            if x.dtype.isFloat && to.isInt { return [try saturatingFloatToInt(x, to, g)] }
+            return [try x.cast(to: to)]
         },
         Lowering("bitcast_convert_type", emits: uniqueOps(floatBitsOps, bitPlaneOps),
                  dtypes: allTypes.filter { $0 != .bool },
@@ -32,12 +32,12 @@ func saturatingFloatToInt(_ x0: Value, _ to: DType, _ g: GraphBuilder) throws ->
     let hiExp = to.isSignedInt ? w - 1 : w
     let hi = try g.scalar(Double(sign: .plus, exponent: hiExp, significand: 1), t)
     let lo = to.isSignedInt ? try g.scalar(-Double(sign: .plus, exponent: hiExp, significand: 1), t) : try g.scalar(0, t)
-    let inside = try g.op("And", try g.op("Greater", x, lo), try g.op("Less", x, hi))
-    let truncated = try g.op("Where", inside, x, try g.scalar(0, t)).cast(to: to)
+    let inside = try g.op("And", g.op("Greater", x, lo), g.op("Less", x, hi))
+    let truncated = try g.op("Where", inside, x, g.scalar(0, t)).cast(to: to)
     let maxBits: UInt64 = to.isSignedInt ? UInt64.max >> (65 - w) : UInt64.max >> (64 - w)
     let minBits: UInt64 = to.isSignedInt ? ~maxBits : 0
-    let low = try pick(try g.op("LessOrEqual", x, lo), try intConstant([minBits], to, g), truncated, g)
-    return try pick(try g.op("GreaterOrEqual", x, hi), try intConstant([maxBits], to, g), low, g)
+    let low = try pick(g.op("LessOrEqual", x, lo), intConstant([minBits], to, g), truncated, g)
+    return try pick(g.op("GreaterOrEqual", x, hi), intConstant([maxBits], to, g), low, g)
 }
 
 /// XLA's bitcast: same width reinterprets; a narrower target adds a last axis of the width ratio
@@ -51,7 +51,7 @@ func lowerBitcast(_ eqn: Equation, _ g: GraphBuilder) throws -> Value {
     // The source as its unsigned bit pattern.
     let u: Value
     if let layout = FloatLayout.of(from) {
-        u = try layout.encode(try x.cast(to: layout.compute), g).with(shape: x.shape)
+        u = try layout.encode(x.cast(to: layout.compute), g).with(shape: x.shape)
     } else {
         u = try x.cast(to: unsignedView(from))
     }
@@ -62,7 +62,7 @@ func lowerBitcast(_ eqn: Equation, _ g: GraphBuilder) throws -> Value {
     } else if wf > wt {
         let uType = FloatLayout.of(from)?.bits ?? unsignedView(from)
         let parts = try intConstant((0..<(wf / wt)).map { UInt64($0 * wt) }, uType, g, shape: [Int64(wf / wt)])
-        v = try g.op("BitShift", try appendAxis(u), parts, attributes: ["direction": .string("RIGHT")]).cast(to: ut)
+        v = try g.op("BitShift", appendAxis(u), parts, attributes: ["direction": .string("RIGHT")]).cast(to: ut)
     } else {
         v = try joinFields(u, fieldBits: wf, count: wt / wf, into: ut, g)
     }

@@ -32,11 +32,11 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
 
     // MatMul broadcasts leading dims of its left operand: [..., M, K] @ [K, N] needs no reshapes.
     if lb.isEmpty, lc == [ls.count - 1], rc == [0], rs.count <= 2 {
-        return [try finish(try g.op("MatMul", lhs, rhs, shape: out.shape))]
+        return [try finish(g.op("MatMul", lhs, rhs, shape: out.shape))]
     }
     let batch = lb.map { ls[$0] }
     let m = Dim.product(lfree.map { ls[$0] }), k = Dim.product(lc.map { ls[$0] }), n = Dim.product(rfree.map { rs[$0] })
     let a = try lhs.transpose(lb + lfree + lc).reshape(batch + [m, k])
     let b = try rhs.transpose(rb + rc + rfree).reshape(batch + [k, n])
-    return [try finish(try g.op("MatMul", a, b, shape: batch + [m, n]).reshape(out.shape))]
+    return [try finish(g.op("MatMul", a, b, shape: batch + [m, n]).reshape(out.shape))]
 }

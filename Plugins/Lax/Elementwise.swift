@@ -70,20 +70,20 @@ func elementwiseLowerings() -> [Lowering] {
         out.append(Lowering(prim, emits: emits,
                             dtypes: unaryDTypes(prim, op, accepts), note: note) { eqn, g in
             let t = try checkType(eqn, accepts)
-            if t == .f64, let f = fallback { return [try f(eqn.input(0), g).with(shape: eqn.output(0).shape)] }
+            if t == .f64, let f = fallback { return [try f(eqn.input(0), g)] }
             if op == "Neg" && t.isUnsignedInt {
                 // ONNX Neg is signed-only; 0 - x wraps as XLA's unsigned negation does.
-                return [try g.op("Sub", try intConstant([0], t, g), eqn.input(0), shape: eqn.output(0).shape)]
+                return [try g.op("Sub", intConstant([0], t, g), eqn.input(0), shape: eqn.output(0).shape)]
             }
             if op == "Sign" && t == .f16 {
                 // ONNX Runtime's f16 Sign maps NaN to 0; XLA keeps NaN.
                 let x = try eqn.input(0)
-                return [try g.op("Where", try g.op("Equal", x, x), try g.op("Sign", x), x, shape: eqn.output(0).shape)]
+                return [try g.op("Where", g.op("Equal", x, x), g.op("Sign", x), x, shape: eqn.output(0).shape)]
             }
             if t == .f64 && noDoubleKernel.contains(op) {
                 throw LoweringError.unsupported("\(prim) on f64: ONNX Runtime's CPU provider has no double \(op) kernel")
             }
-            return [try computingBF16InF32(eqn.input(0), g) { try g.op(op, $0) }.with(shape: eqn.output(0).shape)]
+            return [try computingBF16InF32(eqn.input(0), g) { try g.op(op, $0) }]
         })
     }
     for (prim, op, accepts) in binaryOps {
@@ -101,7 +101,7 @@ func elementwiseLowerings() -> [Lowering] {
             let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : nil
             let a = try wide.map { try eqn.input(0).cast(to: $0) } ?? eqn.input(0)
             let b = try wide.map { try eqn.input(1).cast(to: $0) } ?? eqn.input(1)
-            return [try g.op(op, a, b).cast(to: t).with(shape: eqn.output(0).shape)]
+            return [try g.op(op, a, b).cast(to: t)]
         })
     }
     for (prim, op) in comparisonOps {
@@ -116,7 +116,7 @@ func elementwiseLowerings() -> [Lowering] {
     out.append(Lowering("ne", emits: ["Equal", "Not", "Cast"], dtypes: DType.numbers + [.bool]) { eqn, g in
         var a = try eqn.input(0), b = try eqn.input(1)
         if a.dtype == .bf16 { a = try a.cast(to: .f32); b = try b.cast(to: .f32) }
-        return [try g.op("Not", try g.op("Equal", a, b), shape: eqn.output(0).shape)]
+        return [try g.op("Not", g.op("Equal", a, b), shape: eqn.output(0).shape)]
     })
     return out
 }
@@ -125,5 +125,5 @@ func elementwiseLowerings() -> [Lowering] {
 /// XLA's CPU backend computes bf16 math in f32 too, so results round the same way.
 func computingBF16InF32(_ x: Value, _ g: GraphBuilder, _ body: (Value) throws -> Value) throws -> Value {
     guard x.dtype == .bf16 else { return try body(x) }
-    return try body(try x.cast(to: .f32)).cast(to: .bf16)
+    return try body(x.cast(to: .f32)).cast(to: .bf16)
 }

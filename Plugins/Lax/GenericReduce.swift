@@ -24,15 +24,15 @@ func genericReduceLowering() -> Lowering {
             return try reduceByLoop(eqn, g)
         }
         let axes = try eqn.ints("dimensions")
-        let r = try reduce(k.prim, k.reduce, x.dtype.isBool ? try x.cast(to: .i32) : x, axes: axes, g)
+        let r = try reduce(k.prim, k.reduce, x.dtype.isBool ? x.cast(to: .i32) : x, axes: axes, g)
         let reduced = x.dtype.isBool ? try r.cast(to: .bool) : r
         if x.dtype.isBool || [.f32, .f64, .i32, .i64].contains(x.dtype) {
             return [try g.op(k.combine, reduced, initial, shape: eqn.output(0).shape)]
         }
         // Max/Min/Add/Mul kernels for narrow types run in a wider one; the narrowing cast wraps as XLA does.
         let wide: DType = x.dtype.isFloat ? .f32 : x.dtype == .u64 ? .u64 : .i64
-        let y = try g.op(k.combine, try reduced.cast(to: wide), try initial.cast(to: wide))
-        return [try y.cast(to: x.dtype).with(shape: eqn.output(0).shape)]
+        let y = try g.op(k.combine, reduced.cast(to: wide), initial.cast(to: wide))
+        return [try y.cast(to: x.dtype)]
     }
 }
 
@@ -62,10 +62,10 @@ func reduceByLoop(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
             let next = try g.inline(program, Array(inner.dropFirst(2)) + elements, outputs: n)
             return [inner[1]] + next
         }
-        let results = try g.node("Loop", [try g.dimTensor(reducedCount).squeeze([0]), always] + inits, outputs: n,
+        let results = try g.node("Loop", [g.dimTensor(reducedCount).squeeze([0]), always] + inits, outputs: n,
                                  attributes: ["body": .graph(inner)])
         return [args[1]] + results
     }
-    let stacked = try g.node("Loop", [try g.dimTensor(keptCount).squeeze([0]), always], outputs: n, attributes: ["body": .graph(outer)])
+    let stacked = try g.node("Loop", [g.dimTensor(keptCount).squeeze([0]), always], outputs: n, attributes: ["body": .graph(outer)])
     return try zip(stacked, eqn.outputs).map { try $0.with(shape: [keptCount]).reshape($1.shape) }
 }

@@ -34,14 +34,14 @@ let whereTypes: Set<DType> = [.f16, .f32, .f64, .i8, .i32, .i64, .u8, .u32]
 func pick(_ cond: Value, _ a: Value, _ b: Value, _ g: GraphBuilder) throws -> Value {
     let t = a.dtype
     if whereTypes.contains(t) || !t.isInt { return try g.op("Where", cond, a, b) }
-    return try g.op("Add", b, try g.op("Mul", try g.op("Sub", a, b), try cond.cast(to: t)))
+    return try g.op("Add", b, g.op("Mul", g.op("Sub", a, b), cond.cast(to: t)))
 }
 
 /// x's bits along a new last axis, least significant first, as 0/1 of x's unsigned view.
 func bitPlanes(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let u = try x.cast(to: unsignedView(x.dtype)), w = bitWidth(x.dtype)
-    let shifted = try g.op("BitShift", try appendAxis(u), try bitOffsets(u.dtype, w, g), attributes: ["direction": .string("RIGHT")])
-    return try g.op("Mod", shifted, try intConstant([2], u.dtype, g), shape: x.shape.map { $0 + [.known(Int64(w))] })
+    let shifted = try g.op("BitShift", appendAxis(u), bitOffsets(u.dtype, w, g), attributes: ["direction": .string("RIGHT")])
+    return try g.op("Mod", shifted, intConstant([2], u.dtype, g), shape: x.shape.map { $0 + [.known(Int64(w))] })
 }
 
 /// x with a new last axis of size 1.
@@ -74,7 +74,7 @@ func fromBitPlanes(_ planes: Value, _ t: DType, _ g: GraphBuilder) throws -> Val
     guard w == 64 else { return try joinFields(planes, fieldBits: 1, count: w, into: ut, g).cast(to: t) }
     guard let rank = planes.rank else { throw LoweringError.unsupported("a value of unknown rank") }
     // Reshape [..., 64] to [..., 8, 8]: zeros copy the leading (possibly symbolic) dims.
-    let grouped = try g.op("Reshape", planes, try g.int64s(Array(repeating: 0, count: rank - 1) + [8, 8]),
+    let grouped = try g.op("Reshape", planes, g.int64s(Array(repeating: 0, count: rank - 1) + [8, 8]),
                            shape: planes.shape.map { Array($0.dropLast()) + [8, 8] })
     let bytes = try joinFields(grouped, fieldBits: 1, count: 8, into: .u8, g)
     return try joinFields(bytes, fieldBits: 8, count: 8, into: ut, g).cast(to: t)
@@ -87,16 +87,16 @@ func fromBitPlanes(_ planes: Value, _ t: DType, _ g: GraphBuilder) throws -> Val
 func joinFields(_ fields: Value, fieldBits: Int, count: Int, into ut: DType, _ g: GraphBuilder) throws -> Value {
     guard let rank = fields.rank else { throw LoweringError.unsupported("a value of unknown rank") }
     let offsets = try intConstant((0..<count).map { UInt64($0 * fieldBits) }, ut, g, shape: [Int64(count)])
-    let placed = try g.op("BitShift", try fields.cast(to: ut), offsets, attributes: ["direction": .string("LEFT")],
+    let placed = try g.op("BitShift", fields.cast(to: ut), offsets, attributes: ["direction": .string("LEFT")],
                           shape: fields.shape)
     let outShape = fields.shape.map { Array($0.dropLast()) }
     if fieldBits * count <= 32 {
-        return try g.op("ReduceSum", try placed.cast(to: .i64), try g.int64s([rank - 1]), attributes: ["keepdims": .int(0)])
+        return try g.op("ReduceSum", placed.cast(to: .i64), g.int64s([rank - 1]), attributes: ["keepdims": .int(0)])
             .cast(to: ut).with(shape: outShape)
     }
     var sum: Value?
     for k in 0..<count {
-        let part = try g.op("Gather", placed, try g.constant([Int64(k)], dtype: .i64, shape: []), attributes: ["axis": .int(Int64(rank - 1))])
+        let part = try g.op("Gather", placed, g.constant([Int64(k)], dtype: .i64, shape: []), attributes: ["axis": .int(Int64(rank - 1))])
         sum = try sum.map { try g.op("Add", $0, part) } ?? part
     }
     return sum!.with(shape: outShape)

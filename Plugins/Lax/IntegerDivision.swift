@@ -14,17 +14,17 @@ func integerDivisionLowerings() -> [Lowering] {
                 _ = try checkType(eqn, .float)
                 return [try g.op("Div", a, b, shape: shape)]
             }
-            let zero = try g.op("Equal", b, try g.scalar(0, t))
+            let zero = try g.op("Equal", b, g.scalar(0, t))
             let one = try g.scalar(1, t)
             if t.isUnsignedInt {
-                let q = try g.op("Div", a, try pick(zero, one, b, g))
-                return [try pick(zero, try intConstant([~0], t, g), q, g).with(shape: shape)]
+                let q = try g.op("Div", a, pick(zero, one, b, g))
+                return [try pick(zero, intConstant([~0], t, g), q, g).with(shape: shape)]
             }
-            let minusOne = try g.op("Equal", b, try g.scalar(-1, t))
-            let q = try g.op("Div", a, try pick(try g.op("Or", zero, minusOne), one, b, g))
+            let minusOne = try g.op("Equal", b, g.scalar(-1, t))
+            let q = try g.op("Div", a, pick(g.op("Or", zero, minusOne), one, b, g))
             // x / -1 is 0 - x, which wraps MIN to MIN instead of trapping.
-            let negated = try g.op("Sub", try g.scalar(0, t), a)
-            return [try pick(zero, try g.scalar(-1, t), try pick(minusOne, negated, q, g), g).with(shape: shape)]
+            let negated = try g.op("Sub", g.scalar(0, t), a)
+            return [try pick(zero, g.scalar(-1, t), pick(minusOne, negated, q, g), g).with(shape: shape)]
         },
         Lowering("rem", emits: ["Mod", "Equal", "Or"] + pickOps, dtypes: [.f16, .bf16, .f32, .f64] + DType.ints,
                  note: "Mod(fmod=1): the sign of the dividend; integers: x rem 0 = x, MIN rem -1 = 0 as in XLA") { eqn, g in
@@ -33,14 +33,14 @@ func integerDivisionLowerings() -> [Lowering] {
             guard t.isInt else {
                 _ = try checkType(eqn, .float)
                 if t == .bf16 {
-                    return [try g.op("Mod", try a.cast(to: .f32), try b.cast(to: .f32), attributes: ["fmod": .int(1)]).cast(to: .bf16).with(shape: shape)]
+                    return [try g.op("Mod", a.cast(to: .f32), b.cast(to: .f32), attributes: ["fmod": .int(1)]).cast(to: .bf16).with(shape: shape)]
                 }
                 return [try g.op("Mod", a, b, attributes: ["fmod": .int(1)], shape: shape)]
             }
-            let zero = try g.op("Equal", b, try g.scalar(0, t))
+            let zero = try g.op("Equal", b, g.scalar(0, t))
             // x rem 1 = x rem -1 = 0, so -1 can become 1 and MIN rem -1 does not trap.
-            let unsafe = t.isSignedInt ? try g.op("Or", zero, try g.op("Equal", b, try g.scalar(-1, t))) : zero
-            let r = try g.op("Mod", a, try pick(unsafe, try g.scalar(1, t), b, g), attributes: ["fmod": .int(1)])
+            let unsafe = t.isSignedInt ? try g.op("Or", zero, g.op("Equal", b, g.scalar(-1, t))) : zero
+            let r = try g.op("Mod", a, pick(unsafe, g.scalar(1, t), b, g), attributes: ["fmod": .int(1)])
             return [try pick(zero, a, r, g).with(shape: shape)]
         },
     ]

@@ -9,19 +9,19 @@ func mathLowerings() -> [Lowering] {
         },
         Lowering("rsqrt", emits: ["Sqrt", "Reciprocal", "Cast"], dtypes: DType.floats) { eqn, g in
             _ = try checkType(eqn, .float)
-            return [try computingBF16InF32(eqn.input(0), g) { try g.op("Reciprocal", try g.op("Sqrt", $0)) }.with(shape: eqn.output(0).shape)]
+            return [try computingBF16InF32(eqn.input(0), g) { try g.op("Reciprocal", g.op("Sqrt", $0)) }]
         },
         // log(1 + x) loses every digit of a tiny x; x * log(u) / (u - 1) with u = 1 + x does not
         // (the rounding error of u cancels), and u == 1 means log1p(x) == x to working precision.
         Lowering("log1p", emits: ["Add", "Sub", "Log", "Mul", "Div", "Equal", "Where", "Cast"], dtypes: DType.floats) { eqn, g in
             _ = try checkType(eqn, .float)
-            return [try computingBF16InF32(eqn.input(0), g) { try log1p($0, g) }.with(shape: eqn.output(0).shape)]
+            return [try computingBF16InF32(eqn.input(0), g) { try log1p($0, g) }]
         },
         // exp(x) - 1 cancels for small x; (u - 1) * x / log(u) with u = exp(x) is accurate, with
         // u == 1 giving x and u - 1 == -1 giving -1 (large negative x).
         Lowering("expm1", emits: ["Exp", "Sub", "Log", "Mul", "Div", "Equal", "Where", "Cast"], dtypes: DType.floats) { eqn, g in
             _ = try checkType(eqn, .float)
-            return [try computingBF16InF32(eqn.input(0), g) { try expm1($0, g) }.with(shape: eqn.output(0).shape)]
+            return [try computingBF16InF32(eqn.input(0), g) { try expm1($0, g) }]
         },
         // Square-and-multiply in the same order as JAX, so float results round identically.
         Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat"], dtypes: DType.numbers) { eqn, g in
@@ -29,7 +29,7 @@ func mathLowerings() -> [Lowering] {
             let x = try eqn.input(0)
             let shape = try eqn.output(0).shape
             if y == 0 {
-                return [try g.expand(try g.scalar(1, x.dtype), shape)]
+                return [try g.expand(g.scalar(1, x.dtype), shape)]
             }
             var acc: Value?
             var base = x
@@ -54,7 +54,7 @@ func mathLowerings() -> [Lowering] {
             let wide: DType? = t == .i16 ? .i32 : t == .u16 ? .u32 : t == .bool ? .u8 : nil
             let w = { (v: Value) in try wide.map { try v.cast(to: $0) } ?? v }
             let lo = try w(eqn.input(0)), x = try w(eqn.input(1)), hi = try w(eqn.input(2))
-            return [try g.op("Min", try g.op("Max", x, lo), hi).cast(to: t).with(shape: eqn.output(0).shape)]
+            return [try g.op("Min", g.op("Max", x, lo), hi).cast(to: t)]
         },
     ] + moreMathLowerings()
 }
@@ -63,22 +63,22 @@ func log1p(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let t = x.dtype, one = try g.scalar(1, t)
     let u = try g.op("Add", x, one)
     let d = try g.op("Sub", u, one)
-    let ratio = try g.op("Div", try g.op("Mul", x, try g.op("Log", u)), d)
-    let r = try g.op("Where", try g.op("Equal", d, try g.scalar(0, t)), x, ratio)
+    let ratio = try g.op("Div", g.op("Mul", x, g.op("Log", u)), d)
+    let r = try g.op("Where", g.op("Equal", d, g.scalar(0, t)), x, ratio)
     // log1p(inf) = inf, where (inf * inf) / inf would be NaN.
-    return try g.op("Where", try g.op("Equal", x, try g.scalar(.infinity, t)), x, r)
+    return try g.op("Where", g.op("Equal", x, g.scalar(.infinity, t)), x, r)
 }
 
 func expm1(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let t = x.dtype, one = try g.scalar(1, t)
     let u = try g.op("Exp", x)
     let um1 = try g.op("Sub", u, one)
-    let ratio = try g.op("Div", try g.op("Mul", um1, x), try g.op("Log", u))
-    let small = try g.op("Where", try g.op("Equal", u, one), x, ratio)
+    let ratio = try g.op("Div", g.op("Mul", um1, x), g.op("Log", u))
+    let small = try g.op("Where", g.op("Equal", u, one), x, ratio)
     let minusOne = try g.scalar(-1, t)
-    let big = try g.op("Where", try g.op("Equal", um1, minusOne), minusOne, small)
+    let big = try g.op("Where", g.op("Equal", um1, minusOne), minusOne, small)
     // exp overflows to inf for large x, where (inf * x) / inf would be NaN.
-    return try g.op("Where", try g.op("Equal", u, try g.scalar(.infinity, t)), u, big)
+    return try g.op("Where", g.op("Equal", u, g.scalar(.infinity, t)), u, big)
 }
 
 /// f16/f32/f64 and bf16 (computed in f32): the float types these composites take.
@@ -91,7 +91,7 @@ func floatInput(_ eqn: Equation) throws -> Value {
 /// The sign bit of x: true for negatives and -0 (1 / -0 = -inf).
 func signBit(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let zero = try g.scalar(0, x.dtype)
-    return try g.op("Or", try g.op("Less", x, zero), try g.op("Less", try g.op("Reciprocal", x), zero))
+    return try g.op("Or", g.op("Less", x, zero), g.op("Less", g.op("Reciprocal", x), zero))
 }
 
 func moreMathLowerings() -> [Lowering] {
@@ -105,22 +105,22 @@ func moreMathLowerings() -> [Lowering] {
             let y = wide ? try y0.cast(to: .f32) : y0, x = wide ? try x0.cast(to: .f32) : x0
             let t = y.dtype
             let ay = try g.op("Abs", y), ax = try g.op("Abs", x)
-            var a = try arctangent(try g.op("Div", ay, ax), g)
+            var a = try arctangent(g.op("Div", ay, ax), g)
             let zero = try g.scalar(0, t)
-            let bothZero = try g.op("And", try g.op("Equal", ay, zero), try g.op("Equal", ax, zero))
+            let bothZero = try g.op("And", g.op("Equal", ay, zero), g.op("Equal", ax, zero))
             let inf = try g.scalar(.infinity, t)
-            let bothInf = try g.op("And", try g.op("Equal", ay, inf), try g.op("Equal", ax, inf))
-            a = try g.op("Where", bothZero, zero, try g.op("Where", bothInf, try g.scalar(Double.pi / 4, t), a))
-            a = try g.op("Where", try signBit(x, g), try g.op("Sub", try g.scalar(Double.pi, t), a), a)
-            let r = try g.op("Where", try signBit(y, g), try g.op("Neg", a), a)
-            return [try r.cast(to: y0.dtype).with(shape: eqn.output(0).shape)]
+            let bothInf = try g.op("And", g.op("Equal", ay, inf), g.op("Equal", ax, inf))
+            a = try g.op("Where", bothZero, zero, g.op("Where", bothInf, g.scalar(Double.pi / 4, t), a))
+            a = try g.op("Where", signBit(x, g), g.op("Sub", g.scalar(Double.pi, t), a), a)
+            let r = try g.op("Where", signBit(y, g), g.op("Neg", a), a)
+            return [try r.cast(to: y0.dtype)]
         },
         Lowering("cbrt", emits: ["Abs", "Pow", "Sign", "Mul", "Cast"], dtypes: DType.floats) { eqn, g in
-            [try computingBF16InF32(try floatInput(eqn), g) { x in
+            [try computingBF16InF32(floatInput(eqn), g) { x in
                 let t = x.dtype
                 let third = t == .f64 ? try g.scalar(1.0 / 3.0, t) : try g.constant([Float(1.0 / 3.0)], dtype: .f32, shape: []).cast(to: t)
-                return try g.op("Mul", try g.op("Sign", x), try g.op("Pow", try g.op("Abs", x), third))
-            }.with(shape: eqn.output(0).shape)]
+                return try g.op("Mul", g.op("Sign", x), g.op("Pow", g.op("Abs", x), third))
+            }]
         },
         // TO_NEAREST_EVEN is ONNX Round. AWAY_FROM_ZERO cannot be floor(|x| + 0.5): that sum
         // rounds up for the float just below 0.5. floor(|x|) plus whether the exact fraction
@@ -136,46 +136,46 @@ func moreMathLowerings() -> [Lowering] {
                 let t = x.dtype
                 let a = try g.op("Abs", x)
                 let whole = try g.op("Floor", a)
-                let up = try g.op("GreaterOrEqual", try g.op("Sub", a, whole), try g.scalar(0.5, t)).cast(to: t)
+                let up = try g.op("GreaterOrEqual", g.op("Sub", a, whole), g.scalar(0.5, t)).cast(to: t)
                 let r = try g.op("Add", whole, up)
-                return try g.op("Where", try g.op("Less", x, try g.scalar(0, t)), try g.op("Neg", r), r)
-            }.with(shape: eqn.output(0).shape)]
+                return try g.op("Where", g.op("Less", x, g.scalar(0, t)), g.op("Neg", r), r)
+            }]
         },
         // x - x is exactly 0 for finite x and NaN for infinities and NaN.
         Lowering("is_finite", emits: ["Sub", "Equal", "Cast"], dtypes: DType.floats) { eqn, g in
             var x = try floatInput(eqn)
             if x.dtype == .bf16 { x = try x.cast(to: .f32) }
-            return [try g.op("Equal", try g.op("Sub", x, x), try g.scalar(0, x.dtype), shape: eqn.output(0).shape)]
+            return [try g.op("Equal", g.op("Sub", x, x), g.scalar(0, x.dtype), shape: eqn.output(0).shape)]
         },
         // XLA computes exp2 as exp(x * ln 2) with the product rounded to x's type, which in f16
         // and bf16 moves results by several ulps from 2^x; the same formula reproduces them.
         Lowering("exp2", emits: ["Mul", "Exp", "Cast"], dtypes: DType.floats, note: "exp(x * ln 2), rounded per step as XLA does; XLA flushes results below ~2^-126 to 0, ONNX Runtime keeps them") { eqn, g in
             let x = try floatInput(eqn)
             guard x.dtype == .bf16 else {
-                return [try g.op("Exp", try g.op("Mul", x, try g.scalar(0.6931471805599453, x.dtype)), shape: eqn.output(0).shape)]
+                return [try g.op("Exp", g.op("Mul", x, g.scalar(0.6931471805599453, x.dtype)), shape: eqn.output(0).shape)]
             }
-            let product = try g.op("Mul", try x.cast(to: .f32), try g.scalar(0.69140625, .f32)).cast(to: .bf16)  // ln 2 in bf16
-            return [try g.op("Exp", try product.cast(to: .f32)).cast(to: .bf16).with(shape: eqn.output(0).shape)]
+            let product = try g.op("Mul", x.cast(to: .f32), g.scalar(0.69140625, .f32)).cast(to: .bf16)  // ln 2 in bf16
+            return [try g.op("Exp", product.cast(to: .f32)).cast(to: .bf16)]
         },
         // 1 - erf(x) keeps no digits once erf(x) rounds to 1 (x > 4 or so in f32). The Chebyshev
         // fit erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), z >= 0 (Numerical Recipes, 2nd ed.,
         // section 6.2) has relative error below 1.2e-7 everywhere; erfc(-z) = 2 - erfc(z).
         Lowering("erfc", emits: uniqueOps(["Abs", "Div", "Add", "Mul", "Sub", "Neg", "Exp", "Where", "Less", "Cast"], doubleErfOps),
                  dtypes: [.f16, .bf16, .f32, .f64], note: "f16/bf16/f32: relative error below 1.2e-7; f64: series and continued fraction, about 1e-15") { eqn, g in
-            if try eqn.input(0).dtype == .f64 { return [try DoubleErf(eqn.input(0), g).erfc(g).with(shape: eqn.output(0).shape)] }
-            return [try computingBF16InF32(try floatInput(eqn), g) { x in
+            if try eqn.input(0).dtype == .f64 { return [try DoubleErf(eqn.input(0), g).erfc(g)] }
+            return [try computingBF16InF32(floatInput(eqn), g) { x in
                 let t = x.dtype
                 let z = try g.op("Abs", x)
-                let tt = try g.op("Div", try g.scalar(1, t), try g.op("Add", try g.scalar(1, t), try g.op("Mul", z, try g.scalar(0.5, t))))
+                let tt = try g.op("Div", g.scalar(1, t), g.op("Add", g.scalar(1, t), g.op("Mul", z, g.scalar(0.5, t))))
                 let coefficients = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
                                     0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277]
                 var poly = try g.scalar(coefficients.last!, t)
                 for c in coefficients.dropLast().reversed() {
-                    poly = try g.op("Add", try g.scalar(c, t), try g.op("Mul", tt, poly))
+                    poly = try g.op("Add", g.scalar(c, t), g.op("Mul", tt, poly))
                 }
-                let e = try g.op("Mul", tt, try g.op("Exp", try g.op("Sub", poly, try g.op("Mul", z, z))))
-                return try g.op("Where", try g.op("Less", x, try g.scalar(0, t)), try g.op("Sub", try g.scalar(2, t), e), e)
-            }.with(shape: eqn.output(0).shape)]
+                let e = try g.op("Mul", tt, g.op("Exp", g.op("Sub", poly, g.op("Mul", z, z))))
+                return try g.op("Where", g.op("Less", x, g.scalar(0, t)), g.op("Sub", g.scalar(2, t), e), e)
+            }]
         },
         // One step of the bit pattern toward y (away from zero when y is farther out).
         Lowering("nextafter", emits: uniqueOps(["Sign"], floatBitsOps, pickOps),
@@ -185,15 +185,15 @@ func moreMathLowerings() -> [Lowering] {
             let ct = layout.compute
             let x = try x0.cast(to: ct), y = try eqn.input(1).cast(to: ct)
             let zero = try g.scalar(0, ct)
-            let up = try g.op("Equal", try g.op("Greater", y, x), try g.op("Greater", x, zero))
+            let up = try g.op("Equal", g.op("Greater", y, x), g.op("Greater", x, zero))
             let bits = try layout.encode(x, g)
             let one = try intConstant([1], layout.bits, g)
-            let stepped = try layout.decode(try pick(up, try g.op("Add", bits, one), try g.op("Sub", bits, one), g), g)
-            let tiny = try g.op("Mul", try g.op("Sign", y), try layout.pow2(1 - layout.bias - layout.mantissaBits, g))
-            var r = try g.op("Where", try g.op("Equal", x, zero), tiny, stepped)
-            r = try g.op("Where", try g.op("Equal", x, y), y, r)
-            r = try g.op("Where", try g.op("Or", try g.op("IsNaN", x), try g.op("IsNaN", y)), try g.op("Add", x, y), r)
-            return [try r.cast(to: t0).with(shape: eqn.output(0).shape)]
+            let stepped = try layout.decode(pick(up, g.op("Add", bits, one), g.op("Sub", bits, one), g), g)
+            let tiny = try g.op("Mul", g.op("Sign", y), layout.pow2(1 - layout.bias - layout.mantissaBits, g))
+            var r = try g.op("Where", g.op("Equal", x, zero), tiny, stepped)
+            r = try g.op("Where", g.op("Equal", x, y), y, r)
+            r = try g.op("Where", g.op("Or", g.op("IsNaN", x), g.op("IsNaN", y)), g.op("Add", x, y), r)
+            return [try r.cast(to: t0)]
         },
     ]
 }

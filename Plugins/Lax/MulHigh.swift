@@ -11,16 +11,16 @@ func mulHighLowering() -> Lowering {
         let width = UInt64(bitWidth(t))
         guard t.isInt, width <= 32 else { throw LoweringError.unsupported("mulhi on \(t) (only integers up to 32 bits)") }
         let wide: DType = t.isUnsignedInt ? .u64 : .i64
-        let product = try g.op("Mul", try a.cast(to: wide), try b.cast(to: wide))
+        let product = try g.op("Mul", a.cast(to: wide), b.cast(to: wide))
         let high: Value
         if t.isUnsignedInt {
-            high = try g.op("BitShift", product, try intConstant([width], .u64, g), attributes: ["direction": .string("RIGHT")])
+            high = try g.op("BitShift", product, intConstant([width], .u64, g), attributes: ["direction": .string("RIGHT")])
         } else {
             let scale = try g.constant([Int64(1) << Int64(width)], dtype: .i64, shape: [])
             // Mod with fmod=0 takes the divisor's sign, so product - mod is the floor multiple.
-            let floored = try g.op("Sub", product, try g.op("Mod", product, scale, attributes: ["fmod": .int(0)]))
+            let floored = try g.op("Sub", product, g.op("Mod", product, scale, attributes: ["fmod": .int(0)]))
             high = try g.op("Div", floored, scale)
         }
-        return [try high.cast(to: t).with(shape: eqn.output(0).shape)]
+        return [try high.cast(to: t)]
     }
 }

@@ -24,14 +24,14 @@ func raggedDotLowering() -> Lowering {
             throw LoweringError.invalid("ragged_dot_general operands are not [m, k] and [g, k, n]")
         }
         let m = ls[0], groups = rs[0]
-        let ends = try g.op("CumSum", try eqn.input(2).cast(to: .i64), try g.scalar(0, .i64))
-        let rows = try g.op("Range", try g.scalar(0, .i64), try g.dimTensor(m).squeeze([0]), try g.scalar(1, .i64), shape: [m])
-        let passed = try g.op("GreaterOrEqual", try rows.unsqueeze([1]), try ends.unsqueeze([0])).cast(to: .i64)
-        let group = try g.op("ReduceSum", passed, try g.int64s([1]), attributes: ["keepdims": .int(0)], shape: [m])
-        let last = try g.op("Sub", try g.dimTensor(groups).squeeze([0]), try g.scalar(1, .i64))
-        let weights = try g.op("Gather", rhs, try g.op("Min", group, last), attributes: ["axis": .int(0)], shape: [m, rs[1], rs[2]])
-        let product = try g.op("MatMul", try lhs.unsqueeze([1]), weights).squeeze([1])
-        let inGroup = try g.op("Less", group, try g.dimTensor(groups).squeeze([0])).unsqueeze([1])
-        return [try g.op("Where", inGroup, product, try g.scalar(0, out.dtype), shape: out.shape)]
+        let ends = try g.op("CumSum", eqn.input(2).cast(to: .i64), g.scalar(0, .i64))
+        let rows = try g.op("Range", g.scalar(0, .i64), g.dimTensor(m).squeeze([0]), g.scalar(1, .i64), shape: [m])
+        let passed = try g.op("GreaterOrEqual", rows.unsqueeze([1]), ends.unsqueeze([0])).cast(to: .i64)
+        let group = try g.op("ReduceSum", passed, g.int64s([1]), attributes: ["keepdims": .int(0)], shape: [m])
+        let last = try g.op("Sub", g.dimTensor(groups).squeeze([0]), g.scalar(1, .i64))
+        let weights = try g.op("Gather", rhs, g.op("Min", group, last), attributes: ["axis": .int(0)], shape: [m, rs[1], rs[2]])
+        let product = try g.op("MatMul", lhs.unsqueeze([1]), weights).squeeze([1])
+        let inGroup = try g.op("Less", group, g.dimTensor(groups).squeeze([0])).unsqueeze([1])
+        return [try g.op("Where", inGroup, product, g.scalar(0, out.dtype), shape: out.shape)]
     }
 }

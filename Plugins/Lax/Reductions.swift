@@ -45,13 +45,13 @@ func reductionLowerings() -> [Lowering] {
                 let firstNaN = try g.op("ArgMax", nan, attributes: attrs)
                 let anyNaN: Value
                 if g.opset >= 18 {
-                    anyNaN = try g.op("ReduceMax", nan, try g.int64s([axes[0]]), attributes: ["keepdims": .int(0)])
+                    anyNaN = try g.op("ReduceMax", nan, g.int64s([axes[0]]), attributes: ["keepdims": .int(0)])
                 } else {
                     anyNaN = try g.op("ReduceMax", nan, attributes: ["axes": .ints([axes[0]]), "keepdims": .int(0)])
                 }
-                r = try g.op("Where", try anyNaN.cast(to: .bool), firstNaN, r)
+                r = try g.op("Where", anyNaN.cast(to: .bool), firstNaN, r)
             }
-            return [try r.cast(to: eqn.output(0).dtype).with(shape: eqn.output(0).shape)]
+            return [try r.cast(to: eqn.output(0).dtype)]
         })
     }
     return out
@@ -66,7 +66,7 @@ func reduce(_ prim: String, _ op: String, _ x: Value, axes: [Int], _ g: GraphBui
     let r: Value
     // ReduceSum takes axes as an input from opset 13, the others from opset 18.
     if op == "ReduceSum" || g.opset >= 18 {
-        r = try g.op(op, xin, try g.int64s(axes), attributes: ["keepdims": .int(0)])
+        r = try g.op(op, xin, g.int64s(axes), attributes: ["keepdims": .int(0)])
     } else {
         r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
     }
@@ -85,9 +85,9 @@ func exactWideIntegerReduction(_ prim: String, _ x: Value, axes: [Int], _ g: Gra
     var s = shape
     if prim == "reduce_sum" {
         for a in axes {
-            v = try g.op("CumSum", v, try g.scalar(Double(a), .i64))
+            v = try g.op("CumSum", v, g.scalar(Double(a), .i64))
             s[a] = 1
-            v = try g.op("Slice", v, try g.int64s([-1]), try g.int64s([Int64.max]), try g.int64s([a]), shape: s)
+            v = try g.op("Slice", v, g.int64s([-1]), g.int64s([Int64.max]), g.int64s([a]), shape: s)
         }
     } else {
         guard axes.allSatisfy({ shape[$0].value != nil }) else { return nil }
@@ -99,11 +99,11 @@ func exactWideIntegerReduction(_ prim: String, _ x: Value, axes: [Int], _ g: Gra
                     pads[s.count + a] = 1
                     n += 1
                     s[a] = .known(n)
-                    v = try g.pad(v, try g.int64s(pads), try g.scalar(1, .i64), shape: s)
+                    v = try g.pad(v, g.int64s(pads), g.scalar(1, .i64), shape: s)
                 }
                 s[a] = .known(n / 2)
-                let front = try g.op("Slice", v, try g.int64s([0]), try g.int64s([n / 2]), try g.int64s([a]), shape: s)
-                let back = try g.op("Slice", v, try g.int64s([n / 2]), try g.int64s([n]), try g.int64s([a]), shape: s)
+                let front = try g.op("Slice", v, g.int64s([0]), g.int64s([n / 2]), g.int64s([a]), shape: s)
+                let back = try g.op("Slice", v, g.int64s([n / 2]), g.int64s([n]), g.int64s([a]), shape: s)
                 v = try g.op("Mul", front, back, shape: s)
                 n /= 2
             }

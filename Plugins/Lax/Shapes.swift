@@ -11,7 +11,7 @@ func shapeLowerings() -> [Lowering] {
             return [try x.reshape(eqn.output(0).shape)]
         },
         Lowering("transpose", emits: ["Transpose"]) { eqn, g in
-            [try eqn.input(0).transpose(try eqn.ints("permutation"))]
+            [try eqn.input(0).transpose(eqn.ints("permutation"))]
         },
         Lowering("squeeze", emits: ["Squeeze"]) { eqn, g in
             let x = try eqn.input(0)
@@ -32,7 +32,7 @@ func shapeLowerings() -> [Lowering] {
         Lowering("concatenate", emits: ["Concat"]) { eqn, g in
             let inputs = eqn.inputs
             if inputs.count == 1 { return [inputs[0]] }
-            return [try g.op("Concat", inputs.map { Optional($0) }, attributes: ["axis": .int(Int64(try eqn.int("dimension")))],
+            return [try g.op("Concat", inputs.map { Optional($0) }, attributes: ["axis": .int(Int64(eqn.int("dimension")))],
                              shape: eqn.output(0).shape)]
         },
         Lowering("slice", emits: ["Slice"]) { eqn, g in
@@ -47,8 +47,8 @@ func shapeLowerings() -> [Lowering] {
                 !(starts[a] == 0 && strides[a] == 1 && a < inShape.count && limits[a] == inShape[a])
             }
             if axes.isEmpty { return [x] }
-            return [try g.op("Slice", x, try g.shapeTensor(axes.map { starts[$0] }), try g.shapeTensor(axes.map { limits[$0] }),
-                             try g.int64s(axes), try g.int64s(axes.map { strides[$0] }), shape: eqn.output(0).shape)]
+            return [try g.op("Slice", x, g.shapeTensor(axes.map { starts[$0] }), g.shapeTensor(axes.map { limits[$0] }),
+                             g.int64s(axes), g.int64s(axes.map { strides[$0] }), shape: eqn.output(0).shape)]
         },
         Lowering("pad", emits: ["Unsqueeze", "Pad", "Reshape", "Slice", "Cast"],
                  note: "negative padding crops; interior padding by pad-and-fold per axis") { eqn, g in
@@ -58,14 +58,14 @@ func shapeLowerings() -> [Lowering] {
             let dims = try eqn.ints("dimensions")
             if dims.isEmpty { return [try eqn.input(0)] }
             let n = dims.count
-            return [try g.op("Slice", eqn.input(0), try g.int64s([Int64](repeating: -1, count: n)),
-                             try g.int64s([Int64](repeating: Int64.min, count: n)), try g.int64s(dims),
-                             try g.int64s([Int64](repeating: -1, count: n)), shape: eqn.output(0).shape)]
+            return [try g.op("Slice", eqn.input(0), g.int64s([Int64](repeating: -1, count: n)),
+                             g.int64s([Int64](repeating: Int64.min, count: n)), g.int64s(dims),
+                             g.int64s([Int64](repeating: -1, count: n)), shape: eqn.output(0).shape)]
         },
         Lowering("split", emits: ["Split"]) { eqn, g in
             let axis = try eqn.int("axis")
             let sizes = try eqn.ints("sizes")
-            let parts = try g.node("Split", [eqn.input(0), try g.int64s(sizes)], outputs: sizes.count,
+            let parts = try g.node("Split", [eqn.input(0), g.int64s(sizes)], outputs: sizes.count,
                                    attributes: ["axis": .int(Int64(axis))])
             return zip(parts, eqn.outputs).map { $0.with(shape: $1.shape) }
         },
@@ -74,7 +74,7 @@ func shapeLowerings() -> [Lowering] {
             let x = try eqn.input(0)
             let rank = try eqn.output(0).rank
             let lifted = try x.unsqueeze(Array(0..<(rank - (x.rank ?? rank))))
-            return [try g.op("Tile", lifted, try g.shapeTensor(reps), shape: eqn.output(0).shape)]
+            return [try g.op("Tile", lifted, g.shapeTensor(reps), shape: eqn.output(0).shape)]
         },
         Lowering("iota", emits: ["Range", "Cast", "Unsqueeze", "Expand", "Reshape", "Squeeze"]) { eqn, g in
             let out = try eqn.output(0)
@@ -86,7 +86,7 @@ func shapeLowerings() -> [Lowering] {
                 line = try iotaConstant(count, out.dtype, g)
             } else {
                 let limit = try g.dimTensor(n).squeeze([0])
-                line = try g.op("Range", try g.scalar(0, .i64), limit, try g.scalar(1, .i64), shape: [n]).cast(to: out.dtype)
+                line = try g.op("Range", g.scalar(0, .i64), limit, g.scalar(1, .i64), shape: [n]).cast(to: out.dtype)
             }
             let others = (0..<out.shape.count).filter { $0 != axis }
             return [try line.unsqueeze(others).expand(out.shape)]
@@ -104,7 +104,7 @@ func shapeLowerings() -> [Lowering] {
             // undefined in JAX, here they pick case 0.
             var result = cases[0]
             for (k, c) in cases.enumerated().dropFirst() {
-                let hit = try g.op("Equal", which, try g.scalar(Double(k), which.dtype))
+                let hit = try g.op("Equal", which, g.scalar(Double(k), which.dtype))
                 result = try g.select(hit, c, result, shape: shape)
             }
             return [result]
@@ -159,26 +159,26 @@ func lowerPad(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         var pads = [Int64](repeating: 0, count: 2 * (rank + 1))
         pads[rank + 1 + a + 1] = i
         var s2 = shape; s2.insert(.known(1 + i), at: a + 1)
-        let spread = try g.pad(try x.unsqueeze([a + 1]), try g.int64s(pads), value, shape: s2)
+        let spread = try g.pad(x.unsqueeze([a + 1]), g.int64s(pads), value, shape: s2)
         var s3 = shape; s3[a] = .product([n, .known(1 + i)])
         let folded = try spread.reshape(s3)
         // n + (n - 1) * i elements: the pad after the last element goes.
         shape[a] = s3[a] - .known(i)
-        x = try g.op("Slice", folded, try g.int64s([0]), try g.dimTensor(shape[a]), try g.int64s([a]), shape: shape)
+        x = try g.op("Slice", folded, g.int64s([0]), g.dimTensor(shape[a]), g.int64s([a]), shape: shape)
     }
     // Known negative amounts crop with a Slice below; symbolic ones go to Pad as they are.
     func growth(_ d: Dim) -> Dim { d.value.map { .known(max(0, $0)) } ?? d }
     let pads = cfg.map { growth($0.lo) } + cfg.map { growth($0.hi) }
     if pads.contains(where: { $0 != 0 }) {
         let grown = (0..<rank).map { a in shape[a] + pads[a] + pads[rank + a] }
-        x = try g.pad(x, try g.shapeTensor(pads), value, shape: grown)
+        x = try g.pad(x, g.shapeTensor(pads), value, shape: grown)
         shape = grown
     }
     let crop = (0..<rank).filter { (cfg[$0].lo.value ?? 0) < 0 || (cfg[$0].hi.value ?? 0) < 0 }
     if !crop.isEmpty {
         // Ends count from the back so symbolic dims need no arithmetic; Int64.max keeps the end.
         let ends = crop.map { min(cfg[$0].hi.value ?? 0, 0) }.map { $0 < 0 ? $0 : Int64.max }
-        x = try g.op("Slice", x, try g.int64s(crop.map { max(0, -(cfg[$0].lo.value ?? 0)) }), try g.int64s(ends), try g.int64s(crop))
+        x = try g.op("Slice", x, g.int64s(crop.map { max(0, -(cfg[$0].lo.value ?? 0)) }), g.int64s(ends), g.int64s(crop))
     }
-    return [x.with(shape: try eqn.output(0).shape)]
+    return [x]
 }

@@ -9,14 +9,14 @@ func specialLowerings() -> [Lowering] {
                _ f: @escaping (FloatMath, Value) throws -> Value) -> Lowering {
         Lowering(prim, emits: emits, dtypes: dtypes, note: note) { eqn, g in
             let t = try checkType(eqn, .float)
-            return [try f(FloatMath(g: g, t: t), eqn.input(0)).with(shape: eqn.output(0).shape)]
+            return [try f(FloatMath(g: g, t: t), eqn.input(0))]
         }
     }
     func binary(_ prim: String, emits: [String], note: String,
                 _ f: @escaping (FloatMath, Value, Value) throws -> Value) -> Lowering {
         Lowering(prim, emits: emits, dtypes: [.f32, .f64], note: note) { eqn, g in
             let t = try checkType(eqn, .float)
-            return [try f(FloatMath(g: g, t: t), eqn.input(0), eqn.input(1)).with(shape: eqn.output(0).shape)]
+            return [try f(FloatMath(g: g, t: t), eqn.input(0), eqn.input(1))]
         }
     }
     let gammaEmits = unaryEmits + ["Exp", "LessOrEqual", "Equal", "And", "Or", "Not", "IsNaN"]
@@ -50,29 +50,29 @@ extension FloatMath {
     /// as a series in t = 16/|x| - 1 above (it tends to 1/sqrt(2 pi)).
     func besselI0e(_ x: Value) throws -> Value {
         let ax = try abs(x)
-        let near = try g.chebyshev(try add(try mul(ax, 0.25), -1), i0eBelow8)
-        let far = try div(try g.chebyshev(try add(try div(16, ax), -1), i0eAbove8), try sqrt(ax))
-        return try select(try le(ax, 8), near, far)
+        let near = try g.chebyshev(add(mul(ax, 0.25), -1), i0eBelow8)
+        let far = try div(g.chebyshev(add(div(16, ax), -1), i0eAbove8), sqrt(ax))
+        return try select(le(ax, 8), near, far)
     }
 
     /// e^-|x| I1(x), odd in x: |x| times a series on [0, 8], a series in 16/|x| over sqrt(|x|) above.
     func besselI1e(_ x: Value) throws -> Value {
         let ax = try abs(x)
-        let near = try mul(try g.chebyshev(try add(try mul(ax, 0.25), -1), i1eBelow8), x)
-        let far = try div(try g.chebyshev(try add(try div(16, ax), -1), i1eAbove8), try sqrt(ax))
-        let signedFar = try select(try lt(x, 0), try neg(far), far)
-        return try select(try le(ax, 8), near, signedFar)
+        let near = try mul(g.chebyshev(add(mul(ax, 0.25), -1), i1eBelow8), x)
+        let far = try div(g.chebyshev(add(div(16, ax), -1), i1eAbove8), sqrt(ax))
+        let signedFar = try select(lt(x, 0), neg(far), far)
+        return try select(le(ax, 8), near, signedFar)
     }
 
     /// erfinv(x) = x p(w), w = -log(1 - x^2): Giles' single-precision polynomials in w - 2.5
     /// (w < 5) and sqrt(w) - 3 (tails); +-1 map to +-inf.
     func erfInv(_ x: Value) throws -> Value {
-        let w = try neg(try log(try sub(1, try mul(x, x))))
-        let central = try g.polynomial(try add(w, -2.5), erfInvCentral)
-        let tail = try g.polynomial(try add(try sqrt(w), -3), erfInvTail)
-        let p = try select(try lt(w, 5), central, tail)
+        let w = try neg(log(sub(1, mul(x, x))))
+        let central = try g.polynomial(add(w, -2.5), erfInvCentral)
+        let tail = try g.polynomial(add(sqrt(w), -3), erfInvTail)
+        let p = try select(lt(w, 5), central, tail)
         let out = try mul(p, x)
-        return try select(try eq(try abs(x), 1), try mul(x, .infinity), out)
+        return try select(eq(abs(x), 1), mul(x, .infinity), out)
     }
 }
 

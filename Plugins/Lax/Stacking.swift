@@ -6,18 +6,18 @@ import PluginKit
 func stackingLowerings() -> [Lowering] {
     [
         Lowering("stack", emits: ["Unsqueeze", "Concat"]) { eqn, g in
-            let axis = try normalizedAxis(try eqn.int("axis"), rank: eqn.output(0).rank)
+            let axis = try normalizedAxis(eqn.int("axis"), rank: eqn.output(0).rank)
             let parts = try eqn.inputs.map { try $0.unsqueeze([axis]) }
-            if parts.count == 1 { return [parts[0].with(shape: try eqn.output(0).shape)] }
+            if parts.count == 1 { return [parts[0]] }
             return [try g.op("Concat", parts.map { Optional($0) }, attributes: ["axis": .int(Int64(axis))],
                              shape: eqn.output(0).shape)]
         },
         Lowering("unstack", emits: ["Split", "Squeeze"]) { eqn, g in
             let x = try eqn.input(0)
-            let axis = try normalizedAxis(try eqn.int("axis"), rank: x.rank ?? eqn.output(0).rank + 1)
+            let axis = try normalizedAxis(eqn.int("axis"), rank: x.rank ?? eqn.output(0).rank + 1)
             let n = eqn.outputs.count
-            if n == 1 { return [try x.squeeze([axis]).with(shape: eqn.output(0).shape)] }
-            let parts = try g.node("Split", [x, try g.int64s([Int64](repeating: 1, count: n))], outputs: n,
+            if n == 1 { return [try x.squeeze([axis])] }
+            let parts = try g.node("Split", [x, g.int64s([Int64](repeating: 1, count: n))], outputs: n,
                                    attributes: ["axis": .int(Int64(axis))])
             return try zip(parts, eqn.outputs).map { try $0.squeeze([axis]).with(shape: $1.shape) }
         },

@@ -21,19 +21,19 @@ func totalOrderLowerings() -> [Lowering] {
             if a.dtype != .f32 && a.dtype != .f64 { a = try a.cast(to: .f32); b = try b.cast(to: .f32) }
             let zero = try g.scalar(0, a.dtype)
             func negativeZero(_ x: Value) throws -> Value {
-                try g.op("And", try g.op("Equal", x, zero), try g.op("Less", try g.op("Reciprocal", x), zero))
+                try g.op("And", g.op("Equal", x, zero), g.op("Less", g.op("Reciprocal", x), zero))
             }
             let aNaN = try g.op("IsNaN", a), bNaN = try g.op("IsNaN", b)
             let aNegZero = try negativeZero(a), bNegZero = try negativeZero(b)
             // Numerically equal, and not the pair (-0.0, +0.0) in either order.
-            let same = try g.op("And", try g.op("Equal", a, b), try g.op("Equal", aNegZero, bNegZero))
-            let eq = try g.op("Or", same, try g.op("And", aNaN, bNaN))
+            let same = try g.op("And", g.op("Equal", a, b), g.op("Equal", aNegZero, bNegZero))
+            let eq = try g.op("Or", same, g.op("And", aNaN, bNaN))
             if plain == "Equal" { return [eq.with(shape: shape)] }
             // a < b: numerically below (never true for a NaN a), or -0.0 against +0.0; any non-NaN is below NaN.
-            let bPositiveZero = try g.op("And", try g.op("Equal", b, zero), try g.op("Not", bNegZero))
-            let below = try g.op("Or", try g.op("Less", a, b), try g.op("And", aNegZero, bPositiveZero))
+            let bPositiveZero = try g.op("And", g.op("Equal", b, zero), g.op("Not", bNegZero))
+            let below = try g.op("Or", g.op("Less", a, b), g.op("And", aNegZero, bPositiveZero))
             // `below` is false whenever b is NaN (Less and Equal are), so the cases add up.
-            let strict = try g.op("Or", below, try g.op("And", bNaN, try g.op("Not", aNaN)))
+            let strict = try g.op("Or", below, g.op("And", bNaN, g.op("Not", aNaN)))
             if plain == "Less" { return [strict.with(shape: shape)] }
             return [try g.op("Or", strict, eq, shape: shape)]
         }

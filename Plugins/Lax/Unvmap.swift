@@ -10,7 +10,7 @@ func unvmapLowerings() -> [Lowering] {
             guard let rank = x.rank else { throw LoweringError.invalid("\(prim) operand without a shape") }
             let operand = x.dtype.isBool ? try x.cast(to: .i32) : x
             let r = try reduce(reduction, op, operand, axes: Array(0..<rank), g)
-            return [try r.cast(to: eqn.output(0).dtype).with(shape: eqn.output(0).shape)]
+            return [try r.cast(to: eqn.output(0).dtype)]
         }
     }
 }

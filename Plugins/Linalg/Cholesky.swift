@@ -17,26 +17,26 @@ func choleskyLowering() -> Lowering {
         if n == 0 { return [a] }
         let rows = try g.indices(n, shape: [n, 1]), cols = try g.indices(n, shape: [n])
         // The symmetric matrix the lower triangle stands for.
-        let strict = try g.keep(try g.op("Greater", rows, cols), a, shape: dims)
-        let lower = try g.keep(try g.op("GreaterOrEqual", rows, cols), a, shape: dims)
-        let sym = try g.op("Add", lower, try strict.transpose(m.swapLast), shape: dims)
+        let strict = try g.keep(g.op("Greater", rows, cols), a, shape: dims)
+        let lower = try g.keep(g.op("GreaterOrEqual", rows, cols), a, shape: dims)
+        let sym = try g.op("Add", lower, strict.transpose(m.swapLast), shape: dims)
         let colType = m.with(rows: n, cols: 1)
 
-        let factor = try g.loop(trips: n, [try g.filled(0, dt, dims)], [TensorType(dt, dims)]) { j, carried in
+        let factor = try g.loop(trips: n, [g.filled(0, dt, dims)], [TensorType(dt, dims)]) { j, carried in
             let l = carried[0]
             let aCol = try g.take(sym, j, axis: m.colAxis, shape: colType)
             let lRow = try g.take(l, j, axis: m.rowAxis, shape: m.with(rows: 1, cols: n))
-            let v = try g.op("Sub", aCol, try g.op("MatMul", l, try lRow.transpose(m.swapLast)), shape: colType)
+            let v = try g.op("Sub", aCol, g.op("MatMul", l, lRow.transpose(m.swapLast)), shape: colType)
             let d = try g.take(v, j, axis: m.rowAxis, shape: m.with(rows: 1, cols: 1))
-            let col = try g.keep(try g.op("GreaterOrEqual", rows, j), try g.op("Div", v, try g.op("Sqrt", d)), shape: colType)
-            return [try g.op("Where", try g.op("Equal", cols, j), col, l, shape: dims)]
+            let col = try g.keep(g.op("GreaterOrEqual", rows, j), g.op("Div", v, g.op("Sqrt", d)), shape: colType)
+            return [try g.op("Where", g.op("Equal", cols, j), col, l, shape: dims)]
         }[0]
 
         // Not positive definite: some diagonal entry is not > 0 (NaN compares false).
         let eye = try g.op("Equal", rows, cols)
-        let bad = try g.op("And", eye, try g.op("Not", try g.op("Greater", factor, try g.scalar(0, dt))))
-        let count = try g.sum(try bad.cast(to: dt), axes: [m.rowAxis, m.colAxis])
-        let failed = try g.op("Greater", count, try g.scalar(0, dt))
-        return [try g.op("Where", failed, try g.scalar(.nan, dt), factor, shape: dims)]
+        let bad = try g.op("And", eye, g.op("Not", g.op("Greater", factor, g.scalar(0, dt))))
+        let count = try g.sum(bad.cast(to: dt), axes: [m.rowAxis, m.colAxis])
+        let failed = try g.op("Greater", count, g.scalar(0, dt))
+        return [try g.op("Where", failed, g.scalar(.nan, dt), factor, shape: dims)]
     }
 }

@@ -21,14 +21,14 @@ func choleskyUpdateLowering() -> Lowering {
             let rowK = try g.take(r, k, axis: m.rowAxis, shape: row)
             let x = try g.take(rowK, k, axis: m.colAxis, shape: one), y = try g.take(w, k, axis: m.colAxis, shape: one)
             let idle = try g.op("Equal", y, zero, shape: one)
-            let scale = try g.op("Where", idle, unit, try g.op("Max", try g.op("Abs", x), try g.op("Abs", y)), shape: one)
+            let scale = try g.op("Where", idle, unit, g.op("Max", g.op("Abs", x), g.op("Abs", y)), shape: one)
             let xs = try g.op("Div", x, scale), ys = try g.op("Div", y, scale)
-            let rh = try g.op("Div", unit, try g.op("Sqrt", try g.op("Add", try g.op("Mul", xs, xs), try g.op("Mul", ys, ys))))
-            let c = try g.op("Where", idle, unit, try g.op("Mul", xs, rh), shape: one)
-            let s = try g.op("Where", idle, zero, try g.op("Neg", try g.op("Mul", ys, rh)), shape: one)
-            let newRow = try g.op("Sub", try g.op("Mul", c, rowK), try g.op("Mul", s, w), shape: row)
-            let newW = try g.op("Add", try g.op("Mul", c, w), try g.op("Mul", s, rowK), shape: row)
-            return [try g.op("Where", try g.op("Equal", rows, k), newRow, r, shape: m.dims), newW]
+            let rh = try g.op("Div", unit, g.op("Sqrt", g.op("Add", g.op("Mul", xs, xs), g.op("Mul", ys, ys))))
+            let c = try g.op("Where", idle, unit, g.op("Mul", xs, rh), shape: one)
+            let s = try g.op("Where", idle, zero, g.op("Neg", g.op("Mul", ys, rh)), shape: one)
+            let newRow = try g.op("Sub", g.op("Mul", c, rowK), g.op("Mul", s, w), shape: row)
+            let newW = try g.op("Add", g.op("Mul", c, w), g.op("Mul", s, rowK), shape: row)
+            return [try g.op("Where", g.op("Equal", rows, k), newRow, r, shape: m.dims), newW]
         }[0]]
     }
 }

@@ -22,7 +22,7 @@ func eighLowerings() -> [Lowering] {
         let n = m.rows, dt = a.dtype
         let valueShape = m.batch + [.known(n)]
         if n == 0 { return [a, try g.filled(0, dt, valueShape)] }
-        let (vectors, values) = try symmetricEigen(g, try symmetricFrom(g, a, m, lower: lower), m)
+        let (vectors, values) = try symmetricEigen(g, symmetricFrom(g, a, m, lower: lower), m)
         if !sort { return [vectors, values] }
         let (w, moved) = try sortWithColumns(g, values, [(vectors, m.dims)], batch: m.batch, n: n, descending: false)
         return [moved[0], w]
@@ -32,26 +32,26 @@ func eighLowerings() -> [Lowering] {
 /// Jacobi on a symmetric matrix: (V, diagonal) with A = V diag Vᵀ, unsorted.
 func symmetricEigen(_ g: GraphBuilder, _ sym: Value, _ m: MatrixShape) throws -> (Value, Value) {
     let n = m.rows, dt = sym.dtype, dims = m.dims
-    let eye = try g.op("Equal", try g.indices(n, shape: [n, 1]), try g.indices(n, shape: [n]))
+    let eye = try g.op("Equal", g.indices(n, shape: [n, 1]), g.indices(n, shape: [n]))
     let colType = m.with(rows: n, cols: 1)
     let types = [TensorType(dt, dims), TensorType(dt, dims)]
-    let out = try jacobiSweeps(g, n: n, [sym, try identity(g, n, dt, dims)], types, rotate: { partner, first, sitsOut, state in
+    let out = try jacobiSweeps(g, n: n, [sym, identity(g, n, dt, dims)], types, rotate: { partner, first, sitsOut, state in
         let x = state[0], v = state[1]
         let partnerCol = try partner.unsqueeze([1])
-        let pairs = try g.op("Equal", try g.indices(n, shape: [n]), partnerCol)
-        let diag = try g.sum(try g.keep(eye, x), axes: [m.colAxis], shape: colType)
-        let off = try g.sum(try g.keep(pairs, x), axes: [m.colAxis], shape: colType)
+        let pairs = try g.op("Equal", g.indices(n, shape: [n]), partnerCol)
+        let diag = try g.sum(g.keep(eye, x), axes: [m.colAxis], shape: colType)
+        let off = try g.sum(g.keep(pairs, x), axes: [m.colAxis], shape: colType)
         let partnerDiag = try g.op("Gather", diag, partner, attributes: ["axis": .int(Int64(m.rowAxis))], shape: colType)
-        let (c, sigma) = try jacobiRotation(g, first: try first.unsqueeze([1]), sitsOut: try sitsOut.unsqueeze([1]),
+        let (c, sigma) = try jacobiRotation(g, first: first.unsqueeze([1]), sitsOut: sitsOut.unsqueeze([1]),
                                             diag: diag, partnerDiag: partnerDiag, off: off, shape: colType)
         let cRow = try c.transpose(m.swapLast), sigmaRow = try sigma.transpose(m.swapLast)
         // Jᵀ A: rows; then (Jᵀ A) J: columns; V J: columns.
-        let rowsDone = try g.op("Add", try g.op("Mul", c, x), try g.op("Mul", sigma,
-                                try g.op("Gather", x, partner, attributes: ["axis": .int(Int64(m.rowAxis))])), shape: dims)
+        let rowsDone = try g.op("Add", g.op("Mul", c, x), g.op("Mul", sigma,
+                                g.op("Gather", x, partner, attributes: ["axis": .int(Int64(m.rowAxis))])), shape: dims)
         let both = try rotateColumns(g, rowsDone, partner, cRow, sigmaRow, m, dims)
         return [both, try rotateColumns(g, v, partner, cRow, sigmaRow, m, dims)]
     }, more: { state in try jacobiMoreSweeps(g, state[0], m, eye: eye) })
-    let values = try g.sum(try g.keep(eye, out[0]), axes: [m.colAxis], shape: m.with(rows: n, cols: 1)).squeeze([m.colAxis])
+    let values = try g.sum(g.keep(eye, out[0]), axes: [m.colAxis], shape: m.with(rows: n, cols: 1)).squeeze([m.colAxis])
     return (out[1], values.with(shape: m.batch + [.known(n)]))
 }
 
@@ -59,5 +59,5 @@ func symmetricEigen(_ g: GraphBuilder, _ sym: Value, _ m: MatrixShape) throws ->
 func rotateColumns(_ g: GraphBuilder, _ x: Value, _ partner: Value, _ c: Value, _ sigma: Value, _ m: MatrixShape,
                    _ dims: [Dim]) throws -> Value {
     let moved = try g.op("Gather", x, partner, attributes: ["axis": .int(Int64(m.colAxis))], shape: dims)
-    return try g.op("Add", try g.op("Mul", x, c), try g.op("Mul", moved, sigma), shape: dims)
+    return try g.op("Add", g.op("Mul", x, c), g.op("Mul", moved, sigma), shape: dims)
 }

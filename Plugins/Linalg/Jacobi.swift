@@ -44,15 +44,15 @@ func jacobiRotation(_ g: GraphBuilder, first: Value, sitsOut: Value, diag: Value
     let zero = try g.scalar(0, dt), one = try g.scalar(1, dt)
     let app = try g.op("Where", first, diag, partnerDiag, shape: shape)
     let aqq = try g.op("Where", first, partnerDiag, diag, shape: shape)
-    let idle = try g.op("Or", try g.op("Equal", off, zero), sitsOut, shape: shape)
+    let idle = try g.op("Or", g.op("Equal", off, zero), sitsOut, shape: shape)
     let safe = try g.op("Where", idle, one, off, shape: shape)
-    let tau = try g.op("Div", try g.op("Sub", aqq, app), try g.op("Add", safe, safe), shape: shape)
-    let sign = try g.op("Where", try g.op("GreaterOrEqual", tau, zero), one, try g.scalar(-1, dt), shape: shape)
-    let root = try g.op("Sqrt", try g.op("Add", one, try g.op("Mul", tau, tau)), shape: shape)
-    let t = try g.op("Where", idle, zero, try g.op("Div", sign, try g.op("Add", try g.op("Abs", tau), root)), shape: shape)
-    let c = try g.op("Div", one, try g.op("Sqrt", try g.op("Add", one, try g.op("Mul", t, t))), shape: shape)
+    let tau = try g.op("Div", g.op("Sub", aqq, app), g.op("Add", safe, safe), shape: shape)
+    let sign = try g.op("Where", g.op("GreaterOrEqual", tau, zero), one, g.scalar(-1, dt), shape: shape)
+    let root = try g.op("Sqrt", g.op("Add", one, g.op("Mul", tau, tau)), shape: shape)
+    let t = try g.op("Where", idle, zero, g.op("Div", sign, g.op("Add", g.op("Abs", tau), root)), shape: shape)
+    let c = try g.op("Div", one, g.op("Sqrt", g.op("Add", one, g.op("Mul", t, t))), shape: shape)
     let s = try g.op("Mul", t, c, shape: shape)
-    return (c, try g.op("Where", first, try g.op("Neg", s), s, shape: shape))
+    return (c, try g.op("Where", first, g.op("Neg", s), s, shape: shape))
 }
 
 /// Whether another sweep is needed for a symmetric (Gram) matrix: some batch element has
@@ -62,16 +62,16 @@ func jacobiMoreSweeps(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape, eye: Valu
     let eps = dt == .f64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
     let tol = eps * Double(m.rows)
     let axes = [m.rowAxis, m.colAxis], single = m.with(rows: 1, cols: 1)
-    let offPart = try g.op("Where", eye, try g.scalar(0, dt), a)
-    let off2 = try g.sum(try g.op("Mul", offPart, offPart), axes: axes, shape: single)
-    let trace = try g.sum(try g.op("Abs", try g.keep(eye, a)), axes: axes, shape: single)
-    let bound = try g.op("Mul", try g.op("Mul", trace, trace), try g.scalar(tol * tol, dt), shape: single)
-    let flags = try g.op("Where", try g.op("Greater", off2, bound), try g.scalar(1, dt), try g.scalar(0, dt), shape: single)
-    let pending = try g.op("ReduceSum", flags, try g.int64s(Array(0..<m.rank)),
+    let offPart = try g.op("Where", eye, g.scalar(0, dt), a)
+    let off2 = try g.sum(g.op("Mul", offPart, offPart), axes: axes, shape: single)
+    let trace = try g.sum(g.op("Abs", g.keep(eye, a)), axes: axes, shape: single)
+    let bound = try g.op("Mul", g.op("Mul", trace, trace), g.scalar(tol * tol, dt), shape: single)
+    let flags = try g.op("Where", g.op("Greater", off2, bound), g.scalar(1, dt), g.scalar(0, dt), shape: single)
+    let pending = try g.op("ReduceSum", flags, g.int64s(Array(0..<m.rank)),
                            attributes: ["keepdims": .int(0)], shape: [])
     // The host types comparison results only from their consumers; a Loop condition has none,
     // so the Cast states bool.
-    let more = try g.op("Greater", pending, try g.scalar(0, dt), shape: [])
+    let more = try g.op("Greater", pending, g.scalar(0, dt), shape: [])
     return try g.op("Cast", more, attributes: ["to": .int(Int64(DType.bool.rawValue))], shape: [])
 }
 
@@ -97,9 +97,9 @@ func jacobiSweeps(_ g: GraphBuilder, n: Int64, _ start: [Value], _ types: [Tenso
 /// The symmetric matrix a triangle of `a` stands for.
 func symmetricFrom(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape, lower: Bool) throws -> Value {
     let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
-    let tri = try g.keep(try g.op(lower ? "GreaterOrEqual" : "LessOrEqual", rows, cols), a, shape: m.dims)
-    let strict = try g.keep(try g.op(lower ? "Greater" : "Less", rows, cols), a, shape: m.dims)
-    return try g.op("Add", tri, try strict.transpose(m.swapLast), shape: m.dims)
+    let tri = try g.keep(g.op(lower ? "GreaterOrEqual" : "LessOrEqual", rows, cols), a, shape: m.dims)
+    let strict = try g.keep(g.op(lower ? "Greater" : "Less", rows, cols), a, shape: m.dims)
+    return try g.op("Add", tri, strict.transpose(m.swapLast), shape: m.dims)
 }
 
 /// The identity, broadcast over the batch.
@@ -111,12 +111,12 @@ func identity(_ g: GraphBuilder, _ n: Int64, _ dt: DType, _ dims: [Dim]) throws 
 /// Sorts `values` (batch + [n]) and the matching columns of each of `columns` (batch + [r, n]).
 func sortWithColumns(_ g: GraphBuilder, _ values: Value, _ columns: [(Value, [Dim])], batch: [Dim], n: Int64,
                      descending: Bool) throws -> (Value, [Value]) {
-    let outs = try g.node("TopK", [values, try g.int64s([n])], outputs: 2,
+    let outs = try g.node("TopK", [values, g.int64s([n])], outputs: 2,
                           attributes: ["axis": .int(Int64(batch.count)), "largest": .int(descending ? 1 : 0), "sorted": .int(1)])
     let sorted = outs[0].with(shape: batch + [.known(n)])
     let order = try outs[1].with(shape: batch + [.known(n)]).unsqueeze([batch.count])
     let moved = try columns.map { x, dims in
-        try g.op("GatherElements", x, try g.expand(order, dims), attributes: ["axis": .int(Int64(batch.count + 1))], shape: dims)
+        try g.op("GatherElements", x, g.expand(order, dims), attributes: ["axis": .int(Int64(batch.count + 1))], shape: dims)
     }
     return (sorted, moved)
 }

@@ -14,7 +14,7 @@ func luLowering() -> Lowering {
         let m = try MatrixShape(a.shape, "lu")
         let k = min(m.rows, m.cols), dt = a.dtype, dims = m.dims
         let permType = m.batch + [.known(m.rows)]
-        let start = try g.expand(try g.indices(m.rows, shape: [m.rows]), permType)
+        let start = try g.expand(g.indices(m.rows, shape: [m.rows]), permType)
         if k == 0 {
             let none = try g.filled(0, .i32, m.batch + [0])
             return [a, none, try start.cast(to: .i32)]
@@ -26,23 +26,23 @@ func luLowering() -> Lowering {
         let outs = try g.loop(trips: k, [a, start], [TensorType(dt, dims), TensorType(.i64, permType)], stacked: 1) { j, carried in
             let x = carried[0], perm = carried[1]
             let col = try g.take(x, j, axis: m.colAxis, shape: colType)
-            let score = try g.op("Where", try g.op("GreaterOrEqual", rows, j), try g.op("Abs", col), try g.scalar(-1, dt), shape: colType)
+            let score = try g.op("Where", g.op("GreaterOrEqual", rows, j), g.op("Abs", col), g.scalar(-1, dt), shape: colType)
             // ArgMax returns the first of equal maxima, as idamax does.
             let p = try g.op("ArgMax", score, attributes: ["axis": .int(Int64(m.rowAxis)), "keepdims": .int(1)], shape: single)
             let swapped = try swapRows(g, x, j, p, rows: rows, shape: dims, rowShape: rowType, axis: m.rowAxis)
-            let newPerm = try swapRows(g, perm, j, try p.squeeze([m.colAxis]), rows: try g.indices(m.rows, shape: [m.rows]),
+            let newPerm = try swapRows(g, perm, j, p.squeeze([m.colAxis]), rows: g.indices(m.rows, shape: [m.rows]),
                                        shape: permType, rowShape: m.batch + [1], axis: m.rowAxis)
 
             let pivotRow = try g.take(swapped, j, axis: m.rowAxis, shape: rowType)
             let pivot = try g.take(pivotRow, j, axis: m.colAxis, shape: single)
             let pivotCol = try g.take(swapped, j, axis: m.colAxis, shape: colType)
-            let scaled = try g.op("Where", try g.op("Equal", pivot, try g.scalar(0, dt)), pivotCol,
-                                  try g.op("Div", pivotCol, pivot), shape: colType)
+            let scaled = try g.op("Where", g.op("Equal", pivot, g.scalar(0, dt)), pivotCol,
+                                  g.op("Div", pivotCol, pivot), shape: colType)
             let below = try g.op("Greater", rows, j)
             let l = try g.keep(below, scaled, shape: colType)
-            let u = try g.keep(try g.op("Greater", cols, j), pivotRow, shape: rowType)
-            let updated = try g.op("Sub", swapped, try g.op("Mul", l, u), shape: dims)
-            let next = try g.op("Where", try g.op("And", below, try g.op("Equal", cols, j)), scaled, updated, shape: dims)
+            let u = try g.keep(g.op("Greater", cols, j), pivotRow, shape: rowType)
+            let updated = try g.op("Sub", swapped, g.op("Mul", l, u), shape: dims)
+            let next = try g.op("Where", g.op("And", below, g.op("Equal", cols, j)), scaled, updated, shape: dims)
             return [next, newPerm, try p.squeeze([m.rowAxis, m.colAxis])]
         }
         // The stacked pivots are [k, batch...]: move that axis last.
@@ -63,7 +63,7 @@ func luPivotsToPermutationLowering() -> Lowering {
         }
         let size = Int64(try eqn.int("permutation_size"))
         let batch = Array(shape.dropLast()), permType = batch + [.known(size)]
-        let start = try g.expand(try g.indices(size, shape: [size]), permType)
+        let start = try g.expand(g.indices(size, shape: [size]), permType)
         if k == 0 || size == 0 { return [try start.cast(to: .i32)] }
         let index = try g.indices(size, shape: [size])
         let piv = try pivots.cast(to: .i64)
@@ -81,6 +81,6 @@ func luPivotsToPermutationLowering() -> Lowering {
 func swapRows(_ g: GraphBuilder, _ x: Value, _ j: Value, _ p: Value, rows: Value, shape: [Dim], rowShape: [Dim], axis: Int) throws -> Value {
     let atP = try g.op("Equal", rows, p)
     let rowJ = try g.take(x, j, axis: axis, shape: rowShape)
-    let rowP = try g.sum(try g.keep(atP, x), axes: [axis], shape: rowShape)
-    return try g.op("Where", try g.op("Equal", rows, j), rowP, try g.op("Where", atP, rowJ, x), shape: shape)
+    let rowP = try g.sum(g.keep(atP, x), axes: [axis], shape: rowShape)
+    return try g.op("Where", g.op("Equal", rows, j), rowP, g.op("Where", atP, rowJ, x), shape: shape)
 }

@@ -44,22 +44,22 @@ extension GraphBuilder {
     }
 
     func filled(_ x: Double, _ dtype: DType, _ dims: [Dim]) throws -> Value {
-        try expand(try scalar(x, dtype), dims)
+        try expand(scalar(x, dtype), dims)
     }
 
     /// `x` with the index `i` (an int64 scalar) kept as an axis of size 1.
     func take(_ x: Value, _ i: Value, axis: Int, shape: [Dim]? = nil) throws -> Value {
-        try op("Gather", x, try i.unsqueeze([0]), attributes: ["axis": .int(Int64(axis))], shape: shape)
+        try op("Gather", x, i.unsqueeze([0]), attributes: ["axis": .int(Int64(axis))], shape: shape)
     }
 
     /// `Where` whose `b` is a zero of `a`'s type (masking that never multiplies: 0 * inf is NaN).
     func keep(_ mask: Value, _ a: Value, shape: [Dim]? = nil) throws -> Value {
-        try op("Where", mask, a, try scalar(0, a.dtype), shape: shape)
+        try op("Where", mask, a, scalar(0, a.dtype), shape: shape)
     }
 
     /// Sum over axes, kept as size-1 axes (ReduceSum takes its axes as an input at every opset we emit).
     func sum(_ x: Value, axes: [Int], shape: [Dim]? = nil) throws -> Value {
-        try op("ReduceSum", x, try int64s(axes), attributes: ["keepdims": .int(1)], shape: shape)
+        try op("ReduceSum", x, int64s(axes), attributes: ["keepdims": .int(1)], shape: shape)
     }
 
     /// A `Loop` of a fixed number of trips whose body maps (iteration, carried) to the new carried
@@ -70,7 +70,7 @@ extension GraphBuilder {
             let outs = try body(args[0], Array(args.dropFirst(2)))
             return [args[1]] + outs
         }
-        let outs = try node("Loop", [try constant([trips], dtype: .i64, shape: []), nil] + carried,
+        let outs = try node("Loop", [constant([trips], dtype: .i64, shape: []), nil] + carried,
                             outputs: carried.count + stacked, attributes: ["body": .graph(sub)])
         return outs.enumerated().map { k, v in k < types.count ? v.with(shape: types[k].shape) : v }
     }
@@ -82,7 +82,7 @@ extension GraphBuilder {
             let (again, outs) = try body(args[0], Array(args.dropFirst(2)))
             return [again] + outs
         }
-        let outs = try node("Loop", [try constant([maxTrips], dtype: .i64, shape: []), try scalar(1, .bool)] + carried,
+        let outs = try node("Loop", [constant([maxTrips], dtype: .i64, shape: []), scalar(1, .bool)] + carried,
                             outputs: carried.count, attributes: ["body": .graph(sub)])
         return zip(outs, types).map { $0.with(shape: $1.shape) }
     }

@@ -22,7 +22,7 @@ func qrLowerings() -> [Lowering] {
             let qCols = full ? m.rows : k, rRows = full ? m.rows : k
             let q = try householderProduct(g, packed, m, taus: taus, count: k, cols: qCols)
             let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
-            var r = try g.keep(try g.op("LessOrEqual", rows, cols), packed, shape: m.dims)
+            var r = try g.keep(g.op("LessOrEqual", rows, cols), packed, shape: m.dims)
             if rRows < m.rows { r = try sliceLast(g, r, axis: m.rowAxis, count: rRows, shape: m.with(rows: rRows, cols: m.cols)) }
             return [q, r]
         },
@@ -72,12 +72,12 @@ func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -
         let (v, tau, diagonal) = try householderReflector(g, col, pivot: j, isTail: isTail, rows: rows, m)
         // H x = x - tau v (vᵀ x) on the columns right of j: those left of it hold earlier
         // reflectors' vectors, which H must not touch.
-        let w = try g.keep(try g.op("Greater", cols, j),
-                           try g.op("MatMul", try v.transpose(m.swapLast), x), shape: m.with(rows: 1, cols: m.cols))
-        let applied = try g.op("Sub", x, try g.op("Mul", try g.op("Mul", v, tau), w), shape: dims)
+        let w = try g.keep(g.op("Greater", cols, j),
+                           g.op("MatMul", v.transpose(m.swapLast), x), shape: m.with(rows: 1, cols: m.cols))
+        let applied = try g.op("Sub", x, g.op("Mul", g.op("Mul", v, tau), w), shape: dims)
         // Column j is exactly beta e_j above the stored vector: write both instead of the rounded product.
         let atJ = try g.op("Equal", cols, j)
-        let newCol = try g.op("Where", try g.op("Equal", rows, j), diagonal, try g.op("Where", isTail, v, col), shape: colType)
+        let newCol = try g.op("Where", g.op("Equal", rows, j), diagonal, g.op("Where", isTail, v, col), shape: colType)
         return [try g.op("Where", atJ, newCol, applied, shape: dims), tau.with(shape: single)]
     }
     // Stacked taus: [k] + batch + [1, 1] -> batch + [1, k].
@@ -97,15 +97,15 @@ func householderReflector(_ g: GraphBuilder, _ x: Value, pivot j: Value, isTail:
     let zero = try g.scalar(0, dt), one = try g.scalar(1, dt)
     let alpha = try g.take(x, j, axis: m.rowAxis, shape: single)
     let tailPart = try g.keep(isTail, x, shape: colType)
-    let tail = try g.sum(try g.op("Mul", tailPart, tailPart), axes: [m.rowAxis], shape: single)
-    let norm = try g.op("Sqrt", try g.op("Add", try g.op("Mul", alpha, alpha), tail), shape: single)
-    let beta = try g.op("Where", try g.op("GreaterOrEqual", alpha, zero), try g.op("Neg", norm), norm, shape: single)
+    let tail = try g.sum(g.op("Mul", tailPart, tailPart), axes: [m.rowAxis], shape: single)
+    let norm = try g.op("Sqrt", g.op("Add", g.op("Mul", alpha, alpha), tail), shape: single)
+    let beta = try g.op("Where", g.op("GreaterOrEqual", alpha, zero), g.op("Neg", norm), norm, shape: single)
     let trivial = try g.op("Equal", tail, zero)
     // Safe denominators where the reflector is the identity (then tau = 0 and v = e_pivot).
     let safeBeta = try g.op("Where", trivial, one, beta, shape: single)
-    let gap = try g.op("Where", trivial, one, try g.op("Sub", alpha, beta), shape: single)
-    let tau = try g.op("Where", trivial, zero, try g.op("Div", try g.op("Sub", beta, alpha), safeBeta), shape: single)
-    let v = try g.op("Where", try g.op("Equal", rows, j), one, try g.op("Div", tailPart, gap), shape: colType)
+    let gap = try g.op("Where", trivial, one, g.op("Sub", alpha, beta), shape: single)
+    let tau = try g.op("Where", trivial, zero, g.op("Div", g.op("Sub", beta, alpha), safeBeta), shape: single)
+    let v = try g.op("Where", g.op("Equal", rows, j), one, g.op("Div", tailPart, gap), shape: colType)
     return (v, tau, try g.op("Where", trivial, alpha, beta, shape: single))
 }
 
@@ -114,7 +114,7 @@ func householderReflector(_ g: GraphBuilder, _ x: Value, pivot j: Value, isTail:
 func householderProduct(_ g: GraphBuilder, _ packed: Value, _ m: MatrixShape, taus: Value, count k: Int64, cols: Int64) throws -> Value {
     let eye = try g.constant((0..<(m.rows * cols)).map { i -> Double in i / cols == i % cols ? 1 : 0 }, dtype: .f64,
                              shape: [m.rows, cols]).cast(to: packed.dtype)
-    return try applyReflectors(g, packed, m, taus: taus, count: k, to: try g.expand(eye, m.with(rows: m.rows, cols: cols)),
+    return try applyReflectors(g, packed, m, taus: taus, count: k, to: g.expand(eye, m.with(rows: m.rows, cols: cols)),
                                cols: cols, lastFirst: true)
 }
 
@@ -129,17 +129,17 @@ func applyReflectors(_ g: GraphBuilder, _ packed: Value, _ m: MatrixShape, taus:
     let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
     return try g.loop(trips: k, [start], [TensorType(dt, dims)]) { i, carried in
         let q = carried[0]
-        let j = lastFirst ? try g.op("Sub", try g.scalar(Double(k - 1), .i64), i, shape: []) : i
+        let j = lastFirst ? try g.op("Sub", g.scalar(Double(k - 1), .i64), i, shape: []) : i
         let col = try g.take(packed, j, axis: m.colAxis, shape: colType)
-        let v = try g.op("Where", try g.op("Equal", rows, j), try g.scalar(1, dt),
-                         try g.keep(try g.op("Greater", rows, j), col), shape: colType)
+        let v = try g.op("Where", g.op("Equal", rows, j), g.scalar(1, dt),
+                         g.keep(g.op("Greater", rows, j), col), shape: colType)
         let tau = try g.take(taus, j, axis: m.colAxis, shape: single)
-        let w = try g.op("MatMul", try v.transpose(m.swapLast), q, shape: m.with(rows: 1, cols: cols))
-        return [try g.op("Sub", q, try g.op("Mul", try g.op("Mul", v, tau), w), shape: dims)]
+        let w = try g.op("MatMul", v.transpose(m.swapLast), q, shape: m.with(rows: 1, cols: cols))
+        return [try g.op("Sub", q, g.op("Mul", g.op("Mul", v, tau), w), shape: dims)]
     }[0]
 }
 
 /// The first `count` entries along `axis`.
 func sliceLast(_ g: GraphBuilder, _ x: Value, axis: Int, count: Int64, shape: [Dim]) throws -> Value {
-    try g.op("Slice", x, try g.int64s([0]), try g.int64s([count]), try g.int64s([axis]), shape: shape)
+    try g.op("Slice", x, g.int64s([0]), g.int64s([count]), g.int64s([axis]), shape: shape)
 }

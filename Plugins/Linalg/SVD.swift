@@ -32,24 +32,24 @@ func svdLowerings() -> [Lowering] {
         }
         let w0 = wide ? try a.transpose(am.swapLast) : a
         let rowType = wm.with(rows: 1, cols: short)
-        let eye = try g.op("Equal", try g.indices(short, shape: [short, 1]), try g.indices(short, shape: [short]))
+        let eye = try g.op("Equal", g.indices(short, shape: [short, 1]), g.indices(short, shape: [short]))
         let types = [TensorType(dt, wm.dims), TensorType(dt, vm.dims)]
         let colAxis = Int64(wm.colAxis)
-        let out = try jacobiSweeps(g, n: short, [w0, try identity(g, short, dt, vm.dims)], types, rotate: { partner, first, sitsOut, state in
+        let out = try jacobiSweeps(g, n: short, [w0, identity(g, short, dt, vm.dims)], types, rotate: { partner, first, sitsOut, state in
             let w = state[0], v = state[1]
             let wp = try g.op("Gather", w, partner, attributes: ["axis": .int(colAxis)], shape: wm.dims)
-            let norms = try g.sum(try g.op("Mul", w, w), axes: [wm.rowAxis], shape: rowType)
+            let norms = try g.sum(g.op("Mul", w, w), axes: [wm.rowAxis], shape: rowType)
             let partnerNorms = try g.op("Gather", norms, partner, attributes: ["axis": .int(colAxis)], shape: rowType)
-            let dots = try g.sum(try g.op("Mul", w, wp), axes: [wm.rowAxis], shape: rowType)
+            let dots = try g.sum(g.op("Mul", w, wp), axes: [wm.rowAxis], shape: rowType)
             let (c, sigma) = try jacobiRotation(g, first: first, sitsOut: sitsOut, diag: norms, partnerDiag: partnerNorms,
                                                 off: dots, shape: rowType)
-            let rotated = try g.op("Add", try g.op("Mul", w, c), try g.op("Mul", wp, sigma), shape: wm.dims)
+            let rotated = try g.op("Add", g.op("Mul", w, c), g.op("Mul", wp, sigma), shape: wm.dims)
             return [rotated, try rotateColumns(g, v, partner, c, sigma, vm, vm.dims)]
         }, more: { state in
-            let gram = try g.op("MatMul", try state[0].transpose(wm.swapLast), state[0], shape: vm.dims)
+            let gram = try g.op("MatMul", state[0].transpose(wm.swapLast), state[0], shape: vm.dims)
             return try orthogonalityPending(g, gram, vm, eye: eye)
         })
-        let norms = try g.sum(try g.op("Mul", out[0], out[0]), axes: [wm.rowAxis], shape: rowType)
+        let norms = try g.sum(g.op("Mul", out[0], out[0]), axes: [wm.rowAxis], shape: rowType)
         let sigmaRow = try g.op("Sqrt", norms, shape: rowType)
         let values = try sigmaRow.squeeze([wm.rowAxis]).with(shape: batch + [.known(short)])
         if !computeUV {
@@ -57,7 +57,7 @@ func svdLowerings() -> [Lowering] {
             return [s]
         }
         let zero = try g.scalar(0, dt)
-        let safe = try g.op("Where", try g.op("Equal", sigmaRow, zero), try g.scalar(1, dt), sigmaRow, shape: rowType)
+        let safe = try g.op("Where", g.op("Equal", sigmaRow, zero), g.scalar(1, dt), sigmaRow, shape: rowType)
         let unit = try g.op("Div", out[0], safe, shape: wm.dims)
         let (s, moved) = try sortWithColumns(g, values, [(unit, wm.dims), (out[1], vm.dims)], batch: batch, n: short, descending: true)
         var longSide = moved[0]
@@ -76,16 +76,16 @@ func orthogonalityPending(_ g: GraphBuilder, _ gram: Value, _ m: MatrixShape, ey
     let eps = dt == .f64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
     let tol = eps * Double(m.rows)
     let zero = try g.scalar(0, dt), one = try g.scalar(1, dt)
-    let diag = try g.sum(try g.keep(eye, gram), axes: [m.colAxis], shape: m.with(rows: m.rows, cols: 1))
-    let scale = try g.op("Mul", diag, try diag.transpose(m.swapLast), shape: m.dims)
-    let safe = try g.op("Where", try g.op("Equal", scale, zero), one, scale, shape: m.dims)
+    let diag = try g.sum(g.keep(eye, gram), axes: [m.colAxis], shape: m.with(rows: m.rows, cols: 1))
+    let scale = try g.op("Mul", diag, diag.transpose(m.swapLast), shape: m.dims)
+    let safe = try g.op("Where", g.op("Equal", scale, zero), one, scale, shape: m.dims)
     let off = try g.op("Where", eye, zero, gram, shape: m.dims)
-    let ratio = try g.op("Div", try g.op("Mul", off, off), safe, shape: m.dims)
+    let ratio = try g.op("Div", g.op("Mul", off, off), safe, shape: m.dims)
     let worst = try g.sum(ratio, axes: [m.rowAxis, m.colAxis], shape: m.with(rows: 1, cols: 1))
-    let flags = try g.op("Where", try g.op("Greater", worst, try g.scalar(tol * tol, dt)), one, zero)
-    let pending = try g.op("ReduceSum", flags, try g.int64s(Array(0..<m.rank)), attributes: ["keepdims": .int(0)], shape: [])
+    let flags = try g.op("Where", g.op("Greater", worst, g.scalar(tol * tol, dt)), one, zero)
+    let pending = try g.op("ReduceSum", flags, g.int64s(Array(0..<m.rank)), attributes: ["keepdims": .int(0)], shape: [])
     // The host types comparison results only from their consumers; a Loop condition has none.
-    return try g.op("Cast", try g.op("Greater", pending, zero), attributes: ["to": .int(Int64(DType.bool.rawValue))], shape: [])
+    return try g.op("Cast", g.op("Greater", pending, zero), attributes: ["to": .int(Int64(DType.bool.rawValue))], shape: [])
 }
 
 /// The thin orthonormal `w` (long x short) extended to a square orthogonal matrix: its columns,
@@ -93,7 +93,7 @@ func orthogonalityPending(_ g: GraphBuilder, _ gram: Value, _ m: MatrixShape, ey
 func completeBasis(_ g: GraphBuilder, _ w: Value, _ m: MatrixShape) throws -> Value {
     let (packed, taus) = try householderFactor(g, w, m)
     let q = try householderProduct(g, packed, m, taus: taus, count: m.cols, cols: m.rows)
-    let rest = try g.op("Slice", q, try g.int64s([m.cols]), try g.int64s([m.rows]), try g.int64s([m.colAxis]),
+    let rest = try g.op("Slice", q, g.int64s([m.cols]), g.int64s([m.rows]), g.int64s([m.colAxis]),
                         shape: m.with(rows: m.rows, cols: m.rows - m.cols))
     return try g.op("Concat", [w, rest], attributes: ["axis": .int(Int64(m.colAxis))], shape: m.with(rows: m.rows, cols: m.rows))
 }

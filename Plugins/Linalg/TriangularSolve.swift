@@ -35,13 +35,13 @@ func triangularSolveLowering() -> Lowering {
         let rm = try MatrixShape(rhs.shape, "triangular_solve")
         let rowType = rm.with(rows: 1, cols: rm.cols)
 
-        let x = try g.loop(trips: n, [try g.filled(0, dt, rm.dims)], [TensorType(dt, rm.dims)]) { i, carried in
+        let x = try g.loop(trips: n, [g.filled(0, dt, rm.dims)], [TensorType(dt, rm.dims)]) { i, carried in
             let x = carried[0]
-            let j = lower ? i : try g.op("Sub", try g.scalar(Double(n - 1), .i64), i, shape: [])
+            let j = lower ? i : try g.op("Sub", g.scalar(Double(n - 1), .i64), i, shape: [])
             let tRow = try g.take(t, j, axis: am.rowAxis, shape: am.with(rows: 1, cols: n))
-            var xj = try g.op("Sub", try g.take(rhs, j, axis: rm.rowAxis, shape: rowType), try g.op("MatMul", tRow, x), shape: rowType)
-            if !unit { xj = try g.op("Div", xj, try g.take(tRow, j, axis: am.colAxis), shape: rowType) }
-            return [try g.op("Where", try g.op("Equal", rows, j), xj, x, shape: rm.dims)]
+            var xj = try g.op("Sub", g.take(rhs, j, axis: rm.rowAxis, shape: rowType), g.op("MatMul", tRow, x), shape: rowType)
+            if !unit { xj = try g.op("Div", xj, g.take(tRow, j, axis: am.colAxis), shape: rowType) }
+            return [try g.op("Where", g.op("Equal", rows, j), xj, x, shape: rm.dims)]
         }[0]
         return [left ? x : try x.transpose(rm.swapLast)]
     }

@@ -22,28 +22,28 @@ func tridiagonalSolveLowering() -> Lowering {
         let index = try g.indices(n, shape: [n, 1])
         let zero = try g.scalar(0, dt), first = try g.scalar(0, .i64), last = try g.scalar(Double(n - 1), .i64)
 
-        let forward = try g.loop(trips: n, [try g.filled(0, dt, col), try g.filled(0, dt, bm.dims)],
+        let forward = try g.loop(trips: n, [g.filled(0, dt, col), g.filled(0, dt, bm.dims)],
                                  [TensorType(dt, col), TensorType(dt, bm.dims)]) { i, carried in
             let cp = carried[0], bp = carried[1]
-            let prev = try g.op("Max", try g.op("Sub", i, try g.scalar(1, .i64)), first, shape: [])
+            let prev = try g.op("Max", g.op("Sub", i, g.scalar(1, .i64)), first, shape: [])
             let atStart = try g.op("Equal", i, first)
-            let a = try g.op("Where", atStart, zero, try g.take(lower, i, axis: r, shape: one), shape: one)
+            let a = try g.op("Where", atStart, zero, g.take(lower, i, axis: r, shape: one), shape: one)
             let cPrev = try g.take(cp, prev, axis: r, shape: one), bPrev = try g.take(bp, prev, axis: r, shape: row)
-            let denom = try g.op("Sub", try g.take(diag, i, axis: r, shape: one), try g.op("Mul", a, cPrev), shape: one)
-            let c = try g.op("Div", try g.take(upper, i, axis: r, shape: one), denom, shape: one)
-            let rhs = try g.op("Div", try g.op("Sub", try g.take(b, i, axis: r, shape: row), try g.op("Mul", a, bPrev)), denom, shape: row)
+            let denom = try g.op("Sub", g.take(diag, i, axis: r, shape: one), g.op("Mul", a, cPrev), shape: one)
+            let c = try g.op("Div", g.take(upper, i, axis: r, shape: one), denom, shape: one)
+            let rhs = try g.op("Div", g.op("Sub", g.take(b, i, axis: r, shape: row), g.op("Mul", a, bPrev)), denom, shape: row)
             let here = try g.op("Equal", index, i)
             return [try g.op("Where", here, c, cp, shape: col), try g.op("Where", here, rhs, bp, shape: bm.dims)]
         }
         let (cp, bp) = (forward[0], forward[1])
-        let x = try g.loop(trips: n, [try g.filled(0, dt, bm.dims)], [TensorType(dt, bm.dims)]) { k, carried in
+        let x = try g.loop(trips: n, [g.filled(0, dt, bm.dims)], [TensorType(dt, bm.dims)]) { k, carried in
             let x = carried[0]
             let j = try g.op("Sub", last, k, shape: [])
-            let next = try g.op("Min", try g.op("Add", j, try g.scalar(1, .i64)), last, shape: [])
-            let c = try g.op("Where", try g.op("Equal", j, last), zero, try g.take(cp, j, axis: r, shape: one), shape: one)
-            let xj = try g.op("Sub", try g.take(bp, j, axis: r, shape: row), try g.op("Mul", c, try g.take(x, next, axis: r, shape: row)),
+            let next = try g.op("Min", g.op("Add", j, g.scalar(1, .i64)), last, shape: [])
+            let c = try g.op("Where", g.op("Equal", j, last), zero, g.take(cp, j, axis: r, shape: one), shape: one)
+            let xj = try g.op("Sub", g.take(bp, j, axis: r, shape: row), g.op("Mul", c, g.take(x, next, axis: r, shape: row)),
                               shape: row)
-            return [try g.op("Where", try g.op("Equal", index, j), xj, x, shape: bm.dims)]
+            return [try g.op("Where", g.op("Equal", index, j), xj, x, shape: bm.dims)]
         }[0]
         return [x]
     }

@@ -13,6 +13,6 @@ func approxTopKLowering() -> Lowering {
         if eqn.param("aggregate_to_topk")?.bool == false {
             throw LoweringError.unsupported("approx_top_k with aggregate_to_topk=False (its partial-reduction output size is XLA's choice)")
         }
-        return try topK(eqn, k: try eqn.int("k"), axis: axis, largest: eqn.param("is_max_k")?.bool ?? true, g)
+        return try topK(eqn, k: eqn.int("k"), axis: axis, largest: eqn.param("is_max_k")?.bool ?? true, g)
     }
 }

@@ -14,9 +14,9 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     }
     let spatial = lhsSpec.count - 2
     guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
-    try checkPermutation(lhsSpec, rank: try eqn.input(0).rank ?? lhsSpec.count)
-    try checkPermutation(rhsSpec, rank: try eqn.input(1).rank ?? lhsSpec.count)
-    try checkPermutation(outSpec, rank: try eqn.output(0).rank)
+    try checkPermutation(lhsSpec, rank: eqn.input(0).rank ?? lhsSpec.count)
+    try checkPermutation(rhsSpec, rank: eqn.input(1).rank ?? lhsSpec.count)
+    try checkPermutation(outSpec, rank: eqn.output(0).rank)
     guard rhsSpec.count == lhsSpec.count else { throw LoweringError.invalid("conv_general_dilated operands differ in rank") }
     let out = try eqn.output(0)
     // XLA accumulates in the preferred (output) type. ONNX Runtime's Conv computes in f32 only;
@@ -59,7 +59,7 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         let reach = zip(kernel, rhsDilation).map { (Int($0.0) - 1) * $0.1 }
         let begin = zip(reach, pads).map { $0.0 - $0.1.lo }, end = zip(reach, pads).map { $0.0 - $0.1.hi }
         if (begin + end).allSatisfy({ $0 >= 0 }) {
-            let y = try g.op("ConvTranspose", x, try transposedKernel(w, groups: groups, g), attributes: [
+            let y = try g.op("ConvTranspose", x, transposedKernel(w, groups: groups, g), attributes: [
                 "strides": .ints(lhsDilation), "dilations": .ints(rhsDilation), "pads": .ints(begin + end),
                 "group": .int(Int64(groups)),
             ], shape: outSpec.map { out.shape[$0] })
@@ -67,7 +67,7 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
         }
     }
     if lhsDilation.contains(where: { $0 > 1 }) {
-        x = try dilate(x, lhsDilation, axes: spatialAxes, fill: try g.scalar(0, compute), g)
+        x = try dilate(x, lhsDilation, axes: spatialAxes, fill: g.scalar(0, compute), g)
     }
     (x, pads) = try cropNegativePads(x, pads, axes: spatialAxes, g)
 
@@ -104,8 +104,8 @@ func transposedKernel(_ w: Value, groups: Int, _ g: GraphBuilder) throws -> Valu
         .transpose([0, 2, 1] + Array(3..<(3 + spatial.count)))
         .reshape([.known(Int64(groups * ig)), .known(Int64(o / groups))] + k)
     let axes = Array(2..<(2 + spatial.count))
-    return try g.op("Slice", swapped, try g.int64s(axes.map { _ in Int64(-1) }), try g.int64s(axes.map { _ in Int64.min }),
-                    try g.int64s(axes), try g.int64s(axes.map { _ in Int64(-1) }), shape: swapped.shape)
+    return try g.op("Slice", swapped, g.int64s(axes.map { _ in Int64(-1) }), g.int64s(axes.map { _ in Int64.min }),
+                    g.int64s(axes), g.int64s(axes.map { _ in Int64(-1) }), shape: swapped.shape)
 }
 
 /// A convolution as one batched MatMul: each kernel position's strided slice of the zero-padded
@@ -117,7 +117,7 @@ func unfoldedConvolution(_ x0: Value, _ w: Value, strides: [Int], dilations: [In
     let kernel = Array(ws.dropFirst(2))
     let spatial = kernel.count
     let axes = Array(2..<(2 + spatial))
-    let x = try padConstant(x0, pads, axes: axes, fill: try g.scalar(0, t), g)
+    let x = try padConstant(x0, pads, axes: axes, fill: g.scalar(0, t), g)
     guard let outSpatial = outShape.dropFirst(2).map(\.value) as? [Int64], let c = x.shape?[1].value else {
         throw LoweringError.unsupported("an unfolded convolution needs static spatial and channel dimensions")
     }
@@ -128,7 +128,7 @@ func unfoldedConvolution(_ x0: Value, _ w: Value, strides: [Int], dilations: [In
     for _ in 0..<positions {
         let starts = (0..<spatial).map { offset[$0] * dilations[$0] }
         let ends = (0..<spatial).map { starts[$0] + (Int(outSpatial[$0]) - 1) * strides[$0] + 1 }
-        let s = try g.op("Slice", x, try g.int64s(starts), try g.int64s(ends), try g.int64s(axes), try g.int64s(strides))
+        let s = try g.op("Slice", x, g.int64s(starts), g.int64s(ends), g.int64s(axes), g.int64s(strides))
         slices.append(try s.unsqueeze([2]))
         for k in (0..<spatial).reversed() {
             offset[k] += 1

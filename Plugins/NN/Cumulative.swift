@@ -13,9 +13,9 @@ func cumulativeLowerings() -> [Lowering] {
             let reverse = eqn.param("reverse")?.bool ?? false
             let t = x.dtype
             let compute = cumsumType(t)
-            let y = try g.op("CumSum", try x.cast(to: compute), try g.constant([Int64(axis)], dtype: .i64, shape: []),
+            let y = try g.op("CumSum", x.cast(to: compute), g.constant([Int64(axis)], dtype: .i64, shape: []),
                              attributes: ["reverse": .int(reverse ? 1 : 0), "exclusive": .int(0)])
-            return [try y.cast(from: compute, to: t).with(shape: eqn.output(0).shape)]
+            return [try y.cast(from: compute, to: t)]
         },
         Lowering("cumprod", emits: scanOps + ["Mul"], dtypes: DType.numbers, note: "doubling scan of Mul (no CumProd before opset 26)",
                  lower: doublingScan(.prod)),
@@ -69,9 +69,9 @@ func doublingScan(_ reduction: WindowReduction?) -> LowerFunction {
         while k < n {
             var pads = Array(repeating: 0, count: 2 * rank)
             pads[reverse ? rank + axis : axis] = k
-            let padded = try g.pad(y, try g.int64s(pads), fill)
+            let padded = try g.pad(y, g.int64s(pads), fill)
             let start = reverse ? k : 0
-            let shifted = try g.op("Slice", padded, try g.int64s([start]), try g.int64s([start + n]), try g.int64s([axis]),
+            let shifted = try g.op("Slice", padded, g.int64s([start]), g.int64s([start + n]), g.int64s([axis]),
                                    shape: out.shape)
             if let r = reduction {
                 y = try g.op(r.combine, y, shifted, shape: out.shape)
@@ -89,6 +89,6 @@ func doublingScan(_ reduction: WindowReduction?) -> LowerFunction {
 func logAddExp(_ a: Value, _ b: Value, _ t: DType, _ g: GraphBuilder) throws -> Value {
     let hi = try g.op("Max", a, b, shape: a.shape)
     let lo = try g.op("Min", a, b)
-    let tail = try g.op("Log", try g.op("Add", try g.scalar(1, t), try g.op("Exp", try g.op("Sub", lo, hi))))
-    return try g.op("Where", try g.op("IsInf", hi), hi, try g.op("Add", hi, tail), shape: a.shape)
+    let tail = try g.op("Log", g.op("Add", g.scalar(1, t), g.op("Exp", g.op("Sub", lo, hi))))
+    return try g.op("Where", g.op("IsInf", hi), hi, g.op("Add", hi, tail), shape: a.shape)
 }

@@ -22,11 +22,11 @@ func logicalReductionLowerings() -> [Lowering] {
                 let bits = try x.cast(to: .i32)
                 var r: Value
                 if boolReduce == "ReduceSum" || g.opset >= 18 {
-                    r = try g.op(boolReduce, bits, try g.int64s(axes), attributes: ["keepdims": .int(0)])
+                    r = try g.op(boolReduce, bits, g.int64s(axes), attributes: ["keepdims": .int(0)])
                 } else {
                     r = try g.op(boolReduce, bits, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
                 }
-                if boolReduce == "ReduceSum" { r = try g.op("Mod", r, try g.scalar(2, .i32)) }
+                if boolReduce == "ReduceSum" { r = try g.op("Mod", r, g.scalar(2, .i32)) }
                 return [try r.cast(to: .bool).with(shape: out.shape)]
             }
             if g.opset < 18 { throw LoweringError.unsupported("\(prim) on integers needs opset 18 (\(intOp))") }
@@ -45,11 +45,11 @@ func logicalReductionLowerings() -> [Lowering] {
             let zero = try g.int64s([0])
             while k > 1 {
                 let h = k / 2
-                let a = try g.op("Slice", v, zero, try g.int64s([h]), zero, shape: [.known(Int64(h))] + keptShape)
-                let b = try g.op("Slice", v, try g.int64s([h]), try g.int64s([2 * h]), zero, shape: [.known(Int64(h))] + keptShape)
+                let a = try g.op("Slice", v, zero, g.int64s([h]), zero, shape: [.known(Int64(h))] + keptShape)
+                let b = try g.op("Slice", v, g.int64s([h]), g.int64s([2 * h]), zero, shape: [.known(Int64(h))] + keptShape)
                 var c = try g.op(op, a, b, shape: a.shape)
                 if k % 2 == 1 {
-                    let rest = try g.op("Slice", v, try g.int64s([2 * h]), try g.int64s([k]), zero)
+                    let rest = try g.op("Slice", v, g.int64s([2 * h]), g.int64s([k]), zero)
                     c = try g.op("Concat", c, rest, attributes: ["axis": .int(0)], shape: [.known(Int64(h + 1))] + keptShape)
                 }
                 v = c

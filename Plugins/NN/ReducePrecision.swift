@@ -30,31 +30,31 @@ func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] 
     var y = a
     if m < tm {
         // E = floor(log2 |x|), corrected by one either way where Log's rounding misses a binade.
-        var ex = try g.op("Floor", try g.op("Mul", try g.op("Log", a), try c(1 / 0.6931471805599453)))
-        ex = try g.op("Max", ex, try c(Double(minExp)))
-        ex = try g.op("Min", ex, try c(Double(te == 11 ? 1023 : 127)))
+        var ex = try g.op("Floor", g.op("Mul", g.op("Log", a), c(1 / 0.6931471805599453)))
+        ex = try g.op("Max", ex, c(Double(minExp)))
+        ex = try g.op("Min", ex, c(Double(te == 11 ? 1023 : 127)))
         let two = try c(2)
         let p = try g.op("Pow", two, ex)
-        ex = try g.op("Where", try g.op("Less", a, p), try g.op("Sub", ex, try c(1)), ex)
-        ex = try g.op("Max", ex, try c(Double(minExp)))
-        let p2 = try g.op("Pow", two, try g.op("Add", ex, try c(1)))
-        ex = try g.op("Where", try g.op("GreaterOrEqual", a, p2), try g.op("Add", ex, try c(1)), ex)
-        let ulp = try g.op("Pow", two, try g.op("Sub", ex, try c(Double(m))))
-        y = try g.op("Mul", try g.op("Round", try g.op("Div", a, ulp)), ulp)
+        ex = try g.op("Where", g.op("Less", a, p), g.op("Sub", ex, c(1)), ex)
+        ex = try g.op("Max", ex, c(Double(minExp)))
+        let p2 = try g.op("Pow", two, g.op("Add", ex, c(1)))
+        ex = try g.op("Where", g.op("GreaterOrEqual", a, p2), g.op("Add", ex, c(1)), ex)
+        let ulp = try g.op("Pow", two, g.op("Sub", ex, c(Double(m))))
+        y = try g.op("Mul", g.op("Round", g.op("Div", a, ulp)), ulp)
     }
     if e < te {
         let bias = (1 << (e - 1)) - 1
-        let overflow = try g.op("GreaterOrEqual", y, try c(Double(sign: .plus, exponent: bias + 1, significand: 1)))
-        y = try g.op("Where", overflow, try c(.infinity), y)
-        y = try g.op("Where", try g.op("Less", y, try c(Double(sign: .plus, exponent: 1 - bias, significand: 1))), try c(0), y)
+        let overflow = try g.op("GreaterOrEqual", y, c(Double(sign: .plus, exponent: bias + 1, significand: 1)))
+        y = try g.op("Where", overflow, c(.infinity), y)
+        y = try g.op("Where", g.op("Less", y, c(Double(sign: .plus, exponent: 1 - bias, significand: 1))), c(0), y)
     }
     // Infinities and NaN pass through (the arithmetic above turns them into NaN).
-    let special = try g.op("Or", try g.op("IsInf", xw), try g.op("IsNaN", xw))
+    let special = try g.op("Or", g.op("IsInf", xw), g.op("IsNaN", xw))
     y = try g.op("Where", special, a, y)
     // -1 for negative numbers and -0.0 (1 / -0.0 is -inf), else 1.
     let zero = try c(0)
-    let negative = try g.op("Or", try g.op("Less", xw, zero),
-                            try g.op("And", try g.op("Equal", xw, zero), try g.op("Less", try g.op("Div", try c(1), xw), zero)))
-    let sign = try g.op("Where", negative, try c(-1), try c(1))
+    let negative = try g.op("Or", g.op("Less", xw, zero),
+                            g.op("And", g.op("Equal", xw, zero), g.op("Less", g.op("Div", c(1), xw), zero)))
+    let sign = try g.op("Where", negative, c(-1), c(1))
     return [try g.op("Mul", sign, y).cast(from: wide, to: t).with(shape: shape)]
 }

@@ -109,7 +109,7 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
     case .max, .min:
         // ONNX Runtime rejects pads as large as the kernel; those are padded explicitly with -inf.
         if zip(pads, kernel).contains(where: { $0.0.lo >= $0.1 || $0.0.hi >= $0.1 }) {
-            x = try padConstant(x, pads, axes: spatialAxes, fill: try g.scalar(r == .max ? -.infinity : .infinity, compute), g)
+            x = try padConstant(x, pads, axes: spatialAxes, fill: g.scalar(r == .max ? -.infinity : .infinity, compute), g)
             pads = pads.map { _ in (0, 0) }
         }
         if r == .min { x = try g.op("Neg", x, shape: x.shape) }
@@ -122,9 +122,9 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
         // MaxPool skips NaN; XLA's max and min propagate it, so on request a pooled NaN mask puts
         // it back. Off by default, as other exporters emit MaxPool as it is.
         guard try g.boolOption("strict_nan") else { break }
-        let nanMask = try g.op("Cast", try g.op("IsNaN", x), attributes: ["to": .int(Int64(compute.rawValue))])
-        let hasNaN = try g.op("Greater", try g.op("MaxPool", nanMask, attributes: attrs), try g.scalar(0, compute))
-        y = try g.op("Where", hasNaN, try g.scalar(.nan, compute), y)
+        let nanMask = try g.op("Cast", g.op("IsNaN", x), attributes: ["to": .int(Int64(compute.rawValue))])
+        let hasNaN = try g.op("Greater", g.op("MaxPool", nanMask, attributes: attrs), g.scalar(0, compute))
+        y = try g.op("Where", hasNaN, g.scalar(.nan, compute), y)
     case .sum:
         // A channel axis larger than 1 is one group per channel with the same kernel.
         var channels: Int64 = 1
@@ -186,8 +186,8 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
     for _ in 0..<positions {
         let starts = offset.enumerated().map { k, o in o * w.windowDilation[active[k]] }
         let ends = starts.enumerated().map { k, s in s + (outSizes[k] - 1) * w.strides[active[k]] + 1 }
-        let slice = try g.op("Slice", x, try g.int64s(starts), try g.int64s(ends), try g.int64s(active),
-                             try g.int64s(active.map { w.strides[$0] }), shape: out.shape)
+        let slice = try g.op("Slice", x, g.int64s(starts), g.int64s(ends), g.int64s(active),
+                             g.int64s(active.map { w.strides[$0] }), shape: out.shape)
         acc = try acc.map { try g.op(r.combine, $0, slice, shape: out.shape) } ?? slice
         for k in (0..<offset.count).reversed() {
             offset[k] += 1
@@ -217,6 +217,6 @@ func lowerGenericReduceWindow(_ eqn: Equation, _ g: GraphBuilder) throws -> [Val
     let x = try eqn.input(0)
     let windowed = try lowerReduceWindow(r)(eqn, g)[0]
     let compute = elementwiseType(x.dtype)
-    let y = try g.op(r.combine, try windowed.cast(from: x.dtype, to: compute), try eqn.input(1).cast(to: compute))
-    return [try y.cast(from: compute, to: x.dtype).with(shape: eqn.output(0).shape)]
+    let y = try g.op(r.combine, windowed.cast(from: x.dtype, to: compute), eqn.input(1).cast(to: compute))
+    return [try y.cast(from: compute, to: x.dtype)]
 }

@@ -61,7 +61,7 @@ struct WindowSelection {
 
     func padded(_ x: Value, with fill: Value, _ g: GraphBuilder) throws -> Value {
         if pads.allSatisfy({ $0.lo == 0 && $0.hi == 0 }) { return x }
-        return try g.op("Pad", x, try g.int64s(pads.map { Int64($0.lo) } + pads.map { Int64($0.hi) }), fill)
+        return try g.op("Pad", x, g.int64s(pads.map { Int64($0.lo) } + pads.map { Int64($0.hi) }), fill)
     }
 
     /// The flat index (into the padded operand) each window selects, shape `windows`.
@@ -85,23 +85,23 @@ func selectAndScatterLowerings() -> [Lowering] {
             let sel = try WindowSelection(eqn, operand: operand, g)
             let total = sel.paddedShape.reduce(1, *)
             let zeros = try g.scalar(0, source.dtype).expand([.known(total)])
-            let sums = try g.op("ScatterElements", zeros, try sel.selected(operand, g).reshape([.known(sel.windows.reduce(1, *))]),
-                                try source.reshape([.known(sel.windows.reduce(1, *))]),
+            let sums = try g.op("ScatterElements", zeros, sel.selected(operand, g).reshape([.known(sel.windows.reduce(1, *))]),
+                                source.reshape([.known(sel.windows.reduce(1, *))]),
                                 attributes: ["axis": .int(0), "reduction": .string("add")])
             var out = try sums.reshape(sel.paddedShape.map { .known($0) })
             if !sel.pads.allSatisfy({ $0.lo == 0 && $0.hi == 0 }) {
                 let rank = sel.paddedShape.count
-                out = try g.op("Slice", out, try g.int64s(sel.pads.map { Int64($0.lo) }),
-                               try g.int64s((0..<rank).map { sel.paddedShape[$0] - Int64(sel.pads[$0].hi) }), try g.int64s(Array(0..<rank)))
+                out = try g.op("Slice", out, g.int64s(sel.pads.map { Int64($0.lo) }),
+                               g.int64s((0..<rank).map { sel.paddedShape[$0] - Int64(sel.pads[$0].hi) }), g.int64s(Array(0..<rank)))
             }
-            return [out.with(shape: try eqn.output(0).shape)]
+            return [out]
         },
         Lowering("select_and_gather_add", emits: ops, dtypes: DType.floats,
                  note: "static shapes: the tangent at each window's first max (ge) or min (le)") { eqn, g in
             let tangents = try eqn.input(0), operand = try eqn.input(1)
             let sel = try WindowSelection(eqn, operand: operand, g)
-            let flat = try sel.padded(tangents, with: try g.scalar(0, tangents.dtype), g).reshape([.known(sel.paddedShape.reduce(1, *))])
-            return [try g.op("Gather", flat, try sel.selected(operand, g), attributes: ["axis": .int(0)], shape: eqn.output(0).shape)]
+            let flat = try sel.padded(tangents, with: g.scalar(0, tangents.dtype), g).reshape([.known(sel.paddedShape.reduce(1, *))])
+            return [try g.op("Gather", flat, sel.selected(operand, g), attributes: ["axis": .int(0)], shape: eqn.output(0).shape)]
         },
     ]
 }

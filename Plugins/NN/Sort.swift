@@ -42,11 +42,11 @@ func sortPasses(_ key: Value, _ g: GraphBuilder) throws -> [Value] {
         // One pass: in f64, +inf moves below a new top (1e300, beyond every f32) and NaN takes +inf.
         let d = try key.cast(to: .f64).with(shape: key.shape)
         let inf = try g.scalar(.infinity, .f64)
-        let lifted = try g.op("Where", try g.op("Equal", d, inf), try g.scalar(1e300, .f64), d, shape: d.shape)
-        return [try g.op("Where", try g.op("IsNaN", d), inf, lifted, shape: d.shape)]
+        let lifted = try g.op("Where", g.op("Equal", d, inf), g.scalar(1e300, .f64), d, shape: d.shape)
+        return [try g.op("Where", g.op("IsNaN", d), inf, lifted, shape: d.shape)]
     }
     let nan = try g.op("IsNaN", x, shape: x.shape)
-    let value = try g.op("Where", nan, try g.scalar(0, wide), x, shape: x.shape)
+    let value = try g.op("Where", nan, g.scalar(0, wide), x, shape: x.shape)
     return [value, try nan.cast(to: .i32).with(shape: x.shape)]
 }
 
@@ -54,7 +54,7 @@ func sortPasses(_ key: Value, _ g: GraphBuilder) throws -> [Value] {
 /// order onto signed order.
 func unsignedAsSigned(_ x: Value, _ g: GraphBuilder) throws -> Value {
     guard g.opset >= 18 else { throw LoweringError.unsupported("ordering u64 values needs opset 18 (BitwiseXor)") }
-    return try g.op("BitwiseXor", try x.cast(to: .i64), try g.constant([Int64.min], dtype: .i64, shape: []), shape: x.shape)
+    return try g.op("BitwiseXor", x.cast(to: .i64), g.constant([Int64.min], dtype: .i64, shape: []), shape: x.shape)
 }
 
 /// ONNX Runtime's TopK covers f32, f64, i32 and i64; narrower types widen without changing order.
@@ -75,7 +75,7 @@ func lowerTopK(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     var axis = eqn.param("axis").flatMap { $0.isNone ? nil : $0.int } ?? (rank - 1)
     if axis < 0 { axis += rank }
     guard axis >= 0, axis < rank else { throw LoweringError.invalid("top_k axis \(axis) is out of range for rank \(rank)") }
-    return try topK(eqn, k: try eqn.int("k"), axis: axis, largest: true, g)
+    return try topK(eqn, k: eqn.int("k"), axis: axis, largest: true, g)
 }
 
 /// The k largest (or smallest) of the operand along axis, and their indices.
@@ -90,13 +90,13 @@ func topK(_ eqn: Equation, k: Int, axis: Int, largest: Bool, _ g: GraphBuilder) 
     if x.dtype.isFloat && x.dtype != .f64 {
         key = try sortPasses(x, g)[0]
     } else if x.dtype == .f64 {
-        key = try g.op("Where", try g.op("IsNaN", key), try g.scalar(.infinity, wide), key)
+        key = try g.op("Where", g.op("IsNaN", key), g.scalar(.infinity, wide), key)
     }
-    let r = try g.node("TopK", [key, try g.int64s([k])], outputs: 2,
+    let r = try g.node("TopK", [key, g.int64s([k])], outputs: 2,
                        attributes: ["axis": .int(Int64(axis)), "largest": .int(largest ? 1 : 0), "sorted": .int(1)])
     let values = x.dtype.isFloat || x.dtype == .u64
         ? try g.op("GatherElements", x, r[1], attributes: ["axis": .int(Int64(axis))])
         : try r[0].cast(from: wide, to: x.dtype)
-    return [values.with(shape: try eqn.output(0).shape),
-            try r[1].cast(to: eqn.output(1).dtype).with(shape: eqn.output(1).shape)]
+    return [values,
+            try r[1].cast(to: eqn.output(1).dtype)]
 }

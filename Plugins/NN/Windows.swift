@@ -39,11 +39,11 @@ func dilate(_ x: Value, _ dilation: [Int], axes: [Int], fill: Value, _ g: GraphB
         let split = try v.unsqueeze([axis + 1])
         var pads = Array(repeating: 0, count: 2 * (shape.count + 1))
         pads[shape.count + 1 + axis + 1] = d - 1
-        let padded = try g.pad(split, try g.int64s(pads), fill)
+        let padded = try g.pad(split, g.int64s(pads), fill)
         shape[axis] = .known(Int64(n * d))
         let flat = try padded.reshape(shape)
         shape[axis] = .known(Int64((n - 1) * d + 1))
-        v = try g.op("Slice", flat, try g.int64s([0]), try g.int64s([(n - 1) * d + 1]), try g.int64s([axis]), shape: shape)
+        v = try g.op("Slice", flat, g.int64s([0]), g.int64s([(n - 1) * d + 1]), g.int64s([axis]), shape: shape)
     }
     return v
 }
@@ -60,7 +60,7 @@ func cropNegativePads(_ x: Value, _ pads: [(lo: Int, hi: Int)], axes: [Int], _ g
         starts.append(start); ends.append(end); sliced.append(axis)
         shape[axis] = .known(Int64(end - start))
     }
-    let y = try g.op("Slice", x, try g.int64s(starts), try g.int64s(ends), try g.int64s(sliced), shape: shape)
+    let y = try g.op("Slice", x, g.int64s(starts), g.int64s(ends), g.int64s(sliced), shape: shape)
     return (y, pads.map { (max(0, $0.lo), max(0, $0.hi)) })
 }
 
@@ -74,7 +74,7 @@ func padConstant(_ x: Value, _ pads: [(lo: Int, hi: Int)], axes: [Int], fill: Va
         all[axis] = p.lo; all[rank + axis] = p.hi
         if let d = shape?[axis].value { shape?[axis] = .known(d + Int64(p.lo + p.hi)) }
     }
-    return try g.pad(x, try g.int64s(all), fill, shape: shape)
+    return try g.pad(x, g.int64s(all), fill, shape: shape)
 }
 
 /// The permutation that puts axis `spec[k]` at position k, and its inverse.

@@ -13,14 +13,14 @@ func keyHalves(_ g: GraphBuilder, _ key: Value) throws -> (Value, Value) {
     let s = try checkKeyData(key)
     let batch = Array(s.dropLast())
     let axis: KeyValuePairs<String, Attr> = ["axis": .int(Int64(s.count - 1))]
-    return (try g.op("Gather", key, try g.constant([Int64(0)], dtype: .i64, shape: []), attributes: axis, shape: batch),
-            try g.op("Gather", key, try g.constant([Int64(1)], dtype: .i64, shape: []), attributes: axis, shape: batch))
+    return (try g.op("Gather", key, g.constant([Int64(0)], dtype: .i64, shape: []), attributes: axis, shape: batch),
+            try g.op("Gather", key, g.constant([Int64(1)], dtype: .i64, shape: []), attributes: axis, shape: batch))
 }
 
 /// The key data of keys of shape `batch` from their two halves (each broadcastable to `batch`).
 func keyData(_ g: GraphBuilder, _ k0: Value, _ k1: Value, batch: [Dim]) throws -> Value {
     let axis = batch.count
-    return try g.op("Concat", try g.unsqueeze(try g.expand(k0, batch), [axis]), try g.unsqueeze(try g.expand(k1, batch), [axis]),
+    return try g.op("Concat", g.unsqueeze(g.expand(k0, batch), [axis]), g.unsqueeze(g.expand(k1, batch), [axis]),
                     attributes: ["axis": .int(Int64(axis))], shape: batch + [2])
 }
 
@@ -44,7 +44,7 @@ func keyDataLowerings() -> [Lowering] {
             let hi: Value
             if seed.dtype == .i64 || seed.dtype == .u64 {
                 let wide = try seed.cast(to: .u64)
-                let shifted = try g.op("BitShift", wide, try g.scalar(32, .u64), attributes: ["direction": .string("RIGHT")], shape: batch)
+                let shifted = try g.op("BitShift", wide, g.scalar(32, .u64), attributes: ["direction": .string("RIGHT")], shape: batch)
                 hi = try shifted.cast(to: .u32)
             } else {
                 hi = try g.scalar(0, .u32)

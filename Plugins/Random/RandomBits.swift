@@ -22,7 +22,7 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
         // A symbolic shape (a batch of draws): the flat index counts at run time. A draw of 2^32
         // or more elements would need the high word; no exported model is that large per call.
         let count = try g.dimTensor(.product(shape)).squeeze([0])
-        let flat = try g.op("Range", try g.scalar(0, .i64), count, try g.scalar(1, .i64), shape: [.product(shape)])
+        let flat = try g.op("Range", g.scalar(0, .i64), count, g.scalar(1, .i64), shape: [.product(shape)])
         lo = try flat.cast(to: .u32).reshape(shape)
     }
     let hi = try g.scalar(0, .u32)
@@ -43,8 +43,8 @@ func randomBitsLowerings() -> [Lowering] {
             case 8, 16:
                 return [try g.op("BitwiseXor", x0, x1, shape: out).cast(to: width == 8 ? .u8 : .u16)]
             case 64:
-                let hi = try g.op("BitShift", try x0.cast(to: .u64), try g.scalar(32, .u64), attributes: ["direction": .string("LEFT")], shape: out)
-                return [try g.op("BitwiseOr", hi, try x1.cast(to: .u64), shape: out)]
+                let hi = try g.op("BitShift", x0.cast(to: .u64), g.scalar(32, .u64), attributes: ["direction": .string("LEFT")], shape: out)
+                return [try g.op("BitwiseOr", hi, x1.cast(to: .u64), shape: out)]
             default: throw LoweringError.unsupported("random_bits with bit_width \(width)")
             }
         },
@@ -61,7 +61,7 @@ func randomBitsLowerings() -> [Lowering] {
             let batch = Array((key.shape ?? []).dropLast())
             let (k0, k1) = try keyHalves(g, key)
             let msg = try eqn.input(1).cast(to: .u32)
-            let (x0, x1) = try Threefry(g: g, shape: batch)(key: k0, k1, counter: try g.scalar(0, .u32), msg)
+            let (x0, x1) = try Threefry(g: g, shape: batch)(key: k0, k1, counter: g.scalar(0, .u32), msg)
             return [try keyData(g, x0, x1, batch: batch)]
         },
     ]

@@ -15,25 +15,25 @@ struct Threefry {
     func xor(_ a: Value, _ b: Value) throws -> Value { try g.op("BitwiseXor", a, b, shape: shape) }
 
     func rotl(_ x: Value, _ r: UInt32) throws -> Value {
-        let hi = try g.op("BitShift", x, try u32(r), attributes: ["direction": .string("LEFT")], shape: shape)
-        let lo = try g.op("BitShift", x, try u32(32 - r), attributes: ["direction": .string("RIGHT")], shape: shape)
+        let hi = try g.op("BitShift", x, u32(r), attributes: ["direction": .string("LEFT")], shape: shape)
+        let lo = try g.op("BitShift", x, u32(32 - r), attributes: ["direction": .string("RIGHT")], shape: shape)
         return try g.op("BitwiseOr", hi, lo, shape: shape)
     }
 
     /// Encrypts the counter pair (x0, x1) under the key (k0, k1); all four broadcast together.
     func callAsFunction(key k0: Value, _ k1: Value, counter x0: Value, _ x1: Value) throws -> (Value, Value) {
-        let k2 = try g.op("BitwiseXor", try g.op("BitwiseXor", k0, k1), try u32(Threefry.parity))
+        let k2 = try g.op("BitwiseXor", g.op("BitwiseXor", k0, k1), u32(Threefry.parity))
         let ks = [k0, k1, k2]
         var a = try add(x0, k0), b = try add(x1, k1)
         for block in 0..<5 {
             for r in Threefry.rotations[block % 2] {
                 a = try add(a, b)
-                b = try xor(try rotl(b, r), a)
+                b = try xor(rotl(b, r), a)
             }
             // Key injection after each block of four rounds, with the block number added.
             let i = block + 1
             a = try add(a, ks[i % 3])
-            b = try add(b, try g.op("Add", ks[(i + 1) % 3], try u32(UInt32(i))))
+            b = try add(b, g.op("Add", ks[(i + 1) % 3], u32(UInt32(i))))
         }
         return (a, b)
     }

@@ -27,7 +27,7 @@ public func checkPermutation(_ perm: [Int], rank: Int) throws {
 
 extension Equation {
     /// An int-list param of axes into a rank-`rank` operand, normalized and checked.
-    public func axes(_ name: String, rank: Int) throws -> [Int] { try checkAxes(try ints(name), rank: rank) }
+    public func axes(_ name: String, rank: Int) throws -> [Int] { try checkAxes(ints(name), rank: rank) }
 
     /// An int-list param that must be a permutation of `rank` axes.
     public func permutation(_ name: String, rank: Int) throws -> [Int] {

@@ -136,7 +136,7 @@ public final class GraphBuilder {
     public func reshape(_ x: Value, _ dims: [Dim]) throws -> Value {
         if let s = x.shape, s == dims { return x }
         let allowZero = dims.contains(.known(0))
-        return try op("Reshape", x, try reshapeTarget(x, dims, allowZero: allowZero),
+        return try op("Reshape", x, reshapeTarget(x, dims, allowZero: allowZero),
                       attributes: allowZero ? ["allowzero": .int(1)] : [:], shape: dims)
     }
 
@@ -177,14 +177,14 @@ public final class GraphBuilder {
             }
             shape = s
         }
-        return try op("Unsqueeze", x, try int64s(axes), shape: shape)
+        return try op("Unsqueeze", x, int64s(axes), shape: shape)
     }
 
     public func squeeze(_ x: Value, _ axes: [Int]) throws -> Value {
         if axes.isEmpty { return x }
         if let s = x.shape { _ = try checkAxes(axes, rank: s.count) }
         let shape = x.shape.map { s in s.enumerated().filter { !axes.contains($0.offset) }.map(\.element) }
-        return try op("Squeeze", x, try int64s(axes), shape: shape)
+        return try op("Squeeze", x, int64s(axes), shape: shape)
     }
 
     /// Broadcasts to `dims` (numpy rules); vanishes when the shape already matches.
@@ -198,7 +198,7 @@ public final class GraphBuilder {
             if !axes.isEmpty {
                 for a in axes { s[a] = .known(0) }
                 let zeros = [Int64](repeating: 0, count: axes.count)
-                x = try op("Slice", x, try int64s(zeros), try int64s(zeros), try int64s(axes.map(Int64.init)), shape: s)
+                x = try op("Slice", x, int64s(zeros), int64s(zeros), int64s(axes.map(Int64.init)), shape: s)
             }
         }
         if let s = x.shape, s == dims { return x }
@@ -207,7 +207,7 @@ public final class GraphBuilder {
         if let s = x.shape, s.count == dims.count {
             for i in dims.indices where dims[i].value == nil && s[i] == dims[i] { spec[i] = .known(1) }
         }
-        return try op("Expand", x, try shapeTensor(spec), shape: dims)
+        return try op("Expand", x, shapeTensor(spec), shape: dims)
     }
 
     // MARK: nested programs

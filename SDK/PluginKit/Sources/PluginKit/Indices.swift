@@ -15,14 +15,14 @@ extension GraphBuilder {
     /// XLA's start clamping: `start` (any int type and shape) into [0, dim - size], as int64.
     public func clampStart(_ start: Value, dim: Dim, size: Dim) throws -> Value {
         let s = try start.cast(to: .i64)
-        return try op("Min", try op("Max", s, try scalar(0, .i64)), try lastStart(dim: dim, size: size), shape: s.shape)
+        return try op("Min", op("Max", s, scalar(0, .i64)), lastStart(dim: dim, size: size), shape: s.shape)
     }
 
     /// Whether a window of `size` starting at `start` lies wholly inside `dim` (bool, start's shape).
     public func windowFits(_ start: Value, dim: Dim, size: Dim) throws -> Value {
         let s = try start.cast(to: .i64)
-        let lo = try op("GreaterOrEqual", s, try scalar(0, .i64), shape: s.shape)
-        let hi = try op("LessOrEqual", s, try dimScalar(dim - size), shape: s.shape)
+        let lo = try op("GreaterOrEqual", s, scalar(0, .i64), shape: s.shape)
+        let hi = try op("LessOrEqual", s, dimScalar(dim - size), shape: s.shape)
         return try op("And", lo, hi, shape: s.shape)
     }
 
@@ -41,7 +41,7 @@ extension GraphBuilder {
             shape[axis] = count
             return try constant((0..<count).map { Int64($0) }, dtype: .i64, shape: shape)
         }
-        let line = try op("Range", try scalar(0, .i64), try dimScalar(n), try scalar(1, .i64), shape: [n])
+        let line = try op("Range", scalar(0, .i64), dimScalar(n), scalar(1, .i64), shape: [n])
         let others = (0..<rank).filter { $0 != axis }
         return others.isEmpty ? line : try line.unsqueeze(others)
     }

@@ -14,7 +14,7 @@ extension GraphBuilder {
     /// `Pad(x, pads, value)` for any element type (16-bit integers pad in 32 bits).
     public func pad(_ x: Value, _ pads: Value, _ value: Value? = nil, shape: [Dim]? = nil) throws -> Value {
         guard let c = KernelCarrier.forPad(x.dtype) else { return try op("Pad", x, pads, value, shape: shape) }
-        let padded = try op("Pad", try x.cast(to: c), pads, try value.map { try $0.cast(to: c) }, shape: shape)
+        let padded = try op("Pad", x.cast(to: c), pads, value.map { try $0.cast(to: c) }, shape: shape)
         return try padded.cast(to: x.dtype)
     }
 }

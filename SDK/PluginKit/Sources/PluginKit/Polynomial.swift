@@ -8,7 +8,7 @@ extension GraphBuilder {
         let t = x.dtype
         var acc = try scalar(coefficients.last!, t)
         for c in coefficients.dropLast().reversed() {
-            acc = try op("Add", try op("Mul", acc, x), try scalar(c, t))
+            acc = try op("Add", op("Mul", acc, x), scalar(c, t))
         }
         return acc
     }
@@ -22,12 +22,12 @@ extension GraphBuilder {
         var b1 = try scalar(coefficients.last!, dt)
         var b2: Value? = nil
         for c in coefficients.dropFirst().dropLast().reversed() {
-            var next = try op("Add", try op("Mul", twoT, b1), try scalar(c, dt))
+            var next = try op("Add", op("Mul", twoT, b1), scalar(c, dt))
             if let b2 { next = try op("Sub", next, b2) }
             b2 = b1; b1 = next
         }
         // c0 + t b1 - b2
-        var out = try op("Add", try op("Mul", t, b1), try scalar(coefficients[0], dt))
+        var out = try op("Add", op("Mul", t, b1), scalar(coefficients[0], dt))
         if let b2 { out = try op("Sub", out, b2) }
         return out
     }
