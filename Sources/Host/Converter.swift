@@ -14,7 +14,18 @@ public struct ConvertOptions {
     public var progress: ProgressLine?
     /// Compute bf16 graphs in f32 (see UpcastBF16); runs with or without the optimizer.
     public var upcastBF16 = false
+    /// Which calls become ONNX local functions (docs/functions.md).
+    public var functions = FunctionsMode.decorated
     public init() {}
+}
+
+public enum FunctionsMode: String, CaseIterable {
+    /// Every module the name stack records, besides the decorated calls.
+    case auto
+    /// Only calls of `onnx_function`-decorated code.
+    case decorated
+    /// A flat graph: every nested program inlined.
+    case none
 }
 
 public struct ConversionReport {
@@ -25,6 +36,8 @@ public struct ConversionReport {
     public var initializers = 0
     public var initializerBytes = 0
     public var seconds: [String: Double] = [:]
+    /// The local functions written, with the nodes of each body (nested calls count as one).
+    public var functions: [(name: String, domain: String, nodes: Int)] = []
 }
 
 public enum Converter {
@@ -51,6 +64,7 @@ public enum Converter {
         report.equations = equations
 
         let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset)
+        lowerer.moduleScopes = options.functions == .auto
         lowerer.maxMemory = options.maxMemory
         if let progress = options.progress {
             let total = bundle.program.jaxpr.equations.count
@@ -64,6 +78,8 @@ public enum Converter {
         if options.optimize { Pipeline.run(Pipeline.standard(), on: graph, opset: options.opset) }
         try Verifier.verify(graph, opset: options.opset)
         report.histogramAfter = histogram(graph)
+        if options.functions != .none { Outline.run(graph) }
+        report.functions = graph.functions.map { (name: $0.name, domain: $0.domain, nodes: $0.nodes.count) }
         lap("optimize")
 
         var w = WriteOptions(opset: options.opset)

@@ -98,6 +98,10 @@ struct Convert: ParsableCommand {
         "Compute bf16 graphs in f32, for runtimes without bf16 kernels (ONNX Runtime's CPU provider).",
         discussion: "bf16 inputs, outputs and weights become f32 (exact widenings; outputs are rounded to bf16 precision). Explicit conversions to bf16 still round; other ops keep f32 precision, so results match JAX to bf16 precision."))
     var upcastBF16 = false
+    @Option(help: ArgumentHelp(
+        "Which calls become ONNX local functions: auto (every module the name stack records), decorated (onnx_function calls) or none (a flat graph).",
+        valueName: "auto|decorated|none"))
+    var functions: String = "decorated"
     @Option(name: .customLong("pack-option"), help: ArgumentHelp(
         "Set an option a pack declares, as PACK.NAME=VALUE; repeatable. `jax2onnx plugins` lists each pack's options.",
         discussion: "Options choose among correct lowerings, e.g. NN.strict_nan=true. The name and the value's kind are checked before lowering starts.",
@@ -119,6 +123,7 @@ struct Convert: ParsableCommand {
     func validate() throws {
         if web && externalData { throw ValidationError("--web and --external-data exclude each other") }
         if quiet && progress { throw ValidationError("--quiet and --progress exclude each other") }
+        if FunctionsMode(rawValue: functions) == nil { throw ValidationError("--functions takes auto, decorated or none, not '\(functions)'") }
         if Convert.bytes(maxMemory) == nil { throw ValidationError("--max-memory takes a size such as 4G, 512M or 1000000") }
     }
 
@@ -127,6 +132,7 @@ struct Convert: ParsableCommand {
         o.opset = opset
         o.optimize = !noOptimize
         o.upcastBF16 = upcastBF16
+        o.functions = FunctionsMode(rawValue: functions)!
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames

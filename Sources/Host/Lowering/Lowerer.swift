@@ -26,6 +26,11 @@ public final class Lowerer {
     var nestedFailure: HostError?
     /// Equation indices from the top level down, for messages.
     var equationPath: [Int] = []
+    /// The function-scope instance being lowered (Graph.functionScopes), -1 outside any; the
+    /// provenance of every node records it.
+    var currentFunction: Int32 = -1
+    /// `--functions auto`: group equations into function scopes by the module path of their name stack.
+    var moduleScopes = false
     /// Called after each top-level equation with the number lowered so far (progress).
     var onEquation: ((Int) -> Void)?
     var stableConstantBytes: [ValueID: UnsafeMutableRawPointer] = [:]
@@ -203,6 +208,17 @@ public final class Lowerer {
     }
 
     func lower(_ eqn: Equation) throws {
+        if let mark = eqn.function {
+            let enclosing = currentFunction
+            currentFunction = graph.addFunctionScope(FunctionScope(mark: mark, parent: enclosing))
+            defer { currentFunction = enclosing }
+            try lowerClaimed(eqn)
+        } else {
+            try lowerClaimed(eqn)
+        }
+    }
+
+    private func lowerClaimed(_ eqn: Equation) throws {
         let claims: [Claim]
         if let known = claimants[eqn.primitive] { claims = known } else {
             claims = registry.candidates(eqn.primitive, opset: opset)
