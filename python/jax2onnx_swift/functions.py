@@ -85,6 +85,7 @@ def onnx_function(target=None, *, unique: bool = False, namespace: str | None = 
                 return _wrap(original, spec, bound_self=self)(*args, **kwargs)
 
             t.__call__ = __call__
+            t.__onnx_function__ = spec
             return t
         return _wrap(t, spec)
 
@@ -128,7 +129,9 @@ def module_scopes(fn, enabled: bool = True):
     if not modules:
         yield
         return
-    labels = {id(m): type(m).__name__ + "@" + (".".join(map(str, p)) or "root") for p, m in modules}
+    # A decorated class already makes its own function; _labels leaves it out, as a second
+    # scope would only wrap it.
+    labels = _labels(modules)
     patched = {}
     for _, m in modules:
         owner = next((c for c in type(m).__mro__ if "__call__" in c.__dict__), None)
@@ -146,9 +149,18 @@ def module_scopes(fn, enabled: bool = True):
 _active: list[int] = []
 
 
+def _labels(modules) -> dict:
+    return {id(m): type(m).__name__ + "@" + (".".join(map(str, p)) or "root") for p, m in modules
+            if not hasattr(type(m), "__onnx_function__")}
+
+
 def _scoped_call(original, labels):
     @functools.wraps(original)
     def call(self, *args, **kwargs):
+        if not _active and id(self) not in labels:
+            # The tracer calls a copy merged from the model's state (trace.functional): label
+            # the copy's modules by their place in it.
+            labels.update(_labels(_nnx_modules(self)))
         label = labels.get(id(self))
         # A subclass's __call__ reaching its parent's through super() is one module call.
         if label is None or (_active and _active[-1] == id(self)):

@@ -173,9 +173,26 @@ public final class Lowerer {
 
     func lowerEquations(_ jaxpr: Jaxpr) throws {
         let top = equationPath.isEmpty
+        let base = currentFunction
+        defer { currentFunction = base }
+        // `--functions auto`: the module instances open at this level, outermost first. A name
+        // stack is relative to its program, so a nested program's modules nest in the instance
+        // its call equation belongs to.
+        var open: [(component: Substring, scope: Int32)] = []
         for (index, eqn) in jaxpr.equations.enumerated() {
             equationPath.append(index)
             defer { equationPath.removeLast() }
+            if moduleScopes {
+                let path = ModulePath.components(eqn.scope)
+                var keep = 0
+                while keep < open.count, keep < path.count, open[keep].component == path[keep] { keep += 1 }
+                open.removeLast(open.count - keep)
+                for c in path[keep...] {
+                    let mark = FunctionMark(name: ModulePath.functionName(c), domain: ModulePath.domain, unique: false)
+                    open.append((c, graph.addFunctionScope(FunctionScope(mark: mark, parent: open.last?.scope ?? base))))
+                }
+                currentFunction = open.last?.scope ?? base
+            }
             try lower(eqn)
             if top { onEquation?(index + 1) }
         }
