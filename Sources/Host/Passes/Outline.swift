@@ -20,6 +20,7 @@ enum Outline {
         }
         var nodes = g.nodes
         var owner = nodes.map { n -> Int32 in n.origin >= 0 ? g.provenance[Int(n.origin)].function : -1 }
+        adoptHostNodes(nodes, &owner, scopes, g)
         var shared: [String: Int] = [:]   // body key -> index into g.functions
         var taken: [String: Int] = [:]    // domain/name -> functions so named
         let graphOutputs = Set(g.outputs.map(\.value))
@@ -92,6 +93,44 @@ enum Outline {
             }
         }
         g.replaceNodes(nodes)
+    }
+
+    /// Nodes a pass made without an origin (a transpose pushed through, a shape computation)
+    /// belong to no scope; left at the top level they would sit between a body's nodes. Each
+    /// joins the innermost scope enclosing the nodes it reads from and feeds.
+    static func adoptHostNodes(_ nodes: [Node], _ owner: inout [Int32], _ scopes: [FunctionScope], _ g: Graph) {
+        var orphan = nodes.map { $0.origin < 0 }
+        guard orphan.contains(true) else { return }
+        var producer: [ValueID: Int] = [:]
+        var consumers: [ValueID: [Int]] = [:]
+        for (i, n) in nodes.enumerated() {
+            for o in n.outputs { producer[o] = i }
+            for v in reads(n, g) { consumers[v, default: []].append(i) }
+        }
+        func ancestors(_ s: Int32) -> [Int32] {
+            var out: [Int32] = [], p = s
+            while p >= 0 { out.append(p); p = scopes[Int(p)].parent }
+            return out.reversed()
+        }
+        func common(_ a: Int32, _ b: Int32) -> Int32 {
+            let x = ancestors(a), y = ancestors(b)
+            var k = 0
+            while k < x.count, k < y.count, x[k] == y[k] { k += 1 }
+            return k == 0 ? -1 : x[k - 1]
+        }
+        for _ in 0..<4 {
+            var changed = false
+            for i in nodes.indices where orphan[i] {
+                var neighbours = reads(nodes[i], g).compactMap { producer[$0] }
+                for o in nodes[i].outputs { neighbours += consumers[o] ?? [] }
+                let known = neighbours.filter { !orphan[$0] }
+                guard let first = known.first else { continue }
+                owner[i] = known.dropFirst().reduce(owner[first]) { common($0, owner[$1]) }
+                orphan[i] = false
+                changed = true
+            }
+            if !changed { break }
+        }
     }
 
     /// Every top-level value a node reads, through the subgraphs in its attributes too (their
