@@ -165,6 +165,10 @@ struct Convert: ParsableCommand {
             let b = r.histogramBefore[op] ?? 0, a = r.histogramAfter[op] ?? 0
             print(op.padding(toLength: 24, withPad: " ", startingAt: 0) + "  " + String(b).padding(toLength: 6, withPad: " ", startingAt: 0) + "  \(a)", to: &err)
         }
+        if !r.functions.isEmpty {
+            print("functions (nodes per body; a nested call counts as one):", to: &err)
+            for f in r.functions { print("  \(f.domain).\(f.name)".padding(toLength: 40, withPad: " ", startingAt: 0) + "  \(f.nodes)", to: &err) }
+        }
         let t = ["read", "lower", "optimize", "write"].map { "\($0) \(String(format: "%.1f", (r.seconds[$0] ?? 0) * 1000)) ms" }
         print("time: " + t.joined(separator: ", "), to: &err)
     }
