@@ -80,11 +80,7 @@ def onnx_function(target=None, *, unique: bool = False, namespace: str | None = 
         if inspect.isclass(t):
             original = t.__call__
 
-            @functools.wraps(original)
-            def __call__(self, *args, **kwargs):
-                return _wrap(original, spec, bound_self=self)(*args, **kwargs)
-
-            t.__call__ = __call__
+            t.__call__ = _decorated_call(original, spec)
             t.__onnx_function__ = spec
             return t
         return _wrap(t, spec)
@@ -122,23 +118,32 @@ def _cell_set(cell) -> bool:
 
 @contextlib.contextmanager
 def module_scopes(fn, enabled: bool = True):
-    """For `functions="auto"`: makes each Flax NNX module call record itself on JAX's name stack
-    (NNX records nothing there, unlike Linen and Equinox) as `Type@path`, path being where the
-    module sits in the model; the host groups equations by those names (docs/functions.md)."""
-    modules = _nnx_modules(fn) if enabled else []
-    if not modules:
-        yield
-        return
-    # A decorated class already makes its own function; _labels leaves it out, as a second
-    # scope would only wrap it.
-    labels = _labels(modules)
+    """While tracing fn: module classes marked by jax2onnx's own `onnx_function` (the attribute
+    `__j2o_onnx_function__` it sets) export as functions too, and, when `enabled`
+    (`functions="auto"`), each Flax NNX module call records itself on JAX's name stack (NNX
+    records nothing there, unlike Linen and Equinox) as `Type@path`, path being where the module
+    sits in the model; the host groups equations by those names (docs/functions.md)."""
+    modules = _nnx_modules(fn)
     patched = {}
-    for _, m in modules:
+
+    def patch(m, make):
         owner = next((c for c in type(m).__mro__ if "__call__" in c.__dict__), None)
-        if owner is None or owner in patched:
-            continue
-        patched[owner] = owner.__dict__["__call__"]
-        owner.__call__ = _scoped_call(patched[owner], labels)
+        if owner is not None and owner not in patched:
+            patched[owner] = owner.__dict__["__call__"]
+            owner.__call__ = make(patched[owner])
+
+    for _, m in modules:
+        t = type(m)
+        if getattr(t, "__j2o_onnx_function__", False) and not hasattr(t, "__onnx_function__"):
+            spec = {"name": getattr(t, "__j2o_onnx_function_type__", None) or t.__name__,
+                    "domain": getattr(t, "__j2o_onnx_function_namespace__", None) or DEFAULT_NAMESPACE,
+                    "unique": bool(getattr(t, "__j2o_onnx_function_unique__", False))}
+            patch(m, lambda original, spec=spec: _decorated_call(original, spec))
+    if enabled:
+        labels = _labels(modules)
+        for _, m in modules:
+            if not _is_function_class(type(m)):
+                patch(m, lambda original: _scoped_call(original, labels))
     try:
         yield
     finally:
@@ -146,12 +151,23 @@ def module_scopes(fn, enabled: bool = True):
             owner.__call__ = original
 
 
+def _is_function_class(t) -> bool:
+    return hasattr(t, "__onnx_function__") or getattr(t, "__j2o_onnx_function__", False)
+
+
+def _decorated_call(original, spec):
+    @functools.wraps(original)
+    def __call__(self, *args, **kwargs):
+        return _wrap(original, spec, bound_self=self)(*args, **kwargs)
+    return __call__
+
+
 _active: list[int] = []
 
 
 def _labels(modules) -> dict:
     return {id(m): type(m).__name__ + "@" + (".".join(map(str, p)) or "root") for p, m in modules
-            if not hasattr(type(m), "__onnx_function__")}
+            if not _is_function_class(type(m))}
 
 
 def _scoped_call(original, labels):
