@@ -186,10 +186,16 @@ struct Inspect: ParsableCommand {
         var counts: [String: Int] = [:]
         var order: [String] = []
         var total = 0
+        var calls: [String: Int] = [:], functionOrder: [String] = []
         bundle.program.jaxpr.forEachEquation { e in
             if counts[e.primitive] == nil { order.append(e.primitive) }
             counts[e.primitive, default: 0] += 1
             total += 1
+            if let f = e.function {
+                let key = "\(f.domain).\(f.name)" + (f.unique ? " (unique)" : "")
+                if calls[key] == nil { functionOrder.append(key) }
+                calls[key, default: 0] += 1
+            }
         }
         let j = bundle.program.jaxpr
         print("\(input): \(total) equations, \(order.count) primitives, \(j.invars.count) inputs, \(j.outvars.count) outputs, \(bundle.tensors.count) constants")
@@ -200,6 +206,10 @@ struct Inspect: ParsableCommand {
                 c.pack.label + (claims.count > 1 ? " (shadows \(claims.dropFirst().map(\.pack.label).joined(separator: ", ")))" : "")
             } ?? "MISSING"
             print("  " + p.padding(toLength: width, withPad: " ", startingAt: 0) + "  x\(counts[p]!)".padding(toLength: 7, withPad: " ", startingAt: 0) + "  " + who)
+        }
+        if !functionOrder.isEmpty {
+            print("onnx_function calls (each a local function unless --functions none; `convert --report` shows their bodies):")
+            for f in functionOrder { print("  \(f)  x\(calls[f]!)") }
         }
         let missing = Preflight.unclaimed(j, registry: registry, opset: opset)
         if !missing.isEmpty {
