@@ -90,13 +90,18 @@ def onnx_function(target=None, *, unique: bool = False, namespace: str | None = 
 
 def _nnx_modules(fn):
     """(path, module) of every Flax NNX module reachable from fn: fn itself, a bound method's
-    object, or the cells of a closure."""
+    object, a closure's cells, default arguments, or the globals fn names."""
     try:
         from flax import nnx
     except ImportError:
         return []
     roots = [fn, getattr(fn, "__self__", None)]
     roots += [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if _cell_set(c)]
+    roots += list(getattr(fn, "__defaults__", None) or ())
+    roots += list((getattr(fn, "__kwdefaults__", None) or {}).values())
+    code, scope = getattr(fn, "__code__", None), getattr(fn, "__globals__", None)
+    if code is not None and isinstance(scope, dict):
+        roots += [scope.get(n) for n in code.co_names]
     found, seen = [], set()
     for root in roots:
         if not isinstance(root, nnx.Module) or id(root) in seen:
