@@ -254,3 +254,40 @@ def test_linen_exports_as_hierarchy_in_auto(cli):
     assert o["Net"] == ["Layer"] * 3
     assert "Dense" in o["Layer"]
     check(model, fn, x)
+
+
+def test_classes_marked_by_jax2onnx_export_as_functions(cli):
+    """The Python jax2onnx's decorator only sets attributes on the class; the peer examples rely
+    on them. Set here by hand, so the test needs no jax2onnx."""
+    class Inner(nnx.Module):
+        def __init__(self, rngs):
+            self.lin = nnx.Linear(D, D, rngs=rngs)
+
+        def __call__(self, x):
+            return jnp.tanh(self.lin(x))
+
+    Inner.__j2o_onnx_function__ = True
+    Inner.__j2o_onnx_function_namespace__ = "peer"
+    Inner.__j2o_onnx_function_type__ = "InnerBlock"
+
+    class Outer(nnx.Module):
+        def __init__(self, rngs):
+            self.a, self.b = Inner(rngs), Inner(rngs)
+
+        def __call__(self, x):
+            return self.b(self.a(x)) * 0.5
+
+    m = Outer(nnx.Rngs(3))
+    random_init(m, 4)
+    x = np.random.default_rng(10).normal(size=(3, D)).astype(np.float32)
+    model = to_onnx(m, [x], cli=cli)
+    assert [(f.name, f.domain) for f in model.functions] == [("InnerBlock", "peer")]
+    assert outline(model)[""][:2] == ["InnerBlock", "InnerBlock"]
+    check(model, m, x)
+
+
+def test_cli_rejects_an_unknown_functions_mode(cli, tmp_path):
+    import subprocess
+    r = subprocess.run([cli, "convert", str(tmp_path / "x.jaxpr"), "-o", str(tmp_path / "x.onnx"),
+                        "--functions", "all"], capture_output=True, text=True)
+    assert r.returncode != 0 and "--functions takes auto, decorated or none" in r.stderr
