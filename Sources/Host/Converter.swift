@@ -16,7 +16,18 @@ public struct ConvertOptions {
     public var upcastBF16 = false
     /// The runtime the model must load and run in (docs/runtime-profiles.md).
     public var target: RuntimeProfile = .ortCPU
+    /// Which calls become ONNX local functions (docs/functions.md).
+    public var functions = FunctionsMode.decorated
     public init() {}
+}
+
+public enum FunctionsMode: String, CaseIterable {
+    /// Every module the name stack records, besides the decorated calls.
+    case auto
+    /// Only calls of `onnx_function`-decorated code.
+    case decorated
+    /// A flat graph: every nested program inlined.
+    case none
 }
 
 public struct ConversionReport {
@@ -27,6 +38,8 @@ public struct ConversionReport {
     public var initializers = 0
     public var initializerBytes = 0
     public var seconds: [String: Double] = [:]
+    /// The local functions written, with the nodes of each body (nested calls count as one).
+    public var functions: [(name: String, domain: String, nodes: Int)] = []
 }
 
 public enum Converter {
@@ -53,6 +66,7 @@ public enum Converter {
         report.equations = equations
 
         let lowerer = Lowerer(bundle: bundle, registry: registry, opset: options.opset, target: options.target)
+        lowerer.moduleScopes = options.functions == .auto
         lowerer.maxMemory = options.maxMemory
         if let progress = options.progress {
             let total = bundle.program.jaxpr.equations.count
@@ -69,6 +83,8 @@ public enum Converter {
         try Verifier.verify(graph, opset: options.opset, target: options.target)
         try ShapeTruth.check(graph, opset: options.opset, stage: "after optimizing")
         report.histogramAfter = histogram(graph)
+        if options.functions != .none { Outline.run(graph) }
+        report.functions = graph.functions.map { (name: $0.name, domain: $0.domain, nodes: $0.nodes.count) }
         lap("optimize")
 
         var w = WriteOptions(opset: options.opset)

@@ -103,6 +103,10 @@ struct Convert: ParsableCommand {
         "Compute bf16 graphs in f32, for runtimes without bf16 kernels (ONNX Runtime's CPU provider).",
         discussion: "bf16 inputs, outputs and weights become f32 (exact widenings; outputs are rounded to bf16 precision). Explicit conversions to bf16 still round; other ops keep f32 precision, so results match JAX to bf16 precision."))
     var upcastBF16 = false
+    @Option(help: ArgumentHelp(
+        "Which calls become ONNX local functions: auto (every module the name stack records), decorated (onnx_function calls) or none (a flat graph).",
+        valueName: "auto|decorated|none"))
+    var functions: String = "decorated"
     @Option(name: .customLong("pack-option"), help: ArgumentHelp(
         "Set an option a pack declares, as PACK.NAME=VALUE; repeatable. `jax2onnx plugins` lists each pack's options.",
         discussion: "Options choose among correct lowerings, e.g. NN.strict_nan=true. The name and the value's kind are checked before lowering starts.",
@@ -124,6 +128,7 @@ struct Convert: ParsableCommand {
     func validate() throws {
         if web && externalData { throw ValidationError("--web and --external-data exclude each other") }
         if quiet && progress { throw ValidationError("--quiet and --progress exclude each other") }
+        if FunctionsMode(rawValue: functions) == nil { throw ValidationError("--functions takes auto, decorated or none, not '\(functions)'") }
         if Convert.bytes(maxMemory) == nil { throw ValidationError("--max-memory takes a size such as 4G, 512M or 1000000") }
     }
 
@@ -137,6 +142,7 @@ struct Convert: ParsableCommand {
             throw HostError.usage("unknown --target '\(targetName)'; use one of \(RuntimeProfile.names.joined(separator: ", "))")
         }
         o.target = profile
+        o.functions = FunctionsMode(rawValue: functions)!
         o.web = web
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames
@@ -169,6 +175,10 @@ struct Convert: ParsableCommand {
             let b = r.histogramBefore[op] ?? 0, a = r.histogramAfter[op] ?? 0
             print(op.padding(toLength: 24, withPad: " ", startingAt: 0) + "  " + String(b).padding(toLength: 6, withPad: " ", startingAt: 0) + "  \(a)", to: &err)
         }
+        if !r.functions.isEmpty {
+            print("functions (nodes per body; a nested call counts as one):", to: &err)
+            for f in r.functions { print("  \(f.domain).\(f.name)".padding(toLength: 40, withPad: " ", startingAt: 0) + "  \(f.nodes)", to: &err) }
+        }
         let t = ["read", "lower", "optimize", "write"].map { "\($0) \(String(format: "%.1f", (r.seconds[$0] ?? 0) * 1000)) ms" }
         print("time: " + t.joined(separator: ", "), to: &err)
     }
@@ -186,10 +196,16 @@ struct Inspect: ParsableCommand {
         var counts: [String: Int] = [:]
         var order: [String] = []
         var total = 0
+        var calls: [String: Int] = [:], functionOrder: [String] = []
         bundle.program.jaxpr.forEachEquation { e in
             if counts[e.primitive] == nil { order.append(e.primitive) }
             counts[e.primitive, default: 0] += 1
             total += 1
+            if let f = e.function {
+                let key = "\(f.domain).\(f.name)" + (f.unique ? " (unique)" : "")
+                if calls[key] == nil { functionOrder.append(key) }
+                calls[key, default: 0] += 1
+            }
         }
         let j = bundle.program.jaxpr
         print("\(input): \(total) equations, \(order.count) primitives, \(j.invars.count) inputs, \(j.outvars.count) outputs, \(bundle.tensors.count) constants")
@@ -200,6 +216,10 @@ struct Inspect: ParsableCommand {
                 c.pack.label + (claims.count > 1 ? " (shadows \(claims.dropFirst().map(\.pack.label).joined(separator: ", ")))" : "")
             } ?? "MISSING"
             print("  " + p.padding(toLength: width, withPad: " ", startingAt: 0) + "  x\(counts[p]!)".padding(toLength: 7, withPad: " ", startingAt: 0) + "  " + who)
+        }
+        if !functionOrder.isEmpty {
+            print("onnx_function calls (each a local function unless --functions none; `convert --report` shows their bodies):")
+            for f in functionOrder { print("  \(f)  x\(calls[f]!)") }
         }
         let missing = Preflight.unclaimed(j, registry: registry, opset: opset)
         if !missing.isEmpty {

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import save_bundle
+from .functions import module_scopes
 
 BUILD_HINT = "build it with `swift build -c release` in the repo and/or set JAX2ONNX_CLI"
 # Where the wheel puts the CLI, its packs and the Swift runtime libraries.
@@ -130,7 +131,8 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
             outputs_as_nchw=None, input_names=None, output_names=None,
             export_mode: str = "standard", normalization_mode: str = "auto",
             plugins=None, optimize: bool | None = None, strict_nan: bool = False,
-            pack_options=None, cli=None, web: bool | None = None):
+            pack_options=None, cli=None, web: bool | None = None,
+            functions: str = "decorated"):
     """Converts fn, traced on inputs, to ONNX with the Swift CLI; jax2onnx 0.17's signature.
 
     inputs: one entry per positional argument (arrays of any dtype, ShapeDtypeStruct /
@@ -150,7 +152,9 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
     equation: index, depth, primitive, params, source line, pack), normalization_mode
     ("auto"/"prefer_native": the optimizer fuses native normalization ops; "force_decomposed":
     no optimizer). Ours: plugins (pack folders), optimize, strict_nan, pack_options
-    ({"Pack.option": value}), cli (path of the CLI).
+    ({"Pack.option": value}), cli (path of the CLI), functions ("decorated": onnx_function calls
+    become ONNX local functions; "auto": every module too; "none": a flat graph; see
+    docs/functions.md).
     Raises ConversionError with the CLI's stderr on failure.
     """
     legacy_path = isinstance(input_params, (str, os.PathLike))
@@ -165,6 +169,7 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
     _check_choice("return_mode", return_mode, RETURN_MODES)
     _check_choice("export_mode", export_mode, EXPORT_MODES)
     _check_choice("normalization_mode", normalization_mode, tuple(NORMALIZATION_MODES))
+    _check_choice("functions", functions, ("auto", "decorated", "none"))
     if return_mode == "file" and output_path is None:
         raise ValueError('return_mode="file" needs output_path')
     if optimize is None:
@@ -184,7 +189,7 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
         target = os.fspath(output_path) if output_path is not None else os.path.join(tmp, "model.onnx")
         bundle = os.path.join(tmp, "model.jaxpr")
         def export(given_only: bool) -> None:
-            with _x64(enable_double_precision):
+            with _x64(enable_double_precision), module_scopes(fn, functions == "auto"):
                 save_bundle(fn, inputs, bundle, input_names=input_names,
                             output_names=output_names, name=model_name,
                             input_params=input_params, inputs_as_nchw=inputs_as_nchw,
@@ -193,6 +198,7 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
 
         export(False)
         cmd = [exe, "convert", bundle, "-o", target, "--opset", str(int(opset))] + pack_args
+        cmd += ["--functions", functions]
         if web:
             cmd.append("--web")
         if not optimize:

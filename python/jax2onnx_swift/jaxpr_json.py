@@ -14,6 +14,7 @@ import numpy as np
 
 from . import jax_compat as jc
 from .dtypes import dtype_name, is_extended
+from .functions import function_mark
 from .tensors import TensorTable
 
 # Bounds the recursion on exotic param objects (records of records ...) so a cycle cannot hang us.
@@ -171,6 +172,9 @@ class ProgramEncoder:
             scope = jc.name_stack(eqn)
             if scope:
                 e["scope"] = scope
+            mark = function_mark(eqn.params.get("name"))
+            if mark is not None:
+                e["function"] = mark
             eqns.append(e)
         outvars = [atom(a) for a in jaxpr.outvars]
         return {"constvars": constvars, "invars": invars, "outvars": outvars, "eqns": eqns}

@@ -582,6 +582,7 @@ struct BundleDecoder {
             }
             var inputs: [Atom] = [], outputs: [EquationOutput] = []
             var params: ParamNode?, source: SourceLocation?, scope: String?
+            var function: FunctionMark?
             try c.beginObject()
             var first = true
             while let key = try c.nextKey(&first) {
@@ -615,17 +616,36 @@ struct BundleDecoder {
                     source = try sourceLocation()
                 } else if key.equals("scope") {
                     if let b = try optionalString() { scope = string(b) }
+                } else if key.equals("function") {
+                    function = try within(".function") { try functionMark() }
                 } else {
                     try c.skipValue()
                 }
             }
             guard let prim else { throw DecodeFailure("equation needs 'prim'") }
             return Equation(primitive: prim, inputs: inputs, outputs: outputs, params: params ?? noParams,
-                            source: source, scope: scope)
+                            source: source, scope: scope, function: function)
         } catch var f as DecodeFailure {
             if let prim { f.path = " (\(prim))" + f.path }
             throw f
         }
+    }
+
+    /// An equation's "function" record; null means none.
+    private mutating func functionMark() throws -> FunctionMark? {
+        if try c.peek() == UInt8(ascii: "n") { try c.literal("null"); return nil }
+        guard try c.peek() == openBrace else { throw DecodeFailure("'function' must be an object") }
+        var name: String?, domain = "custom", unique = false
+        try c.beginObject()
+        var first = true
+        while let key = try c.nextKey(&first) {
+            if key.equals("name") { name = try optionalString().map { string($0) } }
+            else if key.equals("domain") { if let b = try optionalString() { domain = string(b) } }
+            else if key.equals("unique") { unique = try optionalBool() ?? false }
+            else { try c.skipValue() }
+        }
+        guard let name, !name.isEmpty else { throw DecodeFailure("'function' needs a non-empty 'name'") }
+        return FunctionMark(name: name, domain: domain, unique: unique)
     }
 
     /// Where an equation came from; repeats (every equation of a block shares its line) are shared.

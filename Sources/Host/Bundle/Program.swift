@@ -37,12 +37,22 @@ public final class Equation {
     public let params: ParamNode
     public let source: SourceLocation?
     public let scope: String?
+    /// Set on a call the user marked to export as an ONNX local function (`onnx_function`).
+    public let function: FunctionMark?
 
     init(primitive: String, inputs: [Atom], outputs: [EquationOutput], params: ParamNode,
-         source: SourceLocation?, scope: String?) {
+         source: SourceLocation?, scope: String?, function: FunctionMark? = nil) {
         self.primitive = primitive; self.inputs = inputs; self.outputs = outputs
-        self.params = params; self.source = source; self.scope = scope
+        self.params = params; self.source = source; self.scope = scope; self.function = function
     }
+}
+
+/// The bundle's "function" field: what the ONNX function made of one call is called and whether
+/// it may share its FunctionProto with equal calls.
+public struct FunctionMark {
+    public var name: String
+    public var domain: String
+    public var unique: Bool
 }
 
 public final class Jaxpr {

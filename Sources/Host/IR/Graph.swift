@@ -25,6 +25,25 @@ public struct Provenance {
     public var primitive: String
     public var source: SourceLocation?
     public var scope: String?
+    /// The function-scope instance (index into Graph.functionScopes) the node was lowered in; -1
+    /// for none.
+    public var function: Int32 = -1
+}
+
+/// One call of a function-marked program: its nodes become a FunctionProto body (Passes/Outline).
+public struct FunctionScope {
+    public var mark: FunctionMark
+    /// The enclosing instance, or -1.
+    public var parent: Int32
+}
+
+/// An ONNX local function, written as a FunctionProto; its body's values are ordinary graph values.
+public struct FunctionDef {
+    public var name: String
+    public var domain: String
+    public var inputs: [ValueID]
+    public var outputs: [ValueID]
+    public var nodes: [Node]
 }
 
 public struct Node {
@@ -34,6 +53,8 @@ public struct Node {
     public var attributes: [Attribute] = []
     /// Index into Graph.provenance; -1 for nodes the host made itself.
     public var origin: Int32 = -1
+    /// The operator set domain: "" for ONNX ops, a namespace for calls of local functions.
+    public var domain: String = ""
 
     public func attribute(_ name: String) -> AttributeValue? { attributes.first { $0.name == name }?.value }
 }
@@ -112,6 +133,11 @@ public final class Graph {
     public internal(set) var provenance: [Provenance] = []
     /// The runtime the graph is for: passes make only nodes it runs (fusions check it).
     public var target: RuntimeProfile = .spec
+    /// Function-scope instances made while lowering; entries are never removed (a rollback only
+    /// leaves unused ones).
+    public internal(set) var functionScopes: [FunctionScope] = []
+    /// Local functions, filled by Outline after optimization.
+    public internal(set) var functions: [FunctionDef] = []
     /// Objects whose memory mapped initializers point into (the bundle); kept alive with the graph.
     var keepAlive: [AnyObject] = []
     /// The enclosing scope of each scope id; scope 0 is the top level.
@@ -184,6 +210,11 @@ public final class Graph {
     public func initializer(of v: ValueID) -> Initializer? {
         let k = values[Int(v)].initializer
         return k >= 0 ? initializers[Int(k)].tensor : nil
+    }
+
+    public func addFunctionScope(_ s: FunctionScope) -> Int32 {
+        functionScopes.append(s)
+        return Int32(functionScopes.count - 1)
     }
 
     public func addProvenance(_ p: Provenance) -> Int32 {

@@ -28,6 +28,11 @@ public final class Lowerer {
     var nestedFailure: HostError?
     /// Equation indices from the top level down, for messages.
     var equationPath: [Int] = []
+    /// The function-scope instance being lowered (Graph.functionScopes), -1 outside any; the
+    /// provenance of every node records it.
+    var currentFunction: Int32 = -1
+    /// `--functions auto`: group equations into function scopes by the module path of their name stack.
+    var moduleScopes = false
     /// Called after each top-level equation with the number lowered so far (progress).
     var onEquation: ((Int) -> Void)?
     var stableConstantBytes: [ValueID: UnsafeMutableRawPointer] = [:]
@@ -170,9 +175,26 @@ public final class Lowerer {
 
     func lowerEquations(_ jaxpr: Jaxpr) throws {
         let top = equationPath.isEmpty
+        let base = currentFunction
+        defer { currentFunction = base }
+        // `--functions auto`: the module instances open at this level, outermost first. A name
+        // stack is relative to its program, so a nested program's modules nest in the instance
+        // its call equation belongs to.
+        var open: [(component: Substring, scope: Int32)] = []
         for (index, eqn) in jaxpr.equations.enumerated() {
             equationPath.append(index)
             defer { equationPath.removeLast() }
+            if moduleScopes {
+                let path = ModulePath.components(eqn.scope)
+                var keep = 0
+                while keep < open.count, keep < path.count, open[keep].component == path[keep] { keep += 1 }
+                open.removeLast(open.count - keep)
+                for c in path[keep...] {
+                    let mark = FunctionMark(name: ModulePath.functionName(c), domain: ModulePath.domain, unique: false)
+                    open.append((c, graph.addFunctionScope(FunctionScope(mark: mark, parent: open.last?.scope ?? base))))
+                }
+                currentFunction = open.last?.scope ?? base
+            }
             try lower(eqn)
             if top { onEquation?(index + 1) }
         }
@@ -205,6 +227,17 @@ public final class Lowerer {
     }
 
     func lower(_ eqn: Equation) throws {
+        if let mark = eqn.function {
+            let enclosing = currentFunction
+            currentFunction = graph.addFunctionScope(FunctionScope(mark: mark, parent: enclosing))
+            defer { currentFunction = enclosing }
+            try lowerClaimed(eqn)
+        } else {
+            try lowerClaimed(eqn)
+        }
+    }
+
+    private func lowerClaimed(_ eqn: Equation) throws {
         let claims: [Claim]
         if let known = claimants[eqn.primitive] { claims = known } else {
             claims = registry.candidates(eqn.primitive, opset: opset)

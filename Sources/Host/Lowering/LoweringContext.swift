@@ -44,7 +44,8 @@ final class LoweringContext {
         opset = lowerer.opset
         scope = graph.currentScope
         origin = graph.addProvenance(Provenance(pack: claim.pack.label, primitive: equation.primitive,
-                                                        source: equation.source, scope: equation.scope))
+                                                        source: equation.source, scope: equation.scope,
+                                                        function: lowerer.currentFunction))
         slots = Array(repeating: 0, count: equation.outputs.count + equation.inputs.count)
     }
 

@@ -36,6 +36,7 @@ struct ModelEncoder {
             }
         }
         mark(g.nodes)
+        for f in g.functions { mark(f.nodes) }
         provenanceStart = [Int](repeating: 0, count: g.provenance.count + 1)
         g.provenance.withUnsafeBufferPointer { ps in
             for k in ps.indices {
@@ -54,10 +55,11 @@ struct ModelEncoder {
 
     // MARK: field numbers (onnx.proto)
 
-    private enum Model { static let irVersion = 1, producerName = 2, producerVersion = 3, graph = 7, opsetImport = 8 }
+    private enum Model { static let irVersion = 1, producerName = 2, producerVersion = 3, graph = 7, opsetImport = 8, functions = 25 }
+    private enum FunctionF { static let name = 1, input = 4, output = 5, node = 7, opsetImport = 9, domain = 10 }
     private enum OpsetID { static let domain = 1, version = 2 }
     private enum GraphF { static let node = 1, name = 2, initializer = 5, input = 11, output = 12 }
-    private enum NodeF { static let input = 1, output = 2, name = 3, opType = 4, attribute = 5, metadataProps = 9 }
+    private enum NodeF { static let input = 1, output = 2, name = 3, opType = 4, attribute = 5, domain = 7, metadataProps = 9 }
     private enum AttrF { static let name = 1, f = 2, i = 3, s = 4, t = 5, g = 6, floats = 7, ints = 8, type = 20 }
     private enum AttrType { static let float: Int64 = 1, int: Int64 = 2, string: Int64 = 3, tensor: Int64 = 4,
                                        graph: Int64 = 5, floats: Int64 = 6, ints: Int64 = 7 }
@@ -83,11 +85,41 @@ struct ModelEncoder {
         head.tag(Model.graph, .lengthDelimited)
         head.varint(graph.count)
         var tail = ProtoEncoder(capacity: 64)
-        let opset = tail.begin(Model.opsetImport)
-        tail.string(OpsetID.domain, "")
-        tail.int(OpsetID.version, Int64(options.opset))
-        tail.end(opset)
+        encodeOpsetImports(field: Model.opsetImport, into: &tail)
+        for f in g.functions {
+            let m = tail.begin(Model.functions)
+            encodeFunction(f, into: &tail)
+            tail.end(m)
+        }
         return [head, graph, tail]
+    }
+
+    /// The default domain at the target opset, and version 1 of each local functions' domain.
+    private func encodeOpsetImports(field: Int, into e: inout ProtoEncoder) {
+        let opset = e.begin(field)
+        e.string(OpsetID.domain, "")
+        e.int(OpsetID.version, Int64(options.opset))
+        e.end(opset)
+        var seen = Set<String>()
+        for f in g.functions where seen.insert(f.domain).inserted {
+            let m = e.begin(field)
+            e.string(OpsetID.domain, f.domain)
+            e.int(OpsetID.version, 1)
+            e.end(m)
+        }
+    }
+
+    /// A FunctionProto: formal inputs and outputs by value name, the body's nodes (which may call
+    /// other local functions).
+    private func encodeFunction(_ f: FunctionDef, into e: inout ProtoEncoder) {
+        e.string(FunctionF.name, f.name)
+        for v in f.inputs { names.write(v, field: FunctionF.input, to: &e) }
+        for v in f.outputs { names.write(v, field: FunctionF.output, to: &e) }
+        f.nodes.withUnsafeBufferPointer { buf in
+            for i in buf.indices { encodeNode(buf, i, scope: 0, field: FunctionF.node, into: &e) }
+        }
+        encodeOpsetImports(field: FunctionF.opsetImport, into: &e)
+        e.string(FunctionF.domain, f.domain)
     }
 
     private func encodeTopGraph(into e: inout ProtoEncoder) {
@@ -153,8 +185,9 @@ struct ModelEncoder {
     }
 
     @inline(__always)
-    private func encodeNode(_ buf: UnsafeBufferPointer<Node>, _ i: Int, scope: Int32, into e: inout ProtoEncoder) {
-        let m = e.begin(GraphF.node)
+    private func encodeNode(_ buf: UnsafeBufferPointer<Node>, _ i: Int, scope: Int32, field: Int = GraphF.node,
+                            into e: inout ProtoEncoder) {
+        let m = e.begin(field)
         buf[i].inputs.withUnsafeBufferPointer { ins in
             for v in ins {
                 if v == 0 { e.tag(NodeF.input, .lengthDelimited); e.byte(0) } else { names.write(v, field: NodeF.input, to: &e) }
@@ -184,6 +217,7 @@ struct ModelEncoder {
                 }
             }
         }
+        if !buf[i].domain.isEmpty { e.string(NodeF.domain, buf[i].domain) }
         let origin = Int(buf[i].origin)
         if origin >= 0 {
             provenance.withBytes { e.raw(UnsafeRawBufferPointer(rebasing: $0[provenanceStart[origin]..<provenanceStart[origin + 1]])) }
