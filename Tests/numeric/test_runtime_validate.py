@@ -75,3 +75,17 @@ def test_dimension_expressions():
     assert dim_value("B*T", {"B": 2, "T": 5}) == 10
     with pytest.raises(ValueError):
         dim_value("__import__('os')", {})
+
+
+def test_to_onnx_check_runtime(cli, tmp_path):
+    """to_onnx(check_runtime=True) runs the written model in ONNX Runtime at several batch sizes
+    and returns it when it runs; the numbers still match JAX."""
+    import jax.numpy as jnp
+    from jax2onnx_swift import allclose, to_onnx
+
+    w = np.random.default_rng(3).normal(size=(6, 4)).astype(np.float32)
+    fn = lambda x: jnp.tanh(x @ w)
+    path = to_onnx(fn, [("B", 6)], return_mode="file", output_path=tmp_path / "m.onnx",
+                   check_runtime=True, target="ort-cpu", cli=cli)
+    ok, msg = allclose(fn, path, [("B", 6)])
+    assert ok, msg

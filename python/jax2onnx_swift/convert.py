@@ -132,7 +132,7 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
             export_mode: str = "standard", normalization_mode: str = "auto",
             plugins=None, optimize: bool | None = None, strict_nan: bool = False,
             pack_options=None, cli=None, web: bool | None = None,
-            functions: str = "decorated"):
+            functions: str = "decorated", target: str | None = None, check_runtime: bool = False):
     """Converts fn, traced on inputs, to ONNX with the Swift CLI; jax2onnx 0.17's signature.
 
     inputs: one entry per positional argument (arrays of any dtype, ShapeDtypeStruct /
@@ -154,7 +154,10 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
     no optimizer). Ours: plugins (pack folders), optimize, strict_nan, pack_options
     ({"Pack.option": value}), cli (path of the CLI), functions ("decorated": onnx_function calls
     become ONNX local functions; "auto": every module too; "none": a flat graph; see
-    docs/functions.md).
+    docs/functions.md), target (the runtime the model must run in: "ort-cpu", the default,
+    "ort-web", or "onnx" for the spec alone; docs/runtime-profiles.md), check_runtime (load and
+    run the model in ONNX Runtime at several sizes per symbolic dim; a failure raises
+    ConversionError).
     Raises ConversionError with the CLI's stderr on failure.
     """
     legacy_path = isinstance(input_params, (str, os.PathLike))
@@ -186,7 +189,7 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
     pack_args = [arg for p in plugins or () for arg in ("--plugins", os.fspath(p))]
 
     with tempfile.TemporaryDirectory(prefix="jax2onnx-") as tmp:
-        target = os.fspath(output_path) if output_path is not None else os.path.join(tmp, "model.onnx")
+        model_path = os.fspath(output_path) if output_path is not None else os.path.join(tmp, "model.onnx")
         bundle = os.path.join(tmp, "model.jaxpr")
         def export(given_only: bool) -> None:
             with _x64(enable_double_precision), module_scopes(fn, functions == "auto"):
@@ -197,8 +200,10 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
                             float_dtype=np.float64 if enable_double_precision else np.float32)
 
         export(False)
-        cmd = [exe, "convert", bundle, "-o", target, "--opset", str(int(opset))] + pack_args
+        cmd = [exe, "convert", bundle, "-o", model_path, "--opset", str(int(opset))] + pack_args
         cmd += ["--functions", functions]
+        if target is not None:
+            cmd += ["--target", target]
         if web:
             cmd.append("--web")
         if not optimize:
@@ -225,17 +230,22 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
                 f"could not be converted ({first.stderr.strip().splitlines()[-1][:300]}); the "
                 f"model computes {', '.join(f'{k}={input_params[k]!r}' for k in flags)} "
                 f"whatever the input says", stacklevel=2)
+        if check_runtime:
+            # Load and run the written model in ONNX Runtime at several sizes per symbolic dim; a
+            # model that fails there is a conversion error, not a file left for the user to find.
+            from .validate import validate
+            validate(model_path, target=target or ("ort-web" if web else "ort-cpu"))
         if record_primitive_calls_file is not None:
             from .record import write_record
             write_record(record_primitive_calls_file, bundle,
                          [exe, "inspect", bundle, "--opset", str(int(opset))] + pack_args)
         if return_mode == "file":
-            return target
+            return model_path
         if return_mode == "ir":
             import onnx_ir
-            return onnx_ir.load(target)
+            return onnx_ir.load(model_path)
         import onnx
-        return onnx.load(target)  # external data is read in while the folder still exists
+        return onnx.load(model_path)  # external data is read in while the folder still exists
 
 
 def _is_flag(value) -> bool:
