@@ -67,3 +67,20 @@ def test_consistent_bundle_converts_and_runs(cli, tmp_path):
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     got = sess.run(None, dict(zip([i.name for i in sess.get_inputs()], [x, x])))[0]
     np.testing.assert_allclose(got, np.asarray(program(x, x)), rtol=1e-6, atol=1e-6)
+
+
+def test_attention_layout_chain_keeps_its_types(cli, tmp_path):
+    """jax.nn.dot_product_attention with a causal mask: the optimizer's layout-chain collapse once
+    declared a double-permuted shape for the Transpose it made, which the post-optimization shape
+    check refused (found by the peer suite). Converts, and matches JAX."""
+    import jax
+    from jax2onnx_swift import allclose, to_onnx
+
+    def f(q, k, v):
+        return jax.nn.dot_product_attention(q, k, v, is_causal=True)
+
+    rng = np.random.default_rng(11)
+    q, k, v = (rng.normal(size=(2, 8, 4, 16)).astype(np.float32) for _ in range(3))
+    path = to_onnx(f, [q, k, v], return_mode="file", output_path=tmp_path / "dpa.onnx", cli=cli)
+    ok, msg = allclose(f, path, [q, k, v], rtol=1e-4, atol=1e-5)
+    assert ok, msg

@@ -71,6 +71,16 @@ struct LayoutChains: GraphPass {
         let old = chain.map { cost(r.node($0)) }.reduce(0, +)
         let plan = layout.plan(input: inShape, output: outShape)
         guard plan.cost < old else { return }
+        // The replacement must end in the chain's own shape (and its Transpose must permute the
+        // shape it is given); anything else is left alone rather than written with a wrong type.
+        let transposed = plan.first ?? inShape
+        var result = transposed
+        if let p = plan.perm {
+            guard transposed == plan.middle, p.count == transposed.count else { return }
+            result = p.map { transposed[$0] }
+        }
+        if let s = plan.last { result = s }
+        guard result == outShape else { return }
         for i in chain { r.remove(i) }
         let dtype = r.dtype(out)
         let at = chain.last!
@@ -183,7 +193,8 @@ struct AtomLayout {
         }
         // A plain Transpose of the source when its non-unit axes map one to one onto the output's.
         if input.count == output.count, let p = directPermutation(input: input) {
-            return (nil, p, nil, p.map { input[$0] }, 3)
+            // The Transpose reads the source itself: `middle` is the shape it permutes.
+            return (nil, p, nil, input, 3)
         }
         let permuted = perm.map { middle[$0] }
         let first = middle == input ? nil : middle
