@@ -201,7 +201,8 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
 
         export(False)
         cmd = [exe, "convert", bundle, "-o", model_path, "--opset", str(int(opset))] + pack_args
-        cmd += ["--functions", functions]
+        if functions != "decorated":  # the CLI's default
+            cmd += ["--functions", functions]
         if target is not None:
             cmd += ["--target", target]
         if web:
