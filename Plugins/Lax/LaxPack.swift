@@ -10,7 +10,7 @@ let laxPack = Pack(
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
                  note: "MatMul (never Einsum); preferred_element_type via Cast; 8- and 16-bit integers multiply in 32 bits", lower: lowerDotGeneral),
         dimAsValueLowering(), genericReduceLowering(), mulHighLowering(), raggedDotLowering(),
-    ] + stackingLowerings() + totalOrderLowerings() + linearityLowerings() + annotationLowerings() + unvmapLowerings())
+    ] + stackingLowerings() + totalOrderLowerings() + linearityLowerings() + annotationLowerings() + unvmapLowerings() + equinoxMarkerLowerings())
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { laxPack.descriptor }

@@ -14,3 +14,18 @@ func unvmapLowerings() -> [Lowering] {
         }
     }
 }
+
+/// Equinox's markers that only matter under vmap. A jaxpr holds them unbatched (vmap rewrites the
+/// batched ones into ordinary primitives), where each is its impl: `nonbatchable(x)` is x, and
+/// `select_if_vmap(pred, x, y)` is x (an unbatched predicate counts as true).
+func equinoxMarkerLowerings() -> [Lowering] {
+    [
+        Lowering("nonbatchable", emits: [], note: "pass-through: Equinox's no-vmap marker") { eqn, _ in
+            [try eqn.input(0)]
+        },
+        Lowering("select_if_vmap", emits: [], note: "x: Equinox's select, unbatched (the predicate counts as true)") { eqn, _ in
+            guard eqn.inputs.count == 3 else { throw LoweringError.invalid("select_if_vmap with \(eqn.inputs.count) operands (pred, x, y expected)") }
+            return [try eqn.input(1)]
+        },
+    ]
+}

@@ -55,6 +55,13 @@ def _unvmap(x):
     return row_max, anyp, allp
 
 
+def _equinox_markers(x):
+    from equinox.internal._loop.common import select_if_vmap_p
+    from equinox.internal._nontraceable import nonbatchable_p
+    y = nonbatchable_p.bind(x * 2 - 1, msg="not under vmap", allow_constant_across_batch=False)
+    return select_if_vmap_p.bind(jnp.asarray(True), y, -x) + 1
+
+
 def _varying(x):
     body = lambda b: lax.pcast(b, "i", to="varying") * 2 + 1
     return jax.shard_map(body, mesh=_EXPLICIT_MESH, in_specs=P(), out_specs=P("i"))(x)
@@ -209,6 +216,7 @@ CASES = [
     case("mulhi_i32", lambda a, b: lax.mulhi_p.bind(a, b), [_i32_wide(*S), _i32_wide(*S)], ["mulhi"], tol=EXACT),
     # -- Equinox unvmap ---------------------------------------------------------------------
     case("unvmap", _unvmap, [f32(*S)], ["unvmap_max", "unvmap_any", "unvmap_all"], tol=EXACT),
+    case("equinox_markers", _equinox_markers, [f32(*S)], ["nonbatchable", "select_if_vmap"], tol=EXACT),
     # -- random key plumbing -------------------------------------------------------------------
     case("random_clone", lambda x: x + jax.random.normal(jax.random.clone(jax.random.key(5)), x.shape), [f32(*S)],
          ["random_clone", "random_bits"], min_opset=18),
