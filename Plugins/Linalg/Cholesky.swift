@@ -10,7 +10,7 @@ func choleskyLowering() -> Lowering {
                                   "Where", "GreaterOrEqual", "Greater", "Equal", "Add", "Expand", "Not", "And",
                                   "Cast", "ReduceSum"],
              dtypes: linalgFloats, note: "left-looking, one column per Loop trip; all NaN when not positive definite") { eqn, g in
-        let a = eqn.inputs[0]
+        let a = try eqn.input(0)
         let m = try MatrixShape(a.shape, "cholesky")
         guard m.rows == m.cols else { throw LoweringError.invalid("cholesky of a non-square \(m.rows)x\(m.cols) matrix") }
         let n = m.rows, dt = a.dtype, dims = m.dims

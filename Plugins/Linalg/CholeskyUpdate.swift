@@ -8,7 +8,7 @@ func choleskyUpdateLowering() -> Lowering {
     Lowering("cholesky_update", emits: ["Loop", "Gather", "Unsqueeze", "Abs", "Max", "Div", "Mul", "Add", "Sub", "Sqrt",
                                          "Neg", "Where", "Equal"],
              dtypes: linalgFloats, note: "one Givens rotation per row, one Loop trip each") { eqn, g in
-        let rMat = eqn.inputs[0], z = eqn.inputs[1]
+        let rMat = try eqn.input(0), z = try eqn.input(1)
         let m = try MatrixShape(rMat.shape, "cholesky_update")
         let n = m.rows, dt = rMat.dtype
         if n == 0 { return [rMat] }

@@ -8,7 +8,7 @@ import PluginKit
 func eighLowerings() -> [Lowering] {
     [Lowering("eigh", emits: jacobiOps, dtypes: linalgFloats,
               note: "parallel cyclic Jacobi: Loop over sweeps (stops on convergence, at most 30) of Loops over rounds") { eqn, g in
-        let a = eqn.inputs[0]
+        let a = try eqn.input(0)
         let m = try MatrixShape(a.shape, "eigh")
         guard m.rows == m.cols else { throw LoweringError.invalid("eigh of a non-square \(m.rows)x\(m.cols) matrix") }
         if let subset = eqn.param("subset_by_index"), !subset.isNone {

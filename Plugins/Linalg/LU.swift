@@ -10,7 +10,7 @@ func luLowering() -> Lowering {
     Lowering("lu", emits: ["Loop", "Gather", "Unsqueeze", "Squeeze", "Abs", "Where", "ArgMax", "Equal", "Greater",
                             "GreaterOrEqual", "And", "ReduceSum", "Div", "Mul", "Sub", "Transpose", "Cast", "Expand"],
              dtypes: linalgFloats, note: "partial pivoting as LAPACK getrf, one column per Loop trip") { eqn, g in
-        let a = eqn.inputs[0]
+        let a = try eqn.input(0)
         let m = try MatrixShape(a.shape, "lu")
         let k = min(m.rows, m.cols), dt = a.dtype, dims = m.dims
         let permType = m.batch + [.known(m.rows)]
@@ -57,7 +57,7 @@ func luLowering() -> Lowering {
 func luPivotsToPermutationLowering() -> Lowering {
     Lowering("lu_pivots_to_permutation", emits: ["Loop", "Gather", "Unsqueeze", "Where", "Equal", "ReduceSum", "Cast", "Expand"],
              note: "one swap per Loop trip") { eqn, g in
-        let pivots = eqn.inputs[0]
+        let pivots = try eqn.input(0)
         guard let shape = pivots.shape, let k = shape.last?.value else {
             throw LoweringError.unsupported("lu_pivots_to_permutation needs a static number of pivots")
         }

@@ -13,7 +13,7 @@ func qrLowerings() -> [Lowering] {
     [
         Lowering("qr", emits: householderOps, dtypes: linalgFloats,
                  note: "Householder (geqrf + orgqr, LAPACK signs), one column per Loop trip") { eqn, g in
-            let a = eqn.inputs[0]
+            let a = try eqn.input(0)
             let m = try MatrixShape(a.shape, "qr")
             if try eqn.param("pivoting")?.bool == true { throw LoweringError.unsupported("qr with pivoting") }
             let full = try eqn.require("full_matrices").bool ?? false
@@ -28,14 +28,14 @@ func qrLowerings() -> [Lowering] {
         },
         Lowering("geqrf", emits: householderOps, dtypes: linalgFloats,
                  note: "Householder reflectors (LAPACK signs), one column per Loop trip") { eqn, g in
-            let a = eqn.inputs[0]
+            let a = try eqn.input(0)
             let m = try MatrixShape(a.shape, "geqrf")
             let (packed, taus) = try householderFactor(g, a, m)
             return [packed, try taus.squeeze([m.rowAxis]).with(shape: m.batch + [.known(min(m.rows, m.cols))])]
         },
         Lowering("ormqr", emits: householderOps, dtypes: linalgFloats,
                  note: "the reflectors applied to c, one per Loop trip; right-side products through transposes") { eqn, g in
-            let a = eqn.inputs[0], taus = eqn.inputs[1], c = eqn.inputs[2]
+            let a = try eqn.input(0), taus = try eqn.input(1), c = try eqn.input(2)
             let m = try MatrixShape(a.shape, "ormqr"), cm = try MatrixShape(c.shape, "ormqr")
             guard let k = taus.shape?.last?.value else { throw LoweringError.unsupported("ormqr needs a static number of taus") }
             let left = try eqn.require("left").bool ?? true, transpose = try eqn.require("transpose").bool ?? false
@@ -49,7 +49,7 @@ func qrLowerings() -> [Lowering] {
         },
         Lowering("householder_product", emits: householderOps, dtypes: linalgFloats,
                  note: "orgqr: the reflectors applied to the identity's columns, last first, one per Loop trip") { eqn, g in
-            let a = eqn.inputs[0], taus = eqn.inputs[1]
+            let a = try eqn.input(0), taus = try eqn.input(1)
             let m = try MatrixShape(a.shape, "householder_product")
             guard let k = taus.shape?.last?.value else { throw LoweringError.unsupported("householder_product needs a static number of taus") }
             let t = try taus.unsqueeze([m.rowAxis]).with(shape: m.batch + [1, .known(k)])

@@ -12,7 +12,7 @@ import PluginKit
 func svdLowerings() -> [Lowering] {
     [Lowering("svd", emits: opsUnion(jacobiOps, householderOps), dtypes: linalgFloats,
               note: "one-sided parallel Jacobi: Loop over sweeps (stops on convergence, at most 30) of Loops over rounds") { eqn, g in
-        let a = eqn.inputs[0]
+        let a = try eqn.input(0)
         let am = try MatrixShape(a.shape, "svd")
         if let subset = eqn.param("subset_by_index"), !subset.isNone {
             let bounds = subset.items.compactMap(\.int)

@@ -13,7 +13,7 @@ func triangularSolveLowering() -> Lowering {
     Lowering("triangular_solve", emits: ["Loop", "Gather", "Unsqueeze", "Transpose", "MatMul", "Sub", "Div", "Where",
                                           "GreaterOrEqual", "LessOrEqual", "Greater", "Less", "Equal", "Expand"],
              dtypes: linalgFloats, note: "forward or back substitution, one row of x per Loop trip") { eqn, g in
-        let a = eqn.inputs[0], b = eqn.inputs[1]
+        let a = try eqn.input(0), b = try eqn.input(1)
         let am = try MatrixShape(a.shape, "triangular_solve"), bm = try MatrixShape(b.shape, "triangular_solve")
         guard am.rows == am.cols else { throw LoweringError.invalid("triangular_solve with a non-square \(am.rows)x\(am.cols) matrix") }
         let left = try eqn.require("left_side").bool ?? false

@@ -9,7 +9,7 @@ func tridiagonalSolveLowering() -> Lowering {
     Lowering("tridiagonal_solve", emits: ["Loop", "Gather", "Unsqueeze", "Mul", "Sub", "Div", "Where", "Equal", "Max", "Min",
                                            "Expand", "Add"],
              dtypes: linalgFloats, note: "Thomas algorithm (no pivoting): two Loops of n trips") { eqn, g in
-        let dl = eqn.inputs[0], d = eqn.inputs[1], du = eqn.inputs[2], b = eqn.inputs[3]
+        let dl = try eqn.input(0), d = try eqn.input(1), du = try eqn.input(2), b = try eqn.input(3)
         let bm = try MatrixShape(b.shape, "tridiagonal_solve")
         let n = bm.rows, dt = b.dtype
         if n == 0 || bm.cols == 0 { return [b] }

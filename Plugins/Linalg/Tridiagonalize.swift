@@ -10,7 +10,7 @@ import PluginKit
 func tridiagonalLowering() -> Lowering {
     Lowering("tridiagonal", emits: opsUnion(householderOps, ["Or", "Less"]), dtypes: linalgFloats,
              note: "Householder (sytrd packing), one column per Loop trip") { eqn, g in
-        let a = eqn.inputs[0]
+        let a = try eqn.input(0)
         let m = try MatrixShape(a.shape, "tridiagonal")
         guard m.rows == m.cols else { throw LoweringError.invalid("tridiagonal of a non-square \(m.rows)x\(m.cols) matrix") }
         let lower = try eqn.require("lower").bool ?? true

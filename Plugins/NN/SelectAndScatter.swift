@@ -79,7 +79,7 @@ struct WindowSelection {
 func selectAndScatterLowerings() -> [Lowering] {
     let ops = ["Pad", "Reshape", "Gather", "ArgMax", "ArgMin", "GatherElements", "Squeeze", "ScatterElements", "Expand", "Slice"]
     return [
-        Lowering("select_and_scatter_add", emits: ops, dtypes: DType.floats,
+        Lowering("select_and_scatter_add", emits: ops, minOpset: 16, dtypes: DType.floats,
                  note: "static shapes: a constant table of window candidates, ArgMax/ArgMin (first on ties), ScatterElements add") { eqn, g in
             let source = try eqn.input(0), operand = try eqn.input(1)
             let sel = try WindowSelection(eqn, operand: operand, g)

@@ -38,12 +38,12 @@ def _user_primitive(name):
     return p
 
 
-CHOLESKY_LIKE = _user_primitive("cholesky")
-SOLVE_LIKE = _user_primitive("triangular_solve")
+CHOLESKY_LIKE = _user_primitive("my_factorization")
+SOLVE_LIKE = _user_primitive("my_solve")
 
 
 def unsupported(x):
-    # Named like two linear-algebra primitives, but the user's own: no pack claims them.
+    # Two primitives of the user's own: no pack claims them.
     sq = x[:, :3]
     a = CHOLESKY_LIKE.bind(sq)  # CHOLESKY
     values = SOLVE_LIKE.bind(x)  # TRIANGULAR_SOLVE
@@ -76,7 +76,7 @@ def test_unclaimed_primitives_are_listed_with_sources(cli, bad_bundle, tmp_path)
     proc = run(cli, "convert", bad_bundle, "-o", out)
     assert_no_crash(proc)
     assert proc.returncode == 1, proc.stderr
-    for prim, marker in (("cholesky", "CHOLESKY"), ("triangular_solve", "TRIANGULAR_SOLVE")):
+    for prim, marker in (("my_factorization", "CHOLESKY"), ("my_solve", "TRIANGULAR_SOLVE")):
         lines = [ln for ln in proc.stderr.splitlines() if prim in ln]
         assert lines, f"{prim} not named in stderr:\n{proc.stderr}"
         assert any(f"{THIS_FILE}:{line_of(marker)}" in ln for ln in lines), proc.stderr
@@ -89,8 +89,8 @@ def test_to_onnx_raises_with_stderr(cli, tmp_path):
     with pytest.raises(ConversionError) as info:
         to_onnx(unsupported, [X], out, cli=cli)
     assert info.value.returncode == 1
-    assert "cholesky" in info.value.stderr and "triangular_solve" in info.value.stderr
-    assert "cholesky" in str(info.value)
+    assert "my_factorization" in info.value.stderr and "my_solve" in info.value.stderr
+    assert "my_factorization" in str(info.value)
     assert not out.exists()
 
 
