@@ -52,14 +52,7 @@ func dataMovementLowerings() -> [Lowering] {
             let x = try e.input(0)
             guard let shape = x.jaxShape else { throw LoweringError.unsupported("dynamic_slice of an operand of unknown rank") }
             let sizes = try e.dims("slice_sizes")
-            let startInputs = Array(e.inputs.dropFirst())
-            guard startInputs.count == shape.count, sizes.count == shape.count else {
-                throw LoweringError.invalid("dynamic_slice needs one start and one size per operand dimension")
-            }
-            let starts = try g.op("Concat", (0..<shape.count).map {
-                Optional(try g.clampStart(startInputs[$0], dim: shape[$0], size: sizes[$0]).unsqueeze([0]))
-            }, attributes: ["axis": .int(0)], shape: [.known(Int64(shape.count))])
-            let ends = try g.op("Add", starts, g.shapeTensor(sizes))
+            let (starts, ends) = try g.clampedWindow(Array(e.inputs.dropFirst()), dims: shape, sizes: sizes)
             return [try g.op("Slice", x, starts, ends, g.int64s(Array(0..<shape.count)), shape: e.output(0).shape + [2])]
         },
         claim("split", ["Split"]) { e, g in

@@ -8,14 +8,7 @@ func dynamicSliceLowering() -> Lowering {
         let x = try eqn.input(0)
         guard let shape = x.shape else { throw LoweringError.unsupported("dynamic_slice of an operand of unknown rank") }
         let sizes = try eqn.dims("slice_sizes")
-        let startInputs = Array(eqn.inputs.dropFirst())
-        guard startInputs.count == shape.count, sizes.count == shape.count else {
-            throw LoweringError.invalid("dynamic_slice needs one start and one size per operand dimension")
-        }
-        let starts = try g.op("Concat", (0..<shape.count).map {
-            Optional(try g.clampStart(startInputs[$0], dim: shape[$0], size: sizes[$0]).unsqueeze([0]))
-        }, attributes: ["axis": .int(0)], shape: [.known(Int64(shape.count))])
-        let ends = try g.op("Add", starts, g.shapeTensor(sizes))
+        let (starts, ends) = try g.clampedWindow(Array(eqn.inputs.dropFirst()), dims: shape, sizes: sizes)
         return [try g.op("Slice", x, starts, ends, g.int64s(Array(0..<shape.count)), shape: eqn.output(0).shape)]
     }
 }

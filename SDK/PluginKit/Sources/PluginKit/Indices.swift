@@ -55,3 +55,17 @@ extension GraphBuilder {
                       shape: shape + [.known(Int64(parts.count))])
     }
 }
+
+extension GraphBuilder {
+    /// The int64 starts and ends of a `dynamic_slice` window: each runtime start clamped into
+    /// [0, dim - size] as XLA does, so the window always fits. For Slice over axes 0..<rank.
+    public func clampedWindow(_ starts: [Value], dims: [Dim], sizes: [Dim]) throws -> (starts: Value, ends: Value) {
+        guard starts.count == dims.count, sizes.count == dims.count else {
+            throw LoweringError.invalid("dynamic_slice needs one start and one size per operand dimension")
+        }
+        let begin = try op("Concat", (0..<dims.count).map {
+            Optional(try clampStart(starts[$0], dim: dims[$0], size: sizes[$0]).unsqueeze([0]))
+        }, attributes: ["axis": .int(0)], shape: [.known(Int64(dims.count))])
+        return (begin, try op("Add", begin, shapeTensor(sizes)))
+    }
+}
