@@ -76,21 +76,28 @@ def run(cmd, **kw):
     return proc.stdout
 
 
-def test_fresh_venv_install(tmp_path):
+PACKS = sorted(f"libJ2OPack{name}.so" for name in re.findall(
+    r'"(\w+)"', re.search(r"let packs = \[(.*?)\]", (REPO / "Package.swift").read_text()).group(1)))
+
+
+def fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
-    py = venv / "bin" / "python"
-    run([str(py), "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip"])
     env = {k: v for k, v in os.environ.items() if k not in ("JAX2ONNX_CLI", "PYTHONPATH")}
-    run([str(py), "-m", "pip", "install", "-q", str(REPO / "python"), "flax"], env=env)
+    return venv, env
 
+
+def check_installed(venv, env, tmp_path):
+    """The installed package carries every pack with RUNPATHs inside it, its console script runs,
+    and it converts a Flax model that ONNX Runtime then matches, with no checkout in sight."""
+    py = venv / "bin" / "python"
     site = Path(run([str(py), "-c", "import jax2onnx_swift, os; print(os.path.dirname(jax2onnx_swift.__file__))"],
                     env=env, cwd=tmp_path).strip())
     assert REPO not in site.parents  # a real install, not the checkout
     bin_dir = site / "_bin"
     packs = sorted(p.name for p in bin_dir.glob("libJ2OPack*.so"))
-    built = sorted(p.name for p in (REPO / ".build" / "wheel" / "release").glob("libJ2OPack*.so"))
-    assert packs and packs == built, (packs, built)
+    assert packs == PACKS, (packs, PACKS)
     for f in [bin_dir / "jax2onnx", *bin_dir.glob("*.so*")]:
         dyn = run(["readelf", "-d", str(f)])
         for paths in re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[(.*)\]", dyn):
@@ -109,3 +116,24 @@ def test_fresh_venv_install(tmp_path):
     run([str(py), "-m", "pip", "install", "-q", "onnxruntime"], env=env)
     (tmp_path / "check.py").write_text(CHECK)
     assert "MATCH" in run([str(py), "check.py"], env=env, cwd=tmp_path)
+
+
+def test_fresh_venv_install(tmp_path):
+    venv, env = fresh_venv(tmp_path)
+    run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(REPO / "python"), "flax"], env=env)
+    check_installed(venv, env, tmp_path)
+
+
+def test_wheel_built_from_sdist(tmp_path):
+    """`python -m build python/` makes the sdist, then the wheel from the unpacked sdist alone:
+    the sdist must carry every Swift source the release build needs."""
+    venv, env = fresh_venv(tmp_path)
+    py = venv / "bin" / "python"
+    run([str(py), "-m", "pip", "install", "-q", "build"], env=env)
+    dist = tmp_path / "dist"
+    run([str(py), "-m", "build", str(REPO / "python"), "--outdir", str(dist)], env=env)
+    wheels = list(dist.glob("jax2onnx_swift-*.whl"))
+    sdists = list(dist.glob("jax2onnx_swift-*.tar.gz"))
+    assert len(wheels) == 1 and len(sdists) == 1, list(dist.iterdir())
+    run([str(py), "-m", "pip", "install", "-q", str(wheels[0]), "flax"], env=env)
+    check_installed(venv, env, tmp_path)
