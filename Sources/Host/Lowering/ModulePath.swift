@@ -1,8 +1,10 @@
 /// How `--functions auto` reads module instances off an equation's name stack (docs/functions.md).
 /// Flax Linen records module names (`Model/Block_0/Dense_0`), Equinox class names
 /// (`eqx.nn.MLP/eqx.nn.Linear`), and the tracer records `Type@path` for Flax NNX modules, which
-/// record nothing themselves. Consecutive equations with the same leading components belong to
-/// the same instances; a change of component starts a new instance.
+/// record nothing themselves. In `auto` mode the tracer records `Type@path` for every Equinox
+/// module call too, since Equinox's own names are the same for every instance of a class.
+/// Consecutive equations with the same leading components belong to the same instances; a change
+/// of component starts a new instance.
 enum ModulePath {
     static let domain = "custom"
 
@@ -10,7 +12,14 @@ enum ModulePath {
     /// `transpose(...)`) are dropped, since they name no module.
     static func components(_ stack: String?) -> [Substring] {
         guard let stack, !stack.isEmpty else { return [] }
-        return stack.split(separator: "/").filter { !$0.contains("(") }
+        var out: [Substring] = []
+        for c in stack.split(separator: "/") where !c.contains("(") {
+            // `Linear@layers.0/eqx.nn.Linear`: the tracer's name and Equinox's for one call.
+            if let last = out.last, last.contains("@"), !c.contains("@"),
+               functionName(last) == functionName(c) { continue }
+            out.append(c)
+        }
+        return out
     }
 
     /// A function name a person reads: `Block@blocks.0` -> `Block`, `Dense_0` -> `Dense`,
