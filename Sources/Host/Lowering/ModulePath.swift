@@ -9,14 +9,23 @@ enum ModulePath {
     static let domain = "custom"
 
     /// The module components of a name stack: transformation markers (`vmap()`, `jvp(f)`,
-    /// `transpose(...)`) are dropped, since they name no module.
+    /// `transpose(...)`) are dropped, since they name no module, unless one wraps a tracer label.
     static func components(_ stack: String?) -> [Substring] {
         guard let stack, !stack.isEmpty else { return [] }
         var out: [Substring] = []
-        for c in stack.split(separator: "/") where !c.contains("(") {
-            // `Linear@layers.0/eqx.nn.Linear`: the tracer's name and Equinox's for one call.
+        for var c in stack.split(separator: "/") {
+            if c.contains("(") {
+                // `vmap(CNN@root)`: JAX wraps the first scope under a transformation in its
+                // marker; a tracer label inside is still the module. Other markers name no module.
+                guard let open = c.firstIndex(of: "("), c.last == ")", c.contains("@") else { continue }
+                c = c[c.index(after: open)..<c.index(before: c.endIndex)]
+                if c.contains("(") || c.contains("/") { continue }
+            }
+            // `Linear@layers.0/eqx.nn.Linear`, `Conv2d@conv/eqx.nn.Conv` (a subclass calling
+            // its parent's __call__): the tracer's name and Equinox's for one call. A layer the
+            // tracer could not place (built during the call) then joins its caller's body.
             if let last = out.last, last.contains("@"), !c.contains("@"),
-               functionName(last) == functionName(c) { continue }
+               c.hasPrefix("eqx.") || functionName(last) == functionName(c) { continue }
             out.append(c)
         }
         return out
