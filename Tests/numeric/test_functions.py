@@ -405,22 +405,26 @@ def test_equinox_user_module_shares_one_layer_function(cli):
 def test_equinox_model_under_vmap_keeps_its_hierarchy(cli):
     """jax.vmap wraps the first scope under it in its marker (`vmap(CNN@root)`); the module
     inside still counts, and a Conv2d reaching its parent's __call__ (`Conv2d@c1/eqx.nn.Conv`)
-    is one module."""
+    is one module. The optimizer folds the pooling's per-channel reshapes into the layers around
+    it; the pooling still lands in its own body."""
     eqx = pytest.importorskip("equinox")
 
     class CNN(eqx.Module):
         c1: eqx.nn.Conv2d
         c2: eqx.nn.Conv2d
+        pool: eqx.nn.MaxPool2d
         fc: eqx.nn.Linear
 
         def __init__(self, key):
             k1, k2, k3 = jax.random.split(key, 3)
             self.c1 = eqx.nn.Conv2d(2, 4, 3, padding=1, key=k1)
             self.c2 = eqx.nn.Conv2d(4, 4, 3, padding=1, key=k2)
-            self.fc = eqx.nn.Linear(4 * 6 * 6, 5, key=k3)
+            self.pool = eqx.nn.MaxPool2d(2, 2)
+            self.fc = eqx.nn.Linear(4 * 3 * 3, 5, key=k3)
 
         def __call__(self, x):
-            return self.fc(jnp.ravel(jnp.tanh(self.c2(jnp.tanh(self.c1(x))))))
+            x = self.pool(jnp.tanh(self.c1(x)))
+            return self.fc(jnp.ravel(jnp.tanh(self.c2(x))))
 
     m = _eqx_random_biases(CNN(jax.random.key(4)), 19)
     fn = lambda x: jax.vmap(m)(x)
@@ -428,8 +432,10 @@ def test_equinox_model_under_vmap_keeps_its_hierarchy(cli):
     model = to_onnx(fn, [x], cli=cli, functions="auto")
     o = outline(model)
     assert o[""] == ["CNN"]
-    assert [op for op in o["CNN"] if op[0].isupper() and op in o] == ["Conv2d", "Conv2d_1", "Linear"]
+    assert [op for op in o["CNN"] if op in o] == ["Conv2d", "MaxPool2d", "Conv2d_1", "Linear"]
     assert "Conv" in o["Conv2d"] and "Conv" not in o
+    assert "MaxPool" in o["MaxPool2d"]
+    assert "MaxPool" not in o["Conv2d_1"] + o["Linear"] + o["CNN"]
     check(model, fn, x, tol=1e-4)
 
 
