@@ -129,7 +129,7 @@ def _eqx_tree(root):
     """Equinox modules are frozen dataclasses whose fields hold arrays, modules and containers
     of them; paths name fields and container positions, as NNX's do."""
     eqx = sys.modules.get("equinox")
-    if eqx is None:
+    if eqx is None or not isinstance(root, eqx.Module):
         return []
     out = []
 
