@@ -173,6 +173,21 @@ def lstm():
     return run, [_rng(7).standard_normal((4, 20, 16)).astype(np.float32)]
 
 
+def transformer_stack(blocks=12, d=128, heads=8, tokens=64):
+    """`blocks` identical transformer blocks and nothing else, for Benchmarks/functions (one
+    block function called `blocks` times against the flat graph); not in MODELS."""
+    class Stack(nnx.Module):
+        def __init__(self, rngs):
+            self.blocks = nnx.List([_TransformerBlock(d, heads, rngs) for _ in range(blocks)])
+
+        def __call__(self, x):
+            for blk in self.blocks:
+                x = blk(x)
+            return x
+
+    return Stack(nnx.Rngs(0)), [_rng(9).standard_normal((1, tokens, d)).astype(np.float32)]
+
+
 def transformer_100m():
     """12 causal blocks of width 768 (GPT-2 small without the embedding lookup, token embeddings
     are the input) and a 20000-word output head: ~85M parameters in the blocks, ~100M in all."""

@@ -286,6 +286,180 @@ def test_classes_marked_by_jax2onnx_export_as_functions(cli):
     check(model, m, x)
 
 
+# A free function marked the way jax2onnx 0.17's `onnx_function` marks it: attributes only, the
+# function itself unchanged, found by the caller in this module's globals (the peer suite's
+# onnx_functions_017). Module level on purpose: that is where a caller looks it up.
+def square_shift(x, *, shift):
+    return jnp.square(x + shift)
+
+
+square_shift.__j2o_onnx_function__ = True
+square_shift.__j2o_onnx_function_unique__ = True
+square_shift.__j2o_onnx_function_namespace__ = "custom"
+
+
+class DoubleSquareShift(nnx.Module):
+    def __init__(self, shift):
+        self.shift = shift
+
+    def __call__(self, x):
+        return square_shift(square_shift(x, shift=self.shift), shift=self.shift)
+
+
+def test_free_function_marked_by_jax2onnx_is_one_shared_function(cli):
+    m = DoubleSquareShift(0.25)
+    x = np.random.default_rng(11).normal(size=(5, 4)).astype(np.float32)
+    model = to_onnx(m, [x], cli=cli)
+    # As jax2onnx exports it: one FunctionProto, called twice from the graph.
+    assert [(f.name, f.domain) for f in model.functions] == [("square_shift", "custom")]
+    assert outline(model)[""] == ["square_shift", "square_shift"]
+    assert {"Add", "Mul"} <= set(outline(model)["square_shift"]) or "Pow" in outline(model)["square_shift"]
+    check(model, m, x)
+    assert square_shift.__name__ == "square_shift" and globals()["square_shift"] is square_shift
+
+
+def test_free_function_marked_by_jax2onnx_from_a_plain_function(cli):
+    fn = lambda x: square_shift(square_shift(x, shift=0.25), shift=-0.5) * 3.0
+    x = np.random.default_rng(12).normal(size=(2, 7)).astype(np.float32)
+    model = to_onnx(fn, [x], cli=cli)
+    # jax2onnx bakes each call's constant into its body (two functions); here constants are
+    # passed in like weights, so both calls share one body, fed different shifts.
+    assert [f.name for f in model.functions] == ["square_shift"]
+    calls = [n for n in model.graph.node if n.op_type == "square_shift"]
+    assert len(calls) == 2 and len(model.functions[0].input) == 2
+    shifts = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
+    assert sorted(float(shifts[c.input[1]]) for c in calls) == [-0.5, 0.25]
+    check(model, fn, x)
+    # Flat without functions, the same numbers.
+    flat = to_onnx(fn, [x], cli=cli, functions="none")
+    assert len(flat.functions) == 0
+    check(flat, fn, x)
+
+
+# -- Equinox in auto: each module call is its own instance ----------------------------------
+
+def _eqx_random_biases(m, seed):
+    """Equinox initializes biases uniformly; make them plainly non-zero anyway."""
+    eqx = pytest.importorskip("equinox")
+    rng = np.random.default_rng(seed)
+    leaves, tree = jax.tree_util.tree_flatten(eqx.filter(m, eqx.is_array))
+    leaves = [jnp.asarray(rng.normal(0, 0.3, l.shape).astype(np.float32)) for l in leaves]
+    return eqx.combine(jax.tree_util.tree_unflatten(tree, leaves), m)
+
+
+def test_equinox_back_to_back_linears_are_separate_instances(cli):
+    eqx = pytest.importorskip("equinox")
+    k = jax.random.split(jax.random.key(1), 3)
+    seq = _eqx_random_biases(eqx.nn.Sequential(
+        [eqx.nn.Linear(8, 16, key=k[0]), eqx.nn.Linear(16, 16, key=k[1]), eqx.nn.Linear(16, 4, key=k[2])]), 13)
+    x = np.random.default_rng(14).normal(size=(8,)).astype(np.float32)
+    model = to_onnx(seq, [x], cli=cli, functions="auto")
+    o = outline(model)
+    assert o[""] == ["Sequential"]
+    # Equinox names every Linear call `eqx.nn.Linear`; without the tracer's per-instance names
+    # the three calls, with nothing between them, would be one.
+    assert o["Sequential"] == ["Linear", "Linear_1", "Linear_2"]
+    for name in ("Linear", "Linear_1", "Linear_2"):
+        assert {"MatMul", "Add"} <= set(o[name]) or "Gemm" in o[name]
+    check(model, seq, x)
+
+
+def test_equinox_mlp_without_activation_keeps_its_layers(cli):
+    eqx = pytest.importorskip("equinox")
+    m = _eqx_random_biases(eqx.nn.MLP(8, 4, 16, 3, activation=lambda v: v, key=jax.random.key(2)), 15)
+    x = np.random.default_rng(16).normal(size=(8,)).astype(np.float32)
+    model = to_onnx(m, [x], cli=cli, functions="auto")
+    o = outline(model)
+    assert o[""] == ["MLP"]
+    assert o["MLP"] == ["Linear", "Linear_1", "Linear_1", "Linear_2"]
+    check(model, m, x)
+
+
+def test_equinox_user_module_shares_one_layer_function(cli):
+    eqx = pytest.importorskip("equinox")
+
+    class TwoLayers(eqx.Module):
+        a: eqx.nn.Linear
+        b: eqx.nn.Linear
+
+        def __init__(self, key):
+            k1, k2 = jax.random.split(key)
+            self.a, self.b = eqx.nn.Linear(D, D, key=k1), eqx.nn.Linear(D, D, key=k2)
+
+        def __call__(self, x):
+            return self.b(self.a(x))
+
+    m = _eqx_random_biases(TwoLayers(jax.random.key(3)), 17)
+    fn = jax.vmap(m)
+    x = np.random.default_rng(18).normal(size=(3, D)).astype(np.float32)
+    model = to_onnx(m, [x[0]], cli=cli, functions="auto")
+    o = outline(model)
+    # A user's own Equinox class records nothing on the name stack by itself.
+    assert o[""] == ["TwoLayers"]
+    assert o["TwoLayers"] == ["Linear", "Linear"]
+    assert sorted(f.name for f in model.functions) == ["Linear", "TwoLayers"]
+    check(model, m, x[0])
+    assert fn(x).shape == (3, D)
+
+
+def test_equinox_model_under_vmap_keeps_its_hierarchy(cli):
+    """jax.vmap wraps the first scope under it in its marker (`vmap(CNN@root)`); the module
+    inside still counts, and a Conv2d reaching its parent's __call__ (`Conv2d@c1/eqx.nn.Conv`)
+    is one module. The optimizer folds the pooling's per-channel reshapes into the layers around
+    it; the pooling still lands in its own body."""
+    eqx = pytest.importorskip("equinox")
+
+    class CNN(eqx.Module):
+        c1: eqx.nn.Conv2d
+        c2: eqx.nn.Conv2d
+        pool: eqx.nn.MaxPool2d
+        fc: eqx.nn.Linear
+
+        def __init__(self, key):
+            k1, k2, k3 = jax.random.split(key, 3)
+            self.c1 = eqx.nn.Conv2d(2, 4, 3, padding=1, key=k1)
+            self.c2 = eqx.nn.Conv2d(4, 4, 3, padding=1, key=k2)
+            self.pool = eqx.nn.MaxPool2d(2, 2)
+            self.fc = eqx.nn.Linear(4 * 3 * 3, 5, key=k3)
+
+        def __call__(self, x):
+            x = self.pool(jnp.tanh(self.c1(x)))
+            return self.fc(jnp.ravel(jnp.tanh(self.c2(x))))
+
+    m = _eqx_random_biases(CNN(jax.random.key(4)), 19)
+    fn = lambda x: jax.vmap(m)(x)
+    x = np.random.default_rng(20).normal(size=(3, 2, 6, 6)).astype(np.float32)
+    model = to_onnx(fn, [x], cli=cli, functions="auto")
+    o = outline(model)
+    assert o[""] == ["CNN"]
+    assert [op for op in o["CNN"] if op in o] == ["Conv2d", "MaxPool2d", "Conv2d_1", "Linear"]
+    assert "Conv" in o["Conv2d"] and "Conv" not in o
+    assert "MaxPool" in o["MaxPool2d"]
+    assert "MaxPool" not in o["Conv2d_1"] + o["Linear"] + o["CNN"]
+    check(model, fn, x, tol=1e-4)
+
+
+# -- the outline script ----------------------------------------------------------------------
+
+def test_outline_script_prints_the_hierarchy(cli, transformer, tmp_path):
+    import pathlib
+    import subprocess
+    import sys
+    script = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "onnx-outline.py"
+    path = tmp_path / "t.onnx"
+    to_onnx(transformer, [x_tokens()], cli=cli, output_path=path)
+    r = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(path.stem) or "4 nodes, 2 functions" in lines[0]
+    assert any(l.startswith("└─ Block ×4  [custom]") for l in lines)
+    assert any(l.startswith("   ├─ MultiHeadAttention  [custom]") or
+               l.startswith("   └─ MultiHeadAttention  [custom]") for l in lines)
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.onnx")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "cannot read" in bad.stderr
+
+
 def test_cli_rejects_an_unknown_functions_mode(cli, tmp_path):
     import subprocess
     r = subprocess.run([cli, "convert", str(tmp_path / "x.jaxpr"), "-o", str(tmp_path / "x.onnx"),

@@ -10,9 +10,12 @@ the flat graph (docs/functions.md).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import itertools
+import sys
+import types
 
 import jax
 import numpy as np
@@ -88,13 +91,9 @@ def onnx_function(target=None, *, unique: bool = False, namespace: str | None = 
     return decorate if target is None else decorate(target)
 
 
-def _nnx_modules(fn):
-    """(path, module) of every Flax NNX module reachable from fn: fn itself, a bound method's
-    object, a closure's cells, default arguments, or the globals fn names."""
-    try:
-        from flax import nnx
-    except ImportError:
-        return []
+def _roots(fn) -> list:
+    """What fn can reach without being called: itself, a bound method's object, a closure's
+    cells, default arguments, and the globals its code names."""
     roots = [fn, getattr(fn, "__self__", None)]
     roots += [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if _cell_set(c)]
     roots += list(getattr(fn, "__defaults__", None) or ())
@@ -102,15 +101,54 @@ def _nnx_modules(fn):
     code, scope = getattr(fn, "__code__", None), getattr(fn, "__globals__", None)
     if code is not None and isinstance(scope, dict):
         roots += [scope.get(n) for n in code.co_names]
+    return roots
+
+
+def _modules(fn):
+    """(path, module) of every Flax NNX or Equinox module reachable from fn (see _roots)."""
     found, seen = [], set()
-    for root in roots:
-        if not isinstance(root, nnx.Module) or id(root) in seen:
-            continue
-        for path, node in nnx.iter_graph(root):
-            if isinstance(node, nnx.Module) and id(node) not in seen:
+    for root in _roots(fn):
+        for path, node in _nnx_tree(root) + _eqx_tree(root):
+            if id(node) not in seen:
                 seen.add(id(node))
                 found.append((tuple(path), node))
     return found
+
+
+def _nnx_tree(root):
+    try:
+        from flax import nnx
+    except ImportError:
+        return []
+    if not isinstance(root, nnx.Module):
+        return []
+    return [(p, n) for p, n in nnx.iter_graph(root) if isinstance(n, nnx.Module)]
+
+
+def _eqx_tree(root):
+    """Equinox modules are frozen dataclasses whose fields hold arrays, modules and containers
+    of them; paths name fields and container positions, as NNX's do."""
+    eqx = sys.modules.get("equinox")
+    if eqx is None or not isinstance(root, eqx.Module):
+        return []
+    out = []
+
+    def walk(v, path, depth):
+        if depth > 64:
+            return
+        if isinstance(v, eqx.Module):
+            out.append((path, v))
+            for f in dataclasses.fields(v):
+                walk(getattr(v, f.name, None), path + (f.name,), depth + 1)
+        elif isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                walk(x, path + (i,), depth + 1)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, path + (k,), depth + 1)
+
+    walk(root, (), 0)
+    return out
 
 
 def _cell_set(cell) -> bool:
@@ -123,12 +161,14 @@ def _cell_set(cell) -> bool:
 
 @contextlib.contextmanager
 def module_scopes(fn, enabled: bool = True):
-    """While tracing fn: module classes marked by jax2onnx's own `onnx_function` (the attribute
-    `__j2o_onnx_function__` it sets) export as functions too, and, when `enabled`
-    (`functions="auto"`), each Flax NNX module call records itself on JAX's name stack (NNX
-    records nothing there, unlike Linen and Equinox) as `Type@path`, path being where the module
-    sits in the model; the host groups equations by those names (docs/functions.md)."""
-    modules = _nnx_modules(fn)
+    """While tracing fn: classes and free functions marked by jax2onnx's own `onnx_function` (the
+    attributes `__j2o_onnx_function*__` it sets and nothing else) export as functions too, and,
+    when `enabled` (`functions="auto"`), each Flax NNX and Equinox module call records itself on
+    JAX's name stack as `Type@path`, path being where the module sits in the model. NNX records
+    nothing there; Equinox records only the class of its built-in layers, the same for every
+    instance, so two layers called back to back would read as one. The host groups equations by
+    those names (docs/functions.md)."""
+    modules = _modules(fn)
     patched = {}
 
     def patch(m, make):
@@ -140,20 +180,83 @@ def module_scopes(fn, enabled: bool = True):
     for _, m in modules:
         t = type(m)
         if getattr(t, "__j2o_onnx_function__", False) and not hasattr(t, "__onnx_function__"):
-            spec = {"name": getattr(t, "__j2o_onnx_function_type__", None) or t.__name__,
-                    "domain": getattr(t, "__j2o_onnx_function_namespace__", None) or DEFAULT_NAMESPACE,
-                    "unique": bool(getattr(t, "__j2o_onnx_function_unique__", False))}
-            patch(m, lambda original, spec=spec: _decorated_call(original, spec))
+            patch(m, lambda original, spec=_peer_spec(t): _decorated_call(original, spec))
     if enabled:
         labels = _labels(modules)
         for _, m in modules:
             if not _is_function_class(type(m)):
                 patch(m, lambda original: _scoped_call(original, labels))
+    restore = _patch_marked_functions(fn, [type(m) for _, m in modules])
     try:
         yield
     finally:
         for owner, original in patched.items():
             owner.__call__ = original
+        for scope, name, original in reversed(restore):
+            scope[name] = original
+
+
+def _peer_spec(target) -> dict:
+    """The function record for a target marked by jax2onnx's decorator. jax2onnx shares one
+    function between calls with equal bodies whatever its `unique` says (its `unique=True`
+    means reuse), which is this package's default, so the mark's `unique` is not carried over."""
+    return {"name": getattr(target, "__j2o_onnx_function_type__", None) or target.__name__,
+            "domain": getattr(target, "__j2o_onnx_function_namespace__", None) or DEFAULT_NAMESPACE,
+            "unique": False}
+
+
+def _is_peer_marked_function(v) -> bool:
+    return inspect.isfunction(v) and getattr(v, "__j2o_onnx_function__", False) is True
+
+
+def _patch_marked_functions(fn, classes) -> list:
+    """Free functions marked by jax2onnx's decorator are plain functions that the calling code
+    finds by name in its module's globals (the decorator returns them unchanged). So the name is
+    rebound, for the trace only, to a wrapper that calls it as a function, in every globals dict
+    the traced code can read: fn's, the modules fn names, the methods' of the module classes
+    found, and those of the marked functions themselves (a marked function calling another).
+    Returns what to restore."""
+    scopes: dict[int, dict] = {}
+
+    def add(f):
+        f = getattr(f, "__func__", f)
+        try:
+            f = inspect.unwrap(f)
+        except ValueError:
+            return
+        g = getattr(f, "__globals__", None)
+        if isinstance(g, dict):
+            scopes.setdefault(id(g), g)
+
+    for r in [fn, getattr(type(fn), "__call__", None)] + _roots(fn):
+        if isinstance(r, types.ModuleType):  # `mod.fn(...)`: the name is looked up in mod
+            scopes.setdefault(id(r.__dict__), r.__dict__)
+        elif callable(r):
+            add(r)
+    for cls in classes:
+        for owner in cls.__mro__:
+            for v in owner.__dict__.values():
+                if inspect.isfunction(v):
+                    add(v)
+    wrappers: dict[int, object] = {}  # original's id -> its wrapper
+    made: set[int] = set()  # the wrappers' ids (functools.wraps copies the marks onto them)
+    restore: list = []
+    done: set[int] = set()
+    while len(done) < len(scopes):
+        for key, scope in list(scopes.items()):
+            if key in done:
+                continue
+            done.add(key)
+            for name, v in list(scope.items()):
+                if not _is_peer_marked_function(v) or id(v) in made:
+                    continue
+                if id(v) not in wrappers:
+                    wrappers[id(v)] = _wrap(v, _peer_spec(v))
+                    made.add(id(wrappers[id(v)]))
+                    add(v)
+                restore.append((scope, name, v))
+                scope[name] = wrappers[id(v)]
+    return restore
 
 
 def _is_function_class(t) -> bool:
@@ -179,9 +282,9 @@ def _scoped_call(original, labels):
     @functools.wraps(original)
     def call(self, *args, **kwargs):
         if not _active and id(self) not in labels:
-            # The tracer calls a copy merged from the model's state (trace.functional): label
-            # the copy's modules by their place in it.
-            labels.update(_labels(_nnx_modules(self)))
+            # The tracer calls a copy merged from the model's state (trace.functional), and
+            # a module may be built while tracing: label its modules by their place in it.
+            labels.update(_labels(_modules(self)))
         label = labels.get(id(self))
         # A subclass's __call__ reaching its parent's through super() is one module call.
         if label is None or (_active and _active[-1] == id(self)):

@@ -22,9 +22,12 @@ struct FusionSite {
     var shape: [Dim]? { r.shape(out) }
 
     /// Emits a node before the root; its single output gets the given (default: root's) type.
-    func emit(_ op: String, _ inputs: [ValueID], _ attributes: [Attribute] = [], dtype: DType? = nil, shape: [Dim]?? = nil) -> ValueID {
+    /// It inherits the root's origin unless given the origin of the matched node it stands for
+    /// (the origin decides which function body the node lands in, docs/functions.md).
+    func emit(_ op: String, _ inputs: [ValueID], _ attributes: [Attribute] = [], dtype: DType? = nil, shape: [Dim]?? = nil,
+              origin: Int32? = nil) -> ValueID {
         r.insert(op, inputs, attributes: attributes, before: root,
-                 outputs: [(dtype ?? self.dtype, shape ?? self.shape)], origin: r.node(root).origin)[0]
+                 outputs: [(dtype ?? self.dtype, shape ?? self.shape)], origin: origin ?? r.node(root).origin)[0]
     }
 
     func constant(_ t: HostTensor) -> ValueID { r.addConstant(t.rounded()) }

@@ -19,7 +19,8 @@ extension Fusions {
                   folded[0] == xs[0] * xs[1], folded[1] == 1, Array(folded[2...]) == Array(xs[2...]),
                   let pooled = r.staticShape(poolNode.outputs[0]), let outShape = r.staticShape(s.out) else { return nil }
             let natural = [xs[0], xs[1]] + Array(pooled[2...])
-            let y = s.emit(pool, [m["x"]], poolNode.attributes, shape: .some(natural.map { .known($0) }))
+            // The outer Reshape may be the next layer's first node; the pooling stays the pool's.
+            let y = s.emit(pool, [m["x"]], poolNode.attributes, shape: .some(natural.map { .known($0) }), origin: poolNode.origin)
             return outShape == natural ? y : s.emit("Reshape", [y, m["out.shape"]])
         }
     }
