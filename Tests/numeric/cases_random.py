@@ -91,3 +91,15 @@ CASES += [
 
 REQUIRED = ["threefry2x32", "random_bits", "random_wrap", "random_unwrap", "random_seed",
             "random_split", "random_fold_in"]
+
+
+def iota_2x32(x):
+    """The (high, low) words of the flat index over a shape: the counters threefry encrypts."""
+    from jax._src.random.prng import iota_2x32_shape
+    hi, lo = iota_2x32_shape((3, 5))
+    return hi, lo + x
+
+
+CASES += [
+    case("iota_2x32_shape", iota_2x32, [u32(3, 5)], ["iota_2x32_shape"], EXACT),
+]

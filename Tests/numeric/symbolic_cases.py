@@ -279,6 +279,13 @@ def divisible_reshape(x):
 
 BT = ({"B": 2, "T": 5}, {"B": 1, "T": 3}, {"B": 4, "T": 1})
 
+def dimension_size_symbolic(x):
+    """jax.export's dimension_size reads B off the argument at run time."""
+    from jax._src.export.shape_poly import dimension_size_p
+    b = dimension_size_p.bind(x, dimension=0)
+    return x * b.astype(x.dtype) + dimension_size_p.bind(x, dimension=1).astype(x.dtype)
+
+
 CASES = [
     SymCase("mlp_batch", _mlp, (arg("B", 6),), ({"B": 1}, {"B": 5}, {"B": 32})),
     SymCase("cnn_batch", _cnn, (arg("B", 8, 8, 3),), ({"B": 1}, {"B": 3})),
@@ -320,6 +327,7 @@ CASES = [
     SymCase("cond_symbolic", cond_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4})),
     SymCase("divisible_reshape", divisible_reshape, (arg("4*k"),), ({"k": 1}, {"k": 3})),
     SymCase("jit_inner", jit_inner, (arg("B", 3),), ({"B": 1}, {"B": 4})),
+    SymCase("dimension_size_symbolic", dimension_size_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 5})),
 ]
 
 # What issue 5's tests ask for, by case id (test_symbolic checks the table keeps them).
