@@ -103,3 +103,25 @@ def iota_2x32(x):
 CASES += [
     case("iota_2x32_shape", iota_2x32, [u32(3, 5)], ["iota_2x32_shape"], EXACT),
 ]
+
+
+def shape_params(lo=0.05, hi=6.0):
+    """Gamma shape parameters on both sides of 1 (below 1 JAX boosts a to a + 1)."""
+    return lambda rng: rng.uniform(lo, hi, size=(4, 25)).astype(np.float32)
+
+
+# random_gamma: JAX's own rejection sampler on its threefry stream, so the draws are JAX's.
+CASES += [
+    case("random_gamma", lambda k, a: jax.random.gamma(wrap(k), a),
+         [key_data(), shape_params()], ["random_gamma"], min_opset=18),
+    case("random_loggamma", lambda k, a: jax.random.loggamma(wrap(k), a),
+         [key_data(), shape_params(0.01, 3.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+    case("random_gamma_batched_keys", lambda k, a: jax.vmap(jax.random.gamma)(wrap(k), a),
+         [key_data(4), shape_params()], ["random_gamma"], min_opset=18),
+    case("random_gamma_shape_arg", lambda k, a: jax.random.gamma(wrap(k), a[0, :5], shape=(3, 5)),
+         [key_data(), shape_params()], ["random_gamma"], min_opset=18),
+    case("random_beta", lambda k, a: jax.random.beta(wrap(k), a, a[::-1] + 0.5),
+         [key_data(), shape_params()], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+    case("random_dirichlet", lambda k, a: jax.random.dirichlet(wrap(k), a[0, :6], (7,)),
+         [key_data(), shape_params(0.3, 4.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+]
