@@ -125,3 +125,18 @@ CASES += [
     case("random_dirichlet", lambda k, a: jax.random.dirichlet(wrap(k), a[0, :6], (7,)),
          [key_data(), shape_params(0.3, 4.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
 ]
+
+
+# The ciphers under JAX's other PRNG impls (philox4x32, philox2x32, threefry4x32), bound as
+# the impls bind them: exact uint32 words.
+from jax._src.random.philox2x32 import philox2x32_p  # noqa: E402
+from jax._src.random.philox4x32 import philox4x32_p  # noqa: E402
+from jax._src.random.threefry4x32 import threefry4x32_p  # noqa: E402
+
+CASES += [
+    case("philox4x32", lambda *w: philox4x32_p.bind(*w), [u32(3, 4)] * 6, ["philox4x32"], EXACT, min_opset=18),
+    case("philox4x32_broadcast_key", lambda k0, k1, *x: philox4x32_p.bind(k0, k1, *x),
+         [u32(), u32(), u32(5), u32(5), u32(5), u32(5)], ["philox4x32"], EXACT, min_opset=18),
+    case("philox2x32", lambda *w: philox2x32_p.bind(*w), [u32(7), u32(7), u32(7)], ["philox2x32"], EXACT, min_opset=18),
+    case("threefry4x32", lambda *w: threefry4x32_p.bind(*w), [u32(2, 6)] * 8, ["threefry4x32"], EXACT, min_opset=18),
+]
