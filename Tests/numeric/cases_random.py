@@ -140,3 +140,31 @@ CASES += [
     case("philox2x32", lambda *w: philox2x32_p.bind(*w), [u32(7), u32(7), u32(7)], ["philox2x32"], EXACT, min_opset=18),
     case("threefry4x32", lambda *w: threefry4x32_p.bind(*w), [u32(2, 6)] * 8, ["threefry4x32"], EXACT, min_opset=18),
 ]
+
+
+def three_fry_bits(shape):
+    """lax.rng_bit_generator with XLA's ThreeFry: the new key and the bits."""
+    return lambda k: lax.rng_bit_generator(k, shape, algorithm=lax.RandomAlgorithm.RNG_THREE_FRY)
+
+
+def counter_near_carry(rng):
+    """A key whose 64-bit counter's low word is about to wrap, so the carry into word 3 matters."""
+    k = rng.integers(0, 2**32, size=4, dtype=np.uint64).astype(np.uint32)
+    k[2] = np.uint32(2**32 - 2)
+    return k
+
+
+from jax import lax  # noqa: E402
+
+CASES += [
+    case("rng_bit_generator_three_fry", three_fry_bits((3, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_odd", three_fry_bits((7,)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_carry", three_fry_bits((2, 5)), [counter_near_carry], ["rng_bit_generator"],
+         EXACT, min_opset=18),
+    # XLA halves the first even axis, else the largest odd one.
+    case("rng_bit_generator_three_fry_square", three_fry_bits((4, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_all_odd", three_fry_bits((3, 5, 3)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_3d", three_fry_bits((3, 2, 6)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_odd_then_even", three_fry_bits((5, 7, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_scalar", three_fry_bits(()), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+]

@@ -24,3 +24,14 @@ def test_seeding_another_prng_is_refused(cli, tmp_path):
     fn = lambda s: jax.random.key_data(jax.random.key(s, impl="philox4x32"))
     with pytest.raises(ConversionError, match="keys of the philox4x32 PRNG"):
         to_onnx(fn, [np.int32(3)], tmp_path / "m.onnx", opset=18, cli=cli)
+
+
+@pytest.mark.parametrize("algorithm", ["RNG_DEFAULT", "RNG_PHILOX"])
+def test_rng_bit_generator_philox_is_refused(algorithm, cli, tmp_path):
+    """XLA's Philox (RNG_DEFAULT on CPU) scrambles its key in a way not reproduced: refused, not
+    answered with other bits; RNG_THREE_FRY is lowered (cases_random.py)."""
+    from jax import lax
+    fn = lambda k: lax.rng_bit_generator(k, (3, 4), algorithm=getattr(lax.RandomAlgorithm, algorithm))
+    key = np.arange(4, dtype=np.uint32)
+    with pytest.raises(ConversionError, match="only algorithm=RNG_THREE_FRY"):
+        to_onnx(fn, [key], tmp_path / "m.onnx", opset=18, cli=cli)
