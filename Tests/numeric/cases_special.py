@@ -122,3 +122,23 @@ CASES += [
     case("betainc_edges", _edges_betainc, [pos(9, lo=0.2, hi=5.0), pos(9, lo=0.2, hi=5.0), _unit(9)],
          ["regularized_incomplete_beta"], dict(rtol=1e-4, atol=1e-5)),
 ]
+
+
+def _edges_igamma_grad_a(a, x):
+    """x = 0 (0), a <= 0 and x < 0 (NaN), beside ordinary points on both sides of the crossover."""
+    a, x = jnp.asarray(a), jnp.asarray(x)
+    x = x.at[0].set(0.0).at[1].set(-1.0)
+    a = a.at[2].set(0.0).at[3].set(-2.0)
+    return lax.igamma_grad_a(a, x)
+
+
+# igamma_grad_a: d/da of the regularized lower incomplete gamma function (series below the
+# crossover, continued fraction above), and the gradient of gammainc that emits it.
+CASES += [
+    case("igamma_grad_a", lax.igamma_grad_a, [pos(8, 25, lo=0.1, hi=10.0), pos(8, 25, lo=0.01, hi=15.0)],
+         ["igamma_grad_a"], dict(rtol=1e-4, atol=1e-6)),
+    case("grad_gammainc_in_a", lambda a, x: jax.grad(lambda aa: jax.scipy.special.gammainc(aa, x).sum())(a),
+         [pos(40, lo=0.2, hi=6.0), pos(40, lo=0.05, hi=12.0)], ["igamma_grad_a"], dict(rtol=1e-4, atol=1e-6)),
+    case("igamma_grad_a_edges", _edges_igamma_grad_a, [pos(10, lo=0.3, hi=4.0), pos(10, lo=0.1, hi=6.0)],
+         ["igamma_grad_a"], dict(rtol=1e-4, atol=1e-6)),
+]
