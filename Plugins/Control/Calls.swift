@@ -8,6 +8,10 @@ let callPrimitives: [(prim: String, program: String)] = [
     ("custom_jvp_call", "call_jaxpr"), ("custom_vjp_call", "call_jaxpr"), ("custom_vjp_call_jaxpr", "fun_jaxpr"),
     ("checkpoint", "jaxpr"), ("remat", "jaxpr"), ("remat2", "jaxpr"),
     ("custom_vmap_call", "call"),
+    // Plain calls of a program (core.closed_call, core.call): their params hold only the program.
+    ("closed_call", "call_jaxpr"), ("call", "call_jaxpr"),
+    // compute_on places a program on the host or a device stream; on one CPU it is the program.
+    ("compute_on", "jaxpr"),
     // lax.composite: a named op whose decomposition is its meaning.
     ("composite", "jaxpr"),
 ]

@@ -8,7 +8,18 @@ let annotationPrimitives = [
 ]
 
 func annotationLowerings() -> [Lowering] {
-    annotationPrimitives.map { prim in
+    [
+        // dce_sink keeps a value alive against dead-code elimination; it has no results, and an
+        // ONNX graph has no effects to keep, so nothing is emitted.
+        Lowering("dce_sink", emits: [], note: "dropped: it only marks a value as used for XLA's dead-code elimination") { eqn, _ in
+            guard eqn.outputs.isEmpty else { throw LoweringError.invalid("dce_sink with \(eqn.outputs.count) results") }
+            return []
+        },
+        // tie(x, y) is y, ordered after x for the compiler.
+        Lowering("tie", emits: [], note: "its second operand: the first only orders computation") { eqn, _ in
+            [try eqn.input(1).with(shape: eqn.output(0).shape)]
+        },
+    ] + annotationPrimitives.map { prim in
         Lowering(prim, emits: [], note: "pass-through: a compiler or sharding annotation, a no-op on one device") { eqn, _ in
             guard eqn.inputs.count == eqn.outputs.count else {
                 throw LoweringError.invalid("\(prim) with \(eqn.inputs.count) operands and \(eqn.outputs.count) results")

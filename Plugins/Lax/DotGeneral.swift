@@ -4,11 +4,14 @@ import PluginKit
 /// flattened to one M, K and N, multiplied, and reshaped to JAX's [batch, lhs free, rhs free].
 /// Transposes and reshapes that would do nothing vanish, so a plain x @ W is a single MatMul.
 func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
-    let dn = try eqn.require("dimension_numbers")
+    [try dotGeneral(g, eqn.input(0), eqn.input(1), eqn.require("dimension_numbers"), out: eqn.output(0))]
+}
+
+/// lhs . rhs contracted and batched as `dn` says, in the dtype and shape of `out`.
+func dotGeneral(_ g: GraphBuilder, _ lhsIn: Value, _ rhsIn: Value, _ dn: Param, out: TensorType) throws -> Value {
     guard let lc = dn[0]?[0]?.ints, let rc = dn[0]?[1]?.ints, let lb = dn[1]?[0]?.ints, let rb = dn[1]?[1]?.ints else {
         throw LoweringError.invalid("dimension_numbers is not ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))")
     }
-    let out = try eqn.output(0)
     // MatMul has no 8- or 16-bit integer kernel; products and sums wrap the same modulo 2^8 or
     // 2^16 when computed in 32 bits and narrowed at the end.
     let narrow: [DType: DType] = [.i8: .i32, .i16: .i32, .u8: .u32, .u16: .u32]
@@ -18,8 +21,8 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     }
     func finish(_ v: Value) throws -> Value { work == out.dtype ? v : try v.cast(to: out.dtype).with(shape: out.shape) }
     // preferred_element_type: multiply in the output type, as XLA accumulates in it.
-    let lhs = try eqn.input(0).cast(to: work).with(shape: eqn.input(0).shape)
-    let rhs = try eqn.input(1).cast(to: work).with(shape: eqn.input(1).shape)
+    let lhs = try lhsIn.cast(to: work).with(shape: lhsIn.shape)
+    let rhs = try rhsIn.cast(to: work).with(shape: rhsIn.shape)
     guard let ls = lhs.shape, let rs = rhs.shape else { throw LoweringError.invalid("dot_general operands without shapes") }
     // Each side's contracting and batch axes: in range, none twice, paired one to one.
     try checkDimensions(lc + lb, rank: ls.count)
@@ -32,11 +35,11 @@ func lowerDotGeneral(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
 
     // MatMul broadcasts leading dims of its left operand: [..., M, K] @ [K, N] needs no reshapes.
     if lb.isEmpty, lc == [ls.count - 1], rc == [0], rs.count <= 2 {
-        return [try finish(g.op("MatMul", lhs, rhs, shape: out.shape))]
+        return try finish(g.op("MatMul", lhs, rhs, shape: out.shape))
     }
     let batch = lb.map { ls[$0] }
     let m = Dim.product(lfree.map { ls[$0] }), k = Dim.product(lc.map { ls[$0] }), n = Dim.product(rfree.map { rs[$0] })
     let a = try lhs.transpose(lb + lfree + lc).reshape(batch + [m, k])
     let b = try rhs.transpose(rb + rc + rfree).reshape(batch + [k, n])
-    return [try finish(g.op("MatMul", a, b, shape: batch + [m, n]).reshape(out.shape))]
+    return try finish(g.op("MatMul", a, b, shape: batch + [m, n]).reshape(out.shape))
 }

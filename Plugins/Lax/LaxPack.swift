@@ -9,7 +9,7 @@ let laxPack = Pack(
         + conversionLowerings() + shapeLowerings() + reductionLowerings() + specialLowerings() + [
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
                  note: "MatMul (never Einsum); preferred_element_type via Cast; 8- and 16-bit integers multiply in 32 bits", lower: lowerDotGeneral),
-        dimAsValueLowering(), genericReduceLowering(), mulHighLowering(), raggedDotLowering(),
+        dimAsValueLowering(), dimensionSizeLowering(), scaledDotLowering(), incompleteBetaLowering(), incompleteGammaGradALowering(), emptyLowering(), empty2Lowering(), genericReduceLowering(), mulHighLowering(), raggedDotLowering(),
     ] + stackingLowerings() + totalOrderLowerings() + linearityLowerings() + annotationLowerings() + unvmapLowerings() + equinoxMarkerLowerings())
 
 @_cdecl("jax2onnx_pack")

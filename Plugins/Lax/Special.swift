@@ -64,28 +64,9 @@ extension FloatMath {
         return try select(le(ax, 8), near, signedFar)
     }
 
-    /// erfinv(x) = x p(w), w = -log(1 - x^2): Giles' single-precision polynomials in w - 2.5
-    /// (w < 5) and sqrt(w) - 3 (tails); +-1 map to +-inf.
-    func erfInv(_ x: Value) throws -> Value {
-        let w = try neg(log(sub(1, mul(x, x))))
-        let central = try g.polynomial(add(w, -2.5), erfInvCentral)
-        let tail = try g.polynomial(add(sqrt(w), -3), erfInvTail)
-        let p = try select(lt(w, 5), central, tail)
-        let out = try mul(p, x)
-        return try select(eq(abs(x), 1), mul(x, .infinity), out)
-    }
+    /// erfinv(x): PluginKit's Giles polynomials (shared with the Random pack's normal draws).
+    func erfInv(_ x: Value) throws -> Value { try g.erfInv(x) }
 }
-
-// Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011), single precision;
-// lowest degree first.
-private let erfInvCentral: [Double] = [
-    1.50140941, 0.246640727, -0.00417768164, -0.00125372503, 0.00021858087,
-    -4.39150654e-06, -3.5233877e-06, 3.43273939e-07, 2.81022636e-08,
-]
-private let erfInvTail: [Double] = [
-    2.83297682, 1.00167406, 0.00943887047, -0.0076224613, 0.00573950773,
-    -0.00367342844, 0.00134934322, 0.000100950558, -0.000200214257,
-]
 
 // Chebyshev coefficients fitted (300 Chebyshev nodes, double precision) to the scaled Bessel
 // functions; relative error below 1e-7 on each interval.

@@ -9,6 +9,17 @@ func checkKeyData(_ key: Value) throws -> [Dim] {
     return s
 }
 
+/// Keys of another PRNG (philox, rbg) have key data of the same form but other bits; the
+/// equations that make keys name their impl, so those refuse anything but threefry rather than
+/// draw threefry numbers from a philox key.
+func requireThreefry(_ eqn: Equation) throws {
+    guard let impl = eqn.param("impl") else { return }
+    let name = impl["name"]?.string ?? impl.string ?? "?"
+    guard name == "threefry2x32" || name == "fry" else {
+        throw LoweringError.unsupported("keys of the \(name) PRNG: only threefry2x32 keys (JAX's default) are lowered")
+    }
+}
+
 func keyHalves(_ g: GraphBuilder, _ key: Value) throws -> (Value, Value) {
     let s = try checkKeyData(key)
     let batch = Array(s.dropLast())
@@ -27,6 +38,7 @@ func keyData(_ g: GraphBuilder, _ k0: Value, _ k1: Value, batch: [Dim]) throws -
 func keyDataLowerings() -> [Lowering] {
     [
         Lowering("random_wrap", emits: ["Identity"], dtypes: [.u32], note: "threefry key data stays uint32[..., 2]") { eqn, g in
+            try requireThreefry(eqn)
             _ = try checkKeyData(eqn.input(0))
             return [try eqn.input(0)]
         },
@@ -38,6 +50,7 @@ func keyDataLowerings() -> [Lowering] {
         // JAX's threefry seed: a 32-bit seed is the low word (high word 0), a 64-bit one is split.
         Lowering("random_seed", emits: ["Cast", "BitShift", "Concat", "Unsqueeze", "Expand"],
                  dtypes: [.i8, .i16, .i32, .i64, .u8, .u16, .u32, .u64], note: "threefry keys only") { eqn, g in
+            try requireThreefry(eqn)
             let seed = try eqn.input(0)
             let batch = seed.shape ?? []
             let lo = try seed.cast(to: .u32)

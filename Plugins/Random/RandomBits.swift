@@ -9,22 +9,7 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
     let (k0, k1) = try keyHalves(g, key)
     let trailing = Array(batch.count..<(batch.count + shape.count))
     let b0 = try g.unsqueeze(k0, trailing), b1 = try g.unsqueeze(k1, trailing)
-    // Counters below 2^32 have a zero high word.
-    let lo: Value
-    if let dims = shape.map(\.value) as? [Int64] {
-        // Checked: a hostile shape must not overflow the count (or allocate a counter table).
-        guard case let .known(count) = Dim.product(shape), count >= 0 else {
-            throw LoweringError.invalid("random draws of shape \(shape) have too many elements")
-        }
-        guard count < (1 << 32) else { throw LoweringError.unsupported("random draws of 2^32 or more elements") }
-        lo = try g.constant((0..<UInt32(count)).map { $0 }, dtype: .u32, shape: dims)
-    } else {
-        // A symbolic shape (a batch of draws): the flat index counts at run time. A draw of 2^32
-        // or more elements would need the high word; no exported model is that large per call.
-        let count = try g.dimTensor(.product(shape)).squeeze([0])
-        let flat = try g.op("Range", g.scalar(0, .i64), count, g.scalar(1, .i64), shape: [.product(shape)])
-        lo = try flat.cast(to: .u32).reshape(shape)
-    }
+    let lo = try flatIndexLow(g, shape)
     let hi = try g.scalar(0, .u32)
     let out = batch + shape
     let (x0, x1) = try Threefry(g: g, shape: out)(key: b0, b1, counter: hi, lo)

@@ -4,7 +4,8 @@ import PluginKit
 let randomPack = Pack(
     name: "Random", version: "0.1.0",
     description: "counter-based random numbers (threefry) and PRNG key plumbing",
-    lowerings: threefryLowerings() + keyDataLowerings() + randomBitsLowerings())
+    lowerings: threefryLowerings() + keyDataLowerings() + randomBitsLowerings() + philoxLowerings()
+        + [iota2x32Lowering(), gammaLowering(), threefry4x32Lowering(), rngBitGeneratorLowering()])
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { randomPack.descriptor }

@@ -180,3 +180,16 @@ broadcast_in_dim reshape transpose squeeze concatenate slice iota copy stop_grad
 reduce_max reduce_min reduce_prod argmax argmin dot_general jit|pjit custom_jvp_call
 custom_vjp_call|custom_vjp_call_jaxpr remat2|checkpoint|remat
 """.split()
+
+
+# scaled_dot (lax.scaled_dot): block scales along the contracting axis, bfloat16 products.
+CASES += [
+    case("scaled_dot_batched_blocks",
+         lambda a, b, sa, sb: lax.scaled_dot(a, b, lhs_scale=sa, rhs_scale=sb, preferred_element_type=jnp.float32),
+         [f32(2, 4, 64), f32(2, 64, 3), pos(2, 4, 2, lo=0.5, hi=2.0), pos(2, 2, 3, lo=0.5, hi=2.0)], ["scaled_dot"],
+         dict(rtol=1e-5, atol=1e-4)),
+    case("scaled_dot_2d_per_element_scales",
+         lambda a, b, sa, sb: lax.scaled_dot(a, b, lhs_scale=sa, rhs_scale=sb, preferred_element_type=jnp.float32),
+         [f32(5, 32), f32(32, 6), pos(5, 8, lo=0.5, hi=2.0), pos(8, 6, lo=0.5, hi=2.0)], ["scaled_dot"],
+         dict(rtol=1e-5, atol=1e-4)),
+]

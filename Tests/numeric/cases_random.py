@@ -91,3 +91,80 @@ CASES += [
 
 REQUIRED = ["threefry2x32", "random_bits", "random_wrap", "random_unwrap", "random_seed",
             "random_split", "random_fold_in"]
+
+
+def iota_2x32(x):
+    """The (high, low) words of the flat index over a shape: the counters threefry encrypts."""
+    from jax._src.random.prng import iota_2x32_shape
+    hi, lo = iota_2x32_shape((3, 5))
+    return hi, lo + x
+
+
+CASES += [
+    case("iota_2x32_shape", iota_2x32, [u32(3, 5)], ["iota_2x32_shape"], EXACT),
+]
+
+
+def shape_params(lo=0.05, hi=6.0):
+    """Gamma shape parameters on both sides of 1 (below 1 JAX boosts a to a + 1)."""
+    return lambda rng: rng.uniform(lo, hi, size=(4, 25)).astype(np.float32)
+
+
+# random_gamma: JAX's own rejection sampler on its threefry stream, so the draws are JAX's.
+CASES += [
+    case("random_gamma", lambda k, a: jax.random.gamma(wrap(k), a),
+         [key_data(), shape_params()], ["random_gamma"], min_opset=18),
+    case("random_loggamma", lambda k, a: jax.random.loggamma(wrap(k), a),
+         [key_data(), shape_params(0.01, 3.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+    case("random_gamma_batched_keys", lambda k, a: jax.vmap(jax.random.gamma)(wrap(k), a),
+         [key_data(4), shape_params()], ["random_gamma"], min_opset=18),
+    case("random_gamma_shape_arg", lambda k, a: jax.random.gamma(wrap(k), a[0, :5], shape=(3, 5)),
+         [key_data(), shape_params()], ["random_gamma"], min_opset=18),
+    case("random_beta", lambda k, a: jax.random.beta(wrap(k), a, a[::-1] + 0.5),
+         [key_data(), shape_params()], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+    case("random_dirichlet", lambda k, a: jax.random.dirichlet(wrap(k), a[0, :6], (7,)),
+         [key_data(), shape_params(0.3, 4.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+]
+
+
+# The ciphers under JAX's other PRNG impls (philox4x32, philox2x32, threefry4x32), bound as
+# the impls bind them: exact uint32 words.
+from jax._src.random.philox2x32 import philox2x32_p  # noqa: E402
+from jax._src.random.philox4x32 import philox4x32_p  # noqa: E402
+from jax._src.random.threefry4x32 import threefry4x32_p  # noqa: E402
+
+CASES += [
+    case("philox4x32", lambda *w: philox4x32_p.bind(*w), [u32(3, 4)] * 6, ["philox4x32"], EXACT, min_opset=18),
+    case("philox4x32_broadcast_key", lambda k0, k1, *x: philox4x32_p.bind(k0, k1, *x),
+         [u32(), u32(), u32(5), u32(5), u32(5), u32(5)], ["philox4x32"], EXACT, min_opset=18),
+    case("philox2x32", lambda *w: philox2x32_p.bind(*w), [u32(7), u32(7), u32(7)], ["philox2x32"], EXACT, min_opset=18),
+    case("threefry4x32", lambda *w: threefry4x32_p.bind(*w), [u32(2, 6)] * 8, ["threefry4x32"], EXACT, min_opset=18),
+]
+
+
+def three_fry_bits(shape):
+    """lax.rng_bit_generator with XLA's ThreeFry: the new key and the bits."""
+    return lambda k: lax.rng_bit_generator(k, shape, algorithm=lax.RandomAlgorithm.RNG_THREE_FRY)
+
+
+def counter_near_carry(rng):
+    """A key whose 64-bit counter's low word is about to wrap, so the carry into word 3 matters."""
+    k = rng.integers(0, 2**32, size=4, dtype=np.uint64).astype(np.uint32)
+    k[2] = np.uint32(2**32 - 2)
+    return k
+
+
+from jax import lax  # noqa: E402
+
+CASES += [
+    case("rng_bit_generator_three_fry", three_fry_bits((3, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_odd", three_fry_bits((7,)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_carry", three_fry_bits((2, 5)), [counter_near_carry], ["rng_bit_generator"],
+         EXACT, min_opset=18),
+    # XLA halves the first even axis, else the largest odd one.
+    case("rng_bit_generator_three_fry_square", three_fry_bits((4, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_all_odd", three_fry_bits((3, 5, 3)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_3d", three_fry_bits((3, 2, 6)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_odd_then_even", three_fry_bits((5, 7, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_scalar", three_fry_bits(()), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+]

@@ -8,7 +8,10 @@ import numpy as np
 
 from jax import lax
 
-from casekit import Case, case
+import jax
+import jax.numpy as jnp
+
+from casekit import Case, case, pos
 
 S = (16, 32)  # 512 elements per input
 
@@ -94,3 +97,48 @@ F64_CASES = [
 CASES += F64_CASES
 
 REQUIRED = "lgamma digamma polygamma igamma igammac zeta bessel_i0e bessel_i1e erf_inv".split()
+
+
+def _unit(*shape):
+    return lambda rng: rng.uniform(0.0, 1.0, size=shape).astype(np.float32)
+
+
+def _edges_betainc(a, b, x):
+    """The defined edges: x at 0 and 1, a = 0, b = inf and out-of-range arguments (NaN)."""
+    a, b, x = jnp.asarray(a), jnp.asarray(b), jnp.asarray(x)
+    a = a.at[0].set(0.0).at[1].set(jnp.inf)
+    b = b.at[2].set(0.0).at[3].set(-1.0)
+    x = x.at[4].set(0.0).at[5].set(1.0).at[6].set(1.5)
+    return jax.scipy.special.betainc(a, b, x)
+
+
+# regularized_incomplete_beta (jax.scipy.special.betainc): JAX's Lentz continued fraction.
+CASES += [
+    case("betainc", jax.scipy.special.betainc, [pos(6, 20, lo=0.1, hi=8.0), pos(6, 20, lo=0.1, hi=8.0), _unit(6, 20)],
+         ["regularized_incomplete_beta"], dict(rtol=1e-4, atol=1e-5)),
+    case("betainc_broadcast_small_a", lambda a, b, x: jax.scipy.special.betainc(a * 1e-3, b, x),
+         [pos(1, 8, lo=0.1, hi=2.0), pos(5, 1, lo=0.5, hi=30.0), _unit(5, 8)],
+         ["regularized_incomplete_beta"], dict(rtol=1e-4, atol=1e-5)),
+    case("betainc_edges", _edges_betainc, [pos(9, lo=0.2, hi=5.0), pos(9, lo=0.2, hi=5.0), _unit(9)],
+         ["regularized_incomplete_beta"], dict(rtol=1e-4, atol=1e-5)),
+]
+
+
+def _edges_igamma_grad_a(a, x):
+    """x = 0 (0), a <= 0 and x < 0 (NaN), beside ordinary points on both sides of the crossover."""
+    a, x = jnp.asarray(a), jnp.asarray(x)
+    x = x.at[0].set(0.0).at[1].set(-1.0)
+    a = a.at[2].set(0.0).at[3].set(-2.0)
+    return lax.igamma_grad_a(a, x)
+
+
+# igamma_grad_a: d/da of the regularized lower incomplete gamma function (series below the
+# crossover, continued fraction above), and the gradient of gammainc that emits it.
+CASES += [
+    case("igamma_grad_a", lax.igamma_grad_a, [pos(8, 25, lo=0.1, hi=10.0), pos(8, 25, lo=0.01, hi=15.0)],
+         ["igamma_grad_a"], dict(rtol=1e-4, atol=1e-6)),
+    case("grad_gammainc_in_a", lambda a, x: jax.grad(lambda aa: jax.scipy.special.gammainc(aa, x).sum())(a),
+         [pos(40, lo=0.2, hi=6.0), pos(40, lo=0.05, hi=12.0)], ["igamma_grad_a"], dict(rtol=1e-4, atol=1e-6)),
+    case("igamma_grad_a_edges", _edges_igamma_grad_a, [pos(10, lo=0.3, hi=4.0), pos(10, lo=0.1, hi=6.0)],
+         ["igamma_grad_a"], dict(rtol=1e-4, atol=1e-6)),
+]

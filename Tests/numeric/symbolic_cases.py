@@ -53,6 +53,8 @@ class SymCase:
     atol: float = 1e-5
     # Size-dependent inputs: gen(rng, shape, env) instead of gen(rng, shape).
     env_gens: dict = field(default_factory=dict)
+    # The lowest opset the case's primitives lower at (threefry's bitwise ops need 18).
+    min_opset: int = 17
 
     def symbols(self) -> list[str]:
         return sorted({s for a in self.args for d in a.dims if isinstance(d, str)
@@ -279,6 +281,22 @@ def divisible_reshape(x):
 
 BT = ({"B": 2, "T": 5}, {"B": 1, "T": 3}, {"B": 4, "T": 1})
 
+def dimension_size_symbolic(x):
+    """jax.export's dimension_size reads B off the argument at run time."""
+    from jax._src.export.shape_poly import dimension_size_p
+    b = dimension_size_p.bind(x, dimension=0)
+    return x * b.astype(x.dtype) + dimension_size_p.bind(x, dimension=1).astype(x.dtype)
+
+
+def gamma_batch(k, a):
+    """Gamma draws whose shape has the symbolic batch: one subkey per element, counted at run time."""
+    return jax.random.gamma(jax.random.wrap_key_data(k), a)
+
+
+def _key_words(rng, shape):
+    return rng.integers(0, 2**32, size=shape, dtype=np.uint64).astype(np.uint32)
+
+
 CASES = [
     SymCase("mlp_batch", _mlp, (arg("B", 6),), ({"B": 1}, {"B": 5}, {"B": 32})),
     SymCase("cnn_batch", _cnn, (arg("B", 8, 8, 3),), ({"B": 1}, {"B": 3})),
@@ -320,6 +338,10 @@ CASES = [
     SymCase("cond_symbolic", cond_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 4})),
     SymCase("divisible_reshape", divisible_reshape, (arg("4*k"),), ({"k": 1}, {"k": 3})),
     SymCase("jit_inner", jit_inner, (arg("B", 3),), ({"B": 1}, {"B": 4})),
+    SymCase("random_gamma_batch", gamma_batch,
+            (arg(2, dtype=np.uint32, gen=_key_words), arg("B", 3, gen=lambda rng, shape: rng.uniform(0.1, 5.0, shape).astype(np.float32))),
+            ({"B": 1}, {"B": 6}), min_opset=18),
+    SymCase("dimension_size_symbolic", dimension_size_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 5})),
 ]
 
 # What issue 5's tests ask for, by case id (test_symbolic checks the table keeps them).
