@@ -53,7 +53,7 @@ extension FloatMath {
             let mask = args[2], old = Array(args.dropFirst(3))
             let (nextMask, new) = try body(step, mask, old)
             let kept = try zip(new, old).map { try select(mask, $0, $1).with(shape: shape) }
-            return [try any(nextMask), try nextMask.cast(to: .bool).with(shape: shape)] + kept
+            return [try any(nextMask), nextMask] + kept
         }
         let trip = try maxSteps.map { try g.constant([$0], dtype: .i64, shape: []) }
         let outs = try g.node("Loop", [trip, any(enabled), enabled] + values, outputs: values.count + 1,

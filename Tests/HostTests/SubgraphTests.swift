@@ -152,4 +152,16 @@ final class SubgraphTests: XCTestCase {
         XCTAssertEqual(model.graph.node[0].output, ["v2_"])
         XCTAssertEqual(model.graph.node[1].input, ["v2_"])
     }
+
+    func testALogicalResultIsBoolWithNoConsumerToTypeIt() {
+        // A Loop body's condition output has no consumer; its type must come from the op itself.
+        let g = Graph()
+        let a = g.addInput(name: "a", type: TensorType(.bool, [.known(3)]))
+        let b = g.addInput(name: "b", type: TensorType(.f32, [.known(3)]))
+        let and = g.nodes[g.addNode("And", [a, a], outputCount: 1)].outputs[0]
+        let gt = g.nodes[g.addNode("Greater", [b, b], outputCount: 1)].outputs[0]
+        for k in g.nodes.indices { XCTAssertNil(NodeChecker.check(g, node: k, opset: 23)) }
+        XCTAssertEqual(g.values[Int(and)].dtype, .bool)
+        XCTAssertEqual(g.values[Int(gt)].dtype, .bool)
+    }
 }

@@ -100,6 +100,11 @@ enum NodeChecker {
                 var dt: DType = .undefined
                 if let formal = CheckedSchema.formal(schema.outputs, at: i) {
                     if let fixed = formal.fixed { dt = fixed } else if formal.constraint >= 0 { dt = bound[formal.constraint] }
+                    // An output-only constraint of one type (And's and Greater's T1: bool) is that
+                    // type: no input binds it, and a Loop body's condition has no consumer to type it.
+                    if dt == .undefined, let allowed = formal.allowed, allowed.nonzeroBitCount == 1 {
+                        dt = DType(rawValue: Int32(allowed.trailingZeroBitCount))
+                    }
                 }
                 if dt == .undefined, i == 0, let s = special { dt = s }
                 if dt == .undefined, i < fromGraphs.count { dt = fromGraphs[i] }
