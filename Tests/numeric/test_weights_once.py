@@ -74,7 +74,7 @@ def test_weights_go_once_to_the_sidecar_and_the_temp_folder_holds_only_the_graph
     seen = {}
     real_run = convert_module._run
 
-    def spy(cmd):
+    def spy(cmd, **kw):
         # While the host runs: the bundle folder holds the graph only; the weights already sit
         # beside the output under a temporary name.
         bundle = cmd[2]
@@ -83,7 +83,7 @@ def test_weights_go_once_to_the_sidecar_and_the_temp_folder_holds_only_the_graph
         seen["data_inode"] = os.stat(data).st_ino
         seen["data_size"] = os.path.getsize(data)
         assert "--data-in-place" in cmd
-        return real_run(cmd)
+        return real_run(cmd, **kw)
 
     monkeypatch.setattr(convert_module, "_run", spy)
     out = str(tmp_path / "m.onnx")
@@ -95,6 +95,33 @@ def test_weights_go_once_to_the_sidecar_and_the_temp_folder_holds_only_the_graph
     # The very file Python wrote became the sidecar: renamed, not copied.
     assert os.stat(sidecar).st_ino == seen["data_inode"]
     assert sorted(os.listdir(tmp_path)) == sorted([os.path.basename(out), os.path.basename(sidecar)])
+    x = rng.standard_normal((3, 256)).astype(np.float32)
+    np.testing.assert_allclose(_run_ort(out, x), np.asarray(f(x)), rtol=1e-4, atol=1e-5)
+
+
+def test_web_models_take_their_weights_from_memory_not_the_temp_folder(cli, tmp_path, monkeypatch):
+    if not hasattr(os, "memfd_create"):
+        pytest.skip("no memory files on this system")
+    w1, w2 = _weights(256, 1024), _weights(1024, 256)
+
+    def f(x):
+        return jnp.tanh(x @ w1) @ w2
+
+    seen = {}
+    real_run = convert_module._run
+
+    def spy(cmd, **kw):
+        bundle = cmd[2]
+        seen["temp_bytes"] = sum(os.path.getsize(p) for p in glob.glob(os.path.join(os.path.dirname(bundle), "*")))
+        seen["pass_fds"] = kw.get("pass_fds")
+        return real_run(cmd, **kw)
+
+    monkeypatch.setattr(convert_module, "_run", spy)
+    out = str(tmp_path / "w.onnx")
+    to_onnx(f, [("B", 256)], output_path=out, cli=cli, export_mode="web")
+    assert seen["temp_bytes"] < 64 << 10 and seen["pass_fds"], seen
+    assert os.listdir(tmp_path) == ["w.onnx"]
+    assert os.path.getsize(out) >= (256 * 1024 + 1024 * 256) * 4
     x = rng.standard_normal((3, 256)).astype(np.float32)
     np.testing.assert_allclose(_run_ort(out, x), np.asarray(f(x)), rtol=1e-4, atol=1e-5)
 

@@ -81,7 +81,9 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
     data_file: when given, the tensor data goes to this new file (created exclusively, never
     through a symlink; an existing file is an error) instead of into the bundle, which then holds
     the graph alone. The host can adopt such a file as the model's external-data sidecar
-    (`--data-in-place`), so the weights are written once.
+    (`--data-in-place`), so the weights are written once. An int is an open, empty file
+    descriptor to write the data to (a memory file); the bundle then names `/proc/self/fd/N`,
+    so only a process that has that descriptor under the same number can read it.
     """
     tensors = TensorTable()
     program = ProgramEncoder(tensors).closed_jaxpr(closed)
@@ -94,9 +96,11 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
     if name:
         doc["name"] = str(name)
     path = os.fspath(path)
-    data_path = os.fspath(data_file) if data_file is not None else None
+    data_fd = data_file if isinstance(data_file, int) and not isinstance(data_file, bool) else None
+    data_path = (f"/proc/self/fd/{data_fd}" if data_fd is not None
+                 else os.fspath(data_file) if data_file is not None else None)
     if data_path is not None:
-        doc["data_file"] = _data_file_reference(path, data_path)
+        doc["data_file"] = data_path if data_fd is not None else _data_file_reference(path, data_path)
     doc["tensors"] = tensors.entries
     doc["program"] = program
     if input_names is not None:
@@ -110,7 +114,7 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
                       check_circular=False).encode("utf-8")
     json_offset = HEADER.size
     if data_path is not None:
-        _write_split(path, data_path, blob, tensors)
+        _write_split(path, data_path, blob, tensors, data_fd)
         return path
     data_offset = align(json_offset + len(blob))
     header = HEADER.pack(MAGIC, VERSION, 0, json_offset, len(blob), data_offset, tensors.data_length)
@@ -140,20 +144,25 @@ def _data_file_reference(bundle_path: str, data_path: str) -> str:
     return os.path.basename(data_abs) if os.path.dirname(data_abs) == here else data_abs
 
 
-def _write_split(path: str, data_path: str, blob: bytes, tensors: TensorTable) -> None:
+def _write_split(path: str, data_path: str, blob: bytes, tensors: TensorTable,
+                 data_fd: int | None = None) -> None:
     """The data section as its own file (offset 0), then the graph-only bundle naming it."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(data_path, flags, 0o644)
+    if data_fd is None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(data_path, flags, 0o644)
+    else:
+        fd = data_fd
     try:
-        with open(fd, "wb", closefd=True) as f:
-            preallocate(f.fileno(), tensors.data_length)
+        with open(fd, "wb", closefd=data_fd is None) as f:
+            if data_fd is None:
+                preallocate(f.fileno(), tensors.data_length)
             tensors.write_data(f)
         header = HEADER.pack(MAGIC, VERSION, FLAG_DATA_FILE, HEADER.size, len(blob), 0, tensors.data_length)
         with open(path, "wb") as f:
             f.write(header)
             f.write(blob)
     except BaseException:
-        for p in (path, data_path):  # what this call created, and nothing else
+        for p in (path,) if data_fd is not None else (path, data_path):  # what this call created
             try:
                 os.unlink(p)
             except OSError:

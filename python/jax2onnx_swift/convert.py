@@ -221,12 +221,22 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
         # adopts that file as the sidecar; the temp folder holds only the graph. --web models
         # carry their weights inside, so their bundle keeps its data.
         data_file: list[str | None] = [None]
+        # A --web model holds its weights, so they go to a memory file the CLI inherits instead:
+        # written to disk once, into the model (what memory they take, the 2 GiB model limit
+        # bounds). Where there are no memory files, they stay in the bundle.
+        memory = [None]
 
         def export(given_only: bool) -> None:
             _remove(data_file[0])
             # (The primitive record re-reads the bundle after the host ran, so it keeps its data.)
             in_place = not web and record_primitive_calls_file is None
             data_file[0] = sidecar_temp_path(model_path) if in_place else None
+            target_file = data_file[0]
+            if web and record_primitive_calls_file is None and hasattr(os, "memfd_create"):
+                if memory[0] is not None:
+                    os.close(memory[0])
+                memory[0] = os.memfd_create("jax2onnx-weights")
+                target_file = memory[0]
             times: dict[str, float] = {}
             with _x64(enable_double_precision), module_scopes(fn, functions == "auto"):
                 save_bundle(fn, inputs, bundle, input_names=input_names,
@@ -234,14 +244,14 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
                             input_params=input_params, inputs_as_nchw=inputs_as_nchw,
                             outputs_as_nchw=outputs_as_nchw, given_only=given_only,
                             float_dtype=np.float64 if enable_double_precision else np.float32,
-                            data_file=data_file[0], timings=times)
+                            data_file=target_file, timings=times)
             for k, v in times.items():
                 last_timings[k] = last_timings.get(k, 0.0) + v
 
         def run_host(cmd: list[str]) -> None:
             t0 = time.perf_counter()
             try:
-                _run(cmd)
+                _run(cmd, pass_fds=() if memory[0] is None else (memory[0],))
             finally:
                 last_timings["host"] = last_timings.get("host", 0.0) + time.perf_counter() - t0
 
@@ -253,6 +263,8 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
             # After a success the host has renamed the data file; after a failure it is ours to
             # remove (the host removes it too, but not when it never ran or was killed).
             _remove(data_file[0])
+            if memory[0] is not None:
+                os.close(memory[0])
         last_timings["total"] = time.perf_counter() - started
         if check_runtime:
             # Load and run the written model in ONNX Runtime at several sizes per symbolic dim; a
@@ -324,8 +336,8 @@ def _require(module: str, why: str) -> None:
                           ) from None
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def _run(cmd: list[str], pass_fds=()) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, pass_fds=pass_fds)
     if proc.returncode != 0:
         how = (f"crashed (signal {-proc.returncode})" if proc.returncode < 0
                else f"failed (exit {proc.returncode})")
