@@ -60,6 +60,7 @@ public enum Converter {
         }
         try OutputFile.checkNotInput(output: outputPath, input: bundlePath)
         let bundle = try BundleReader.read(path: bundlePath)
+        if bundle.hasSeparateDataFile { try OutputFile.checkNotInput(output: outputPath, input: bundle.dataFile.path) }
         var inPlace: DataInPlace?
         if options.dataInPlace, bundle.hasSeparateDataFile {
             let dataPath = bundle.dataFile.path

@@ -231,6 +231,14 @@ def test_a_failure_at_the_last_step_removes_the_new_weights(cli, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m.onnx"]
 
 
+def test_a_missing_output_folder_is_still_the_clis_error(cli, tmp_path):
+    w = _weights(512, 1024)
+    with pytest.raises(ConversionError) as e:
+        to_onnx(lambda x: x @ w.T, [("B", 1024)], output_path=str(tmp_path / "missing" / "m.onnx"), cli=cli)
+    assert e.value.returncode == 2
+    assert os.listdir(tmp_path) == []
+
+
 def _split_bundle(tmp_path, f, shape):
     bundle = str(tmp_path / "model.jaxpr")
     data = str(tmp_path / "model.jaxpr.data")

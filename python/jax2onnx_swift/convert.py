@@ -229,7 +229,9 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
         def export(given_only: bool) -> None:
             _remove(data_file[0])
             # (The primitive record re-reads the bundle after the host ran, so it keeps its data.)
-            in_place = not web and record_primitive_calls_file is None
+            # (An output folder that is missing or read-only is the CLI's to report, as always.)
+            in_place = not web and record_primitive_calls_file is None and os.access(
+                os.path.dirname(os.path.abspath(model_path)), os.W_OK | os.X_OK)
             data_file[0] = sidecar_temp_path(model_path) if in_place else None
             target_file = data_file[0]
             if web and record_primitive_calls_file is None and hasattr(os, "memfd_create"):

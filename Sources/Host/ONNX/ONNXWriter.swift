@@ -22,7 +22,8 @@ public struct WriteOptions {
 /// kernel: into the sidecar at page-aligned offsets, or (with `web`) appended to the model file
 /// as further `graph { initializer {...} }` chunks, which protobuf parsers merge into the one
 /// graph. Everything is written to temporary files and renamed at the end, so a failure leaves no
-/// partial model and never replaces a good one.
+/// partial model and never replaces a good one. With `dataInPlace`, the bundle's data file itself
+/// becomes the sidecar where the compaction rule allows (`InPlaceSidecar`).
 public enum ONNXWriter {
     /// Protobuf (and so ONNX Runtime) cannot parse a single message of 2 GiB or more.
     static let protobufLimit = Int64(Int32.max)
