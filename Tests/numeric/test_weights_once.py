@@ -231,6 +231,22 @@ def test_a_failure_at_the_last_step_removes_the_new_weights(cli, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m.onnx"]
 
 
+def test_concurrent_runs_to_one_path_leave_one_model_with_its_own_weights(cli, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ws = [_weights(512, 1024) for _ in range(4)]
+    fns = [(lambda w: (lambda x: x @ w.T))(w) for w in ws]
+    out = str(tmp_path / "m.onnx")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda f: to_onnx(f, [("B", 1024)], output_path=out, cli=cli), fns))
+    (sidecar,) = glob.glob(out + ".*.data")
+    assert sorted(os.listdir(tmp_path)) == sorted([os.path.basename(out), os.path.basename(sidecar)])
+    x = rng.standard_normal((2, 1024)).astype(np.float32)
+    got = _run_ort(out, x)
+    # Whichever run committed last, the model computes with the weights written for it.
+    assert any(np.allclose(got, x @ np.asarray(w).T, rtol=1e-4, atol=1e-4) for w in ws)
+
+
 def test_a_missing_output_folder_is_still_the_clis_error(cli, tmp_path):
     w = _weights(512, 1024)
     with pytest.raises(ConversionError) as e:
