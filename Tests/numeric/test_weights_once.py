@@ -148,27 +148,33 @@ def test_weights_the_passes_make_are_appended_and_load(cli, tmp_path):
     np.testing.assert_allclose(_run_ort(out, x), np.asarray(f(x)), rtol=1e-4, atol=1e-4)
 
 
-def test_batchnorm_folded_into_a_conv_loads_and_matches(cli, tmp_path):
+def test_batchnorm_folded_into_a_conv_is_appended_and_matches(cli, tmp_path):
     from flax import nnx
 
     class Net(nnx.Module):
         def __init__(self, rngs):
-            self.conv = nnx.Conv(64, 256, (3, 3), rngs=rngs)
-            self.bn = nnx.BatchNorm(256, use_running_average=True, rngs=rngs)
-            self.head = nnx.Linear(256, 2048, rngs=rngs)
+            self.conv = nnx.Conv(256, 512, (3, 3), rngs=rngs)  # 4.5 MiB, folded with the BatchNorm
+            self.bn = nnx.BatchNorm(512, use_running_average=True, rngs=rngs)
+            self.head = nnx.Linear(512, 24576, rngs=rngs)     # 48 MiB, kept as it is
 
         def __call__(self, x):
             return self.head(nnx.relu(self.bn(self.conv(x))).mean(axis=(1, 2)))
 
     net = Net(nnx.Rngs(0))
-    net.bn.mean.value = _weights(256, scale=0.3)
-    net.bn.var.value = jnp.asarray(rng.uniform(0.5, 2.0, 256).astype(np.float32))
-    net.bn.scale.value = jnp.asarray(rng.uniform(0.5, 1.5, 256).astype(np.float32))
+    net.bn.mean.value = _weights(512, scale=0.3)
+    net.bn.var.value = jnp.asarray(rng.uniform(0.5, 2.0, 512).astype(np.float32))
+    net.bn.scale.value = jnp.asarray(rng.uniform(0.5, 1.5, 512).astype(np.float32))
     out = str(tmp_path / "net.onnx")
-    to_onnx(net, [(2, 8, 8, 64)], output_path=out, cli=cli)
-    assert len(glob.glob(out + ".*.data")) == 1
+    to_onnx(net, [(2, 8, 8, 256)], output_path=out, cli=cli)
+    (sidecar,) = glob.glob(out + ".*.data")
     assert not glob.glob(str(tmp_path / ".*"))
-    x = rng.standard_normal((2, 8, 8, 64)).astype(np.float32)
+    kernel = 512 * 256 * 9 * 4
+    python_end = 512 * 24576 * 4 + kernel  # what Python wrote, give or take small tensors
+    ext = {n: off for _, _, off, n in _external(out)}
+    # The folded kernel (OIHW, BatchNorm scale applied) follows the bytes Python wrote; the
+    # original kernel stays behind as a hole under the 10% rule.
+    assert ext[kernel] >= python_end and ext[512 * 24576 * 4] < python_end, ext
+    x = rng.standard_normal((2, 8, 8, 256)).astype(np.float32)
     np.testing.assert_allclose(_run_ort(out, x), np.asarray(net(x)), rtol=1e-4, atol=1e-4)
 
 
