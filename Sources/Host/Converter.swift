@@ -18,6 +18,10 @@ public struct ConvertOptions {
     public var target: RuntimeProfile = .ortCPU
     /// Which calls become ONNX local functions (docs/functions.md).
     public var functions = FunctionsMode.decorated
+    /// Use the bundle's data file as the model's sidecar when it sits beside the output
+    /// (`--data-in-place`; docs/bundle-format.md). A data file `to_onnx` made for this output is
+    /// removed when the conversion fails.
+    public var dataInPlace = false
     public init() {}
 }
 
@@ -56,6 +60,19 @@ public enum Converter {
         }
         try OutputFile.checkNotInput(output: outputPath, input: bundlePath)
         let bundle = try BundleReader.read(path: bundlePath)
+        if bundle.hasSeparateDataFile { try OutputFile.checkNotInput(output: outputPath, input: bundle.dataFile.path) }
+        var inPlace: DataInPlace?
+        if options.dataInPlace, bundle.hasSeparateDataFile {
+            let dataPath = bundle.dataFile.path
+            if DataInPlace.sideBySide(dataPath, outputPath) {
+                let adopt = DataInPlace.isTemporary(dataPath, for: outputPath)
+                if adopt || !options.web { inPlace = DataInPlace(file: bundle.dataFile, adopt: adopt) }
+            }
+        }
+        // A temporary data file made for this output is this run's to remove on every failure,
+        // and after a rewrite (compaction, --web) that left it unused; after an in-place commit
+        // it has been renamed and this finds nothing.
+        defer { if let d = inPlace, d.adopt { unlink(d.file.path) } }
         lap("read")
         let (missing, equations) = Preflight.scan(bundle.program.jaxpr, registry: registry, opset: options.opset)
         guard missing.isEmpty else {
@@ -91,6 +108,7 @@ public enum Converter {
         w.web = options.web
         w.externalThreshold = options.externalThreshold
         w.modelName = bundle.name
+        w.dataInPlace = inPlace
         if let progress = options.progress {
             let total = graph.initializers.reduce(0) { $0 + $1.tensor.bytes.count }
             w.onBytes = { done in progress.update("writing", done, total, unit: "bytes", force: true) }

@@ -91,6 +91,10 @@ struct Convert: ParsableCommand {
     @Flag(help: "Keep initializers of 1 MiB or more in OUT.onnx.data beside the model (the default).")
     var externalData = false
     @Flag(help: "Write one self-contained file (no .onnx.data sidecar); limited to 2 GiB.") var web = false
+    @Flag(name: .customLong("data-in-place"), help: ArgumentHelp(
+        "Use the bundle's data file as the model's sidecar when it sits beside OUT.onnx, so the weights are not copied.",
+        discussion: "For a bundle whose constants are in a file of their own (written with save_bundle(..., data_file=...)). The sidecar OUT.onnx.<hex>.data becomes a second name (a hard link) of that file; weights the optimizer creates are appended to it, and a failed run cuts them off again. The bundle stays convertible. When the model would leave over 10% or 64 MiB of the file unreferenced (dropped constants), or the file is elsewhere or cannot be linked, a compact sidecar is written instead. See docs/bundle-format.md."))
+    var dataInPlace = false
     @Option(parsing: .upToNextOption, help: "Names for the model inputs, in order.") var inputNames: [String] = []
     @Option(parsing: .upToNextOption, help: "Names for the model outputs, in order.") var outputNames: [String] = []
     @Option(help: ArgumentHelp(
@@ -127,6 +131,7 @@ struct Convert: ParsableCommand {
 
     func validate() throws {
         if web && externalData { throw ValidationError("--web and --external-data exclude each other") }
+        if web && dataInPlace { throw ValidationError("--web and --data-in-place exclude each other") }
         if quiet && progress { throw ValidationError("--quiet and --progress exclude each other") }
         if FunctionsMode(rawValue: functions) == nil { throw ValidationError("--functions takes auto, decorated or none, not '\(functions)'") }
         if Convert.bytes(maxMemory) == nil { throw ValidationError("--max-memory takes a size such as 4G, 512M or 1000000") }
@@ -144,6 +149,7 @@ struct Convert: ParsableCommand {
         o.target = profile
         o.functions = FunctionsMode(rawValue: functions)!
         o.web = web
+        o.dataInPlace = dataInPlace
         o.inputNames = inputNames.isEmpty ? nil : inputNames
         o.outputNames = outputNames.isEmpty ? nil : outputNames
         o.maxMemory = Convert.bytes(maxMemory)!

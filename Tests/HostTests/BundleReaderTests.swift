@@ -45,6 +45,39 @@ final class BundleReaderTests: XCTestCase {
         if case let .literal(lit) = j.outvars[1], case let .double(v) = lit.value { XCTAssertEqual(v, 2.5) } else { XCTFail("literal outvar") }
     }
 
+    /// Version 2 with the data-file flag: the header's data section lies in the file the JSON's
+    /// "data_file" names, relative to the bundle's folder.
+    func testReadsConstantsFromASeparateDataFile() throws {
+        let dir = try Fixture.tempDir()
+        let weights: [Float] = [0.5, -1, 2, 8]
+        let json = """
+        {"format":"jax2onnx-bundle","version":2,"data_file":"m.data","tensors":[{"dtype":"f32","shape":[4],"offset":64,"nbytes":16}],
+         "program":{"jaxpr":{"constvars":[{"id":1,"aval":{"dtype":"f32","shape":[4]}}],"invars":[],"outvars":[{"var":1}],"eqns":[]},"consts":[{"tensor":0}]}}
+        """
+        func write(flags: UInt32, version: UInt32 = 2, dataLength: Int = 80) throws {
+            var file = Array("J2OBNDL".utf8) + [0]
+            func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { file += $0 } }
+            func u64(_ v: Int) { withUnsafeBytes(of: UInt64(v).littleEndian) { file += $0 } }
+            u32(version); u32(flags); u64(64); u64(json.utf8.count); u64(0); u64(dataLength)
+            file += [UInt8](repeating: 0, count: 16) + Array(json.utf8)
+            try Data(file).write(to: URL(fileURLWithPath: dir + "/m.jaxpr"))
+        }
+        let data = [UInt8](repeating: 9, count: 64) + weights.withUnsafeBytes { Array($0) }
+        try Data(data).write(to: URL(fileURLWithPath: dir + "/m.data"))
+        try write(flags: 1)
+        let b = try BundleReader.read(path: dir + "/m.jaxpr")
+        XCTAssertTrue(b.hasSeparateDataFile)
+        XCTAssertEqual(Array(b.bytes(ofTensor: 0).bindMemory(to: Float.self)), weights)
+
+        try write(flags: 1, dataLength: 4096)
+        XCTAssertTrue(readError(dir + "/m.jaxpr").contains("outside the 80-byte data file"), readError(dir + "/m.jaxpr"))
+        try write(flags: 1, version: 1)
+        XCTAssertTrue(readError(dir + "/m.jaxpr").contains("unknown header flags"), readError(dir + "/m.jaxpr"))
+        try FileManager.default.removeItem(atPath: dir + "/m.data")
+        try write(flags: 1)
+        XCTAssertTrue(readError(dir + "/m.jaxpr").contains("cannot open"), readError(dir + "/m.jaxpr"))
+    }
+
     func testTruncatedFileIsAnError() throws {
         let dir = try Fixture.tempDir()
         let path = dir + "/m.jaxpr"

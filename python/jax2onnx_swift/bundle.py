@@ -1,4 +1,4 @@
-"""Writing and reading JAXPR bundle files (docs/bundle-format.md, version 1)."""
+"""Writing and reading JAXPR bundle files (docs/bundle-format.md, version 2; version 1 is read)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import re
 import struct
+import time
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -22,7 +23,10 @@ from .shape_errors import INCONCLUSIVE, symbolic_shape_error
 from .tensors import ALIGN, TensorTable, align
 
 MAGIC = b"J2OBNDL\0"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# Header flag: the data section lives in a file of its own, named by the JSON's "data_file".
+FLAG_DATA_FILE = 1
 HEADER = struct.Struct("<8sIIQQQQ16x")  # magic, version, flags, json off/len, data off/len
 assert HEADER.size == 64
 
@@ -31,7 +35,8 @@ _PRODUCER_VERSION = "0.1.0"  # kept equal to jax2onnx_swift.__version__ (no impo
 
 def save_bundle(fn: Callable, inputs, path, *, input_names=None, output_names=None,
                 name: str | None = None, input_params=None, inputs_as_nchw=None,
-                outputs_as_nchw=None, float_dtype=np.float32, given_only: bool = False) -> str:
+                outputs_as_nchw=None, float_dtype=np.float32, given_only: bool = False,
+                data_file=None, timings: dict | None = None) -> str:
     """Traces fn on inputs with jax.make_jaxpr and writes the bundle to path; returns path.
 
     inputs: one entry per positional argument of fn, each a concrete array, a
@@ -40,8 +45,10 @@ def save_bundle(fn: Callable, inputs, path, *, input_names=None, output_names=No
     input_params: named runtime parameters passed to fn as keyword arguments and made graph
     inputs after the positional ones (see trace.py). Pytree outputs are flattened in JAX's leaf
     order. A program that traces only for some sizes of a symbol raises ConversionError naming
-    the line and the expression JAX could not decide.
+    the line and the expression JAX could not decide. data_file: see write_program. timings, a
+    dict, receives the seconds spent tracing ("trace") and writing ("write").
     """
+    start = time.perf_counter()
     try:
         traced = trace(fn, inputs, input_params=input_params, inputs_as_nchw=inputs_as_nchw,
                        outputs_as_nchw=outputs_as_nchw, float_dtype=float_dtype,
@@ -58,12 +65,26 @@ def save_bundle(fn: Callable, inputs, path, *, input_names=None, output_names=No
             else _default_input_names(closed)
     if output_names is None:
         output_names = _default_output_names(out_shape)
-    return write_program(closed, path, input_names=input_names, output_names=output_names,
-                         name=name if name is not None else _default_name(fn))
+    traced_at = time.perf_counter()
+    out = write_program(closed, path, input_names=input_names, output_names=output_names,
+                        name=name if name is not None else _default_name(fn), data_file=data_file)
+    if timings is not None:
+        timings["trace"] = traced_at - start
+        timings["write"] = time.perf_counter() - traced_at
+    return out
 
 
-def write_program(closed, path, *, input_names=None, output_names=None, name=None) -> str:
-    """Writes an already traced ClosedJaxpr as a bundle (save_bundle's second half)."""
+def write_program(closed, path, *, input_names=None, output_names=None, name=None,
+                  data_file=None) -> str:
+    """Writes an already traced ClosedJaxpr as a bundle (save_bundle's second half).
+
+    data_file: when given, the tensor data goes to this new file (created exclusively, never
+    through a symlink; an existing file is an error) instead of into the bundle, which then holds
+    the graph alone. The host can adopt such a file as the model's external-data sidecar
+    (`--data-in-place`), so the weights are written once. An int is an open, empty file
+    descriptor to write the data to (a memory file); the bundle then names `/proc/self/fd/N`,
+    so only a process that has that descriptor under the same number can read it.
+    """
     tensors = TensorTable()
     program = ProgramEncoder(tensors).closed_jaxpr(closed)
     n_in, n_out = len(closed.jaxpr.invars), len(closed.jaxpr.outvars)
@@ -74,6 +95,12 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
     }
     if name:
         doc["name"] = str(name)
+    path = os.fspath(path)
+    data_fd = data_file if isinstance(data_file, int) and not isinstance(data_file, bool) else None
+    data_path = (f"/proc/self/fd/{data_fd}" if data_fd is not None
+                 else os.fspath(data_file) if data_file is not None else None)
+    if data_path is not None:
+        doc["data_file"] = data_path if data_fd is not None else _data_file_reference(path, data_path)
     doc["tensors"] = tensors.entries
     doc["program"] = program
     if input_names is not None:
@@ -86,10 +113,12 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
     blob = json.dumps(doc, separators=(",", ":"), allow_nan=False, ensure_ascii=False,
                       check_circular=False).encode("utf-8")
     json_offset = HEADER.size
+    if data_path is not None:
+        _write_split(path, data_path, blob, tensors, data_fd)
+        return path
     data_offset = align(json_offset + len(blob))
     header = HEADER.pack(MAGIC, VERSION, 0, json_offset, len(blob), data_offset, tensors.data_length)
 
-    path = os.fspath(path)
     # Written in place, like np.save: renaming a temp file over an existing bundle makes ext4
     # flush the new data synchronously (auto_da_alloc), which tripled the write time.
     try:
@@ -106,6 +135,39 @@ def write_program(closed, path, *, input_names=None, output_names=None, name=Non
             pass
         raise
     return path
+
+
+def _data_file_reference(bundle_path: str, data_path: str) -> str:
+    """The data file as the bundle names it: its bare name beside the bundle, else absolute."""
+    here = os.path.dirname(os.path.abspath(bundle_path))
+    data_abs = os.path.abspath(data_path)
+    return os.path.basename(data_abs) if os.path.dirname(data_abs) == here else data_abs
+
+
+def _write_split(path: str, data_path: str, blob: bytes, tensors: TensorTable,
+                 data_fd: int | None = None) -> None:
+    """The data section as its own file (offset 0), then the graph-only bundle naming it."""
+    if data_fd is None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(data_path, flags, 0o644)
+    else:
+        fd = data_fd
+    try:
+        with open(fd, "wb", closefd=data_fd is None) as f:
+            if data_fd is None:
+                preallocate(f.fileno(), tensors.data_length)
+            tensors.write_data(f)
+        header = HEADER.pack(MAGIC, VERSION, FLAG_DATA_FILE, HEADER.size, len(blob), 0, tensors.data_length)
+        with open(path, "wb") as f:
+            f.write(header)
+            f.write(blob)
+    except BaseException:
+        for p in (path,) if data_fd is not None else (path, data_path):  # what this call created
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        raise
 
 
 def _check_names(names, count: int, what: str) -> list[str]:
@@ -179,18 +241,34 @@ def read_bundle(path) -> BundleContents:
     magic, version, flags, json_off, json_len, data_off, data_len = HEADER.unpack_from(data, 0)
     if magic != MAGIC:
         raise BundleError(f"{path}: bad magic {magic!r}")
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise BundleError(f"{path}: unsupported bundle version {version}")
     if data[48:64] != b"\0" * 16:
         raise BundleError(f"{path}: reserved header bytes are not zero")
     if json_off < HEADER.size or json_off + json_len > size:
         raise BundleError(f"{path}: JSON section [{json_off}, +{json_len}) outside the {size}-byte file")
-    if data_off % ALIGN or data_off + data_len > size or data_off < json_off + json_len:
-        raise BundleError(f"{path}: data section [{data_off}, +{data_len}) is misaligned or "
-                          f"outside the {size}-byte file (truncated?)")
+    if flags & ~FLAG_DATA_FILE or (version == 1 and flags):
+        raise BundleError(f"{path}: unknown header flags {flags:#x}")
     doc = json.loads(data[json_off:json_off + json_len].decode("utf-8"))
-    if doc.get("format") != "jax2onnx-bundle" or doc.get("version") != VERSION:
-        raise BundleError(f"{path}: JSON format/version is not jax2onnx-bundle v{VERSION}")
+    if doc.get("format") != "jax2onnx-bundle" or doc.get("version") not in READABLE_VERSIONS:
+        raise BundleError(f"{path}: JSON format/version is not jax2onnx-bundle "
+                          f"v{'/'.join(map(str, READABLE_VERSIONS))}")
+    if flags & FLAG_DATA_FILE:
+        ref = doc.get("data_file")
+        if not isinstance(ref, str) or not ref:
+            raise BundleError(f"{path}: the header says the data is in a file of its own, but "
+                              f"'data_file' does not name one")
+        data_path = os.path.join(os.path.dirname(os.path.abspath(path)), ref)
+        with open(data_path, "rb") as f:
+            data = f.read()
+        size, where = len(data), data_path
+    else:
+        where = path
+        if data_off < json_off + json_len:
+            raise BundleError(f"{path}: data section [{data_off}, +{data_len}) overlaps the JSON")
+    if data_off % ALIGN or data_off + data_len > size:
+        raise BundleError(f"{where}: data section [{data_off}, +{data_len}) is misaligned or "
+                          f"outside the {size}-byte file (truncated?)")
     entries = doc.get("tensors", [])
     for k, t in enumerate(entries):
         off, nbytes = t["offset"], t["nbytes"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import secrets
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +33,28 @@ class ConversionError(RuntimeError):
         self.returncode = returncode
         self.stderr = stderr
         self.cmd = cmd
+
+
+# What the last to_onnx call spent, in seconds: "trace", "write" (the bundle and its data file),
+# "host" (the CLI) and "total". Benchmarks/conversion reads it.
+last_timings: dict[str, float] = {}
+
+
+def sidecar_temp_path(model_path: str) -> str:
+    """Where to_onnx writes the weights for model_path: `.NAME.<16 hex>.data.tmp-PID-<16 hex>`
+    beside it. The host's `--data-in-place` renames it to `NAME.<16 hex>.data` when the model
+    is committed (a fresh name, so no model ever reads weights written for another); the PID
+    lets a later run remove what a killed run left (as the host does for its own temporaries)."""
+    folder, base = os.path.split(os.path.abspath(model_path))
+    return os.path.join(folder, f".{base}.{secrets.token_hex(8)}.data.tmp-{os.getpid()}-{secrets.token_hex(8)}")
+
+
+def _remove(path: str | None) -> None:
+    if path is not None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:  # the host renamed it into place, or it was never created
+            pass
 
 
 class CLINotFoundError(FileNotFoundError):
@@ -188,49 +212,62 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
     exe = find_cli(cli)
     pack_args = [arg for p in plugins or () for arg in ("--plugins", os.fspath(p))]
 
+    started = time.perf_counter()
+    last_timings.clear()
     with tempfile.TemporaryDirectory(prefix="jax2onnx-") as tmp:
         model_path = os.fspath(output_path) if output_path is not None else os.path.join(tmp, "model.onnx")
         bundle = os.path.join(tmp, "model.jaxpr")
+        # With a sidecar, the weights are written once, straight beside the model, and the host
+        # adopts that file as the sidecar; the temp folder holds only the graph. --web models
+        # carry their weights inside, so their bundle keeps its data.
+        data_file: list[str | None] = [None]
+        # A --web model holds its weights, so they go to a memory file the CLI inherits instead:
+        # written to disk once, into the model (what memory they take, the 2 GiB model limit
+        # bounds). Where there are no memory files, they stay in the bundle.
+        memory = [None]
+
         def export(given_only: bool) -> None:
+            _remove(data_file[0])
+            # (The primitive record re-reads the bundle after the host ran, so it keeps its data.)
+            # (An output folder that is missing or read-only is the CLI's to report, as always.)
+            in_place = not web and record_primitive_calls_file is None and os.access(
+                os.path.dirname(os.path.abspath(model_path)), os.W_OK | os.X_OK)
+            data_file[0] = sidecar_temp_path(model_path) if in_place else None
+            target_file = data_file[0]
+            if web and record_primitive_calls_file is None and hasattr(os, "memfd_create"):
+                if memory[0] is not None:
+                    os.close(memory[0])
+                memory[0] = os.memfd_create("jax2onnx-weights")
+                target_file = memory[0]
+            times: dict[str, float] = {}
             with _x64(enable_double_precision), module_scopes(fn, functions == "auto"):
                 save_bundle(fn, inputs, bundle, input_names=input_names,
                             output_names=output_names, name=model_name,
                             input_params=input_params, inputs_as_nchw=inputs_as_nchw,
                             outputs_as_nchw=outputs_as_nchw, given_only=given_only,
-                            float_dtype=np.float64 if enable_double_precision else np.float32)
+                            float_dtype=np.float64 if enable_double_precision else np.float32,
+                            data_file=target_file, timings=times)
+            for k, v in times.items():
+                last_timings[k] = last_timings.get(k, 0.0) + v
 
-        export(False)
-        cmd = [exe, "convert", bundle, "-o", model_path, "--opset", str(int(opset))] + pack_args
-        if functions != "decorated":  # the CLI's default
-            cmd += ["--functions", functions]
-        if target is not None:
-            cmd += ["--target", target]
-        if web:
-            cmd.append("--web")
-        if not optimize:
-            cmd.append("--no-optimize")
-        if strict_nan:
-            cmd.append("--strict-nan")
-        cmd += _pack_option_args(pack_options)
-        try:
-            _run(cmd)
-        except ConversionError as first:
-            flags = [k for k, v in (input_params or {}).items() if _is_flag(v)]
-            if not flags:
-                raise
-            # The graph for a flag value the caller did not ask for may need a lowering that
-            # is missing (dropout's random draws of a symbolic size); the asked-for value alone
-            # may still convert.
-            export(True)
+        def run_host(cmd: list[str]) -> None:
+            t0 = time.perf_counter()
             try:
-                _run(cmd)
-            except ConversionError:
-                raise first from None
-            warnings.warn(
-                f"input_params {', '.join(map(repr, flags))}: the model for the other value "
-                f"could not be converted ({first.stderr.strip().splitlines()[-1][:300]}); the "
-                f"model computes {', '.join(f'{k}={input_params[k]!r}' for k in flags)} "
-                f"whatever the input says", stacklevel=2)
+                _run(cmd, pass_fds=() if memory[0] is None else (memory[0],))
+            finally:
+                last_timings["host"] = last_timings.get("host", 0.0) + time.perf_counter() - t0
+
+        try:
+            _export_and_convert(export, run_host, exe, bundle, model_path, opset, pack_args,
+                                functions, target, web, optimize, strict_nan, pack_options,
+                                input_params, not web and record_primitive_calls_file is None)
+        finally:
+            # After a success the host has renamed the data file; after a failure it is ours to
+            # remove (the host removes it too, but not when it never ran or was killed).
+            _remove(data_file[0])
+            if memory[0] is not None:
+                os.close(memory[0])
+        last_timings["total"] = time.perf_counter() - started
         if check_runtime:
             # Load and run the written model in ONNX Runtime at several sizes per symbolic dim; a
             # model that fails there is a conversion error, not a file left for the user to find.
@@ -249,6 +286,45 @@ def to_onnx(fn, inputs, input_params=None, model_name=None, opset: int = 23, *,
         return onnx.load(model_path)  # external data is read in while the folder still exists
 
 
+def _export_and_convert(export, run_host, exe, bundle, model_path, opset, pack_args, functions,
+                        target, web, optimize, strict_nan, pack_options, input_params,
+                        data_in_place) -> None:
+    export(False)
+    cmd = [exe, "convert", bundle, "-o", model_path, "--opset", str(int(opset))] + pack_args
+    if functions != "decorated":  # the CLI's default
+        cmd += ["--functions", functions]
+    if target is not None:
+        cmd += ["--target", target]
+    if web:
+        cmd.append("--web")
+    elif data_in_place:
+        cmd.append("--data-in-place")
+    if not optimize:
+        cmd.append("--no-optimize")
+    if strict_nan:
+        cmd.append("--strict-nan")
+    cmd += _pack_option_args(pack_options)
+    try:
+        run_host(cmd)
+    except ConversionError as first:
+        flags = [k for k, v in (input_params or {}).items() if _is_flag(v)]
+        if not flags:
+            raise
+        # The graph for a flag value the caller did not ask for may need a lowering that
+        # is missing (dropout's random draws of a symbolic size); the asked-for value alone
+        # may still convert.
+        export(True)
+        try:
+            run_host(cmd)
+        except ConversionError:
+            raise first from None
+        warnings.warn(
+            f"input_params {', '.join(map(repr, flags))}: the model for the other value "
+            f"could not be converted ({first.stderr.strip().splitlines()[-1][:300]}); the "
+            f"model computes {', '.join(f'{k}={input_params[k]!r}' for k in flags)} "
+            f"whatever the input says", stacklevel=3)
+
+
 def _is_flag(value) -> bool:
     arr = np.asarray(value)
     return arr.dtype == np.bool_ and arr.shape == ()
@@ -262,8 +338,8 @@ def _require(module: str, why: str) -> None:
                           ) from None
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def _run(cmd: list[str], pass_fds=()) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, pass_fds=pass_fds)
     if proc.returncode != 0:
         how = (f"crashed (signal {-proc.returncode})" if proc.returncode < 0
                else f"failed (exit {proc.returncode})")

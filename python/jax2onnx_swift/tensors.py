@@ -7,6 +7,11 @@ import numpy as np
 from .dtypes import dtype_name, is_extended
 
 ALIGN = 64
+# Large tensors start on page boundaries: the data section can then serve as an ONNX model's
+# external-data file as it is, and ONNX Runtime maps page-aligned external tensors instead of
+# reading them (docs/bundle-format.md, "The data file as the model's sidecar").
+PAGE_ALIGN = 4096
+PAGE_ALIGN_MIN_BYTES = 1 << 20
 # Arrays up to this size are also deduplicated by content: cheap to hash, and JAX tends to repeat
 # small constants (iota tables, masks, literals hoisted to constvars) as distinct objects. Larger
 # ones are only deduplicated by identity, so hashing never shows up next to the write itself.
@@ -16,8 +21,8 @@ CONTENT_DEDUPE_MAX_BYTES = 4096
 TOFILE_MIN_BYTES = 1 << 20
 
 
-def align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
+def align(n: int, to: int = ALIGN) -> int:
+    return (n + to - 1) // to * to
 
 
 def as_array(value, dtype=None) -> np.ndarray | None:
@@ -67,7 +72,7 @@ class TensorTable:
                 self._remember(value, found)
                 return found
         index = len(self.arrays)
-        offset = align(self._end)
+        offset = align(self._end, PAGE_ALIGN if arr.nbytes >= PAGE_ALIGN_MIN_BYTES else ALIGN)
         self.arrays.append(arr)
         self.entries.append({"dtype": dtype_name(arr.dtype), "shape": list(arr.shape),
                              "offset": offset, "nbytes": int(arr.nbytes)})

@@ -130,7 +130,7 @@ def test_header_and_sections(tmp_path):
     (doc, tensor, header), path = save(tmp_path, consts_fn, [np.zeros((2, 30), np.float32)])
     raw = path.read_bytes()
     assert raw[:8] == b"J2OBNDL\0"
-    assert header["version"] == 1 and header["flags"] == 0
+    assert header["version"] == 2 and header["flags"] == 0
     assert header["json_offset"] == 64
     assert raw[48:64] == b"\0" * 16
     assert header["data_offset"] % 64 == 0
@@ -140,7 +140,7 @@ def test_header_and_sections(tmp_path):
     blob = raw[header["json_offset"]:header["json_offset"] + header["json_length"]]
     assert not blob.startswith(b"\xef\xbb\xbf")
     assert json.loads(blob.decode("utf-8")) == doc
-    assert doc["format"] == "jax2onnx-bundle" and doc["version"] == 1
+    assert doc["format"] == "jax2onnx-bundle" and doc["version"] == 2
     assert doc["producer"]["name"] == "jax2onnx_swift"
     assert doc["producer"]["jax"] == jax.__version__
     assert doc["name"] == "consts_fn"
@@ -672,7 +672,7 @@ def test_read_bundle_rejects_damage(tmp_path):
     bad.write_bytes(b"NOTABNDL" + raw[8:])
     with pytest.raises(BundleError, match="magic"):
         read_bundle(bad)
-    bad.write_bytes(raw[:8] + struct.pack("<I", 2) + raw[12:])
+    bad.write_bytes(raw[:8] + struct.pack("<I", 3) + raw[12:])
     with pytest.raises(BundleError, match="version"):
         read_bundle(bad)
     bad.write_bytes(raw[:30])

@@ -20,7 +20,7 @@ try:
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jax2onnx_swift import ConversionError, allclose, find_cli, read_bundle, to_onnx
+from jax2onnx_swift import ConversionError, allclose, find_cli, to_onnx
 from jax2onnx_swift import convert as convert_mod
 from jax2onnx_swift.convert import CLINotFoundError
 
@@ -48,6 +48,15 @@ def fake_cli(folder: Path, *, version="jax2onnx-swift 0.1.0", exit_code=0, stder
         """))
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return script
+
+
+def bundle_doc(path) -> dict:
+    """The JSON document of a bundle the fake CLI kept. Only the graph: the data file it names
+    (beside the output, or a memory file of the to_onnx process) is gone by now."""
+    from jax2onnx_swift.bundle import HEADER
+    raw = Path(path).read_bytes()
+    _, _, _, json_off, json_len, _, _ = HEADER.unpack_from(raw, 0)
+    return json.loads(raw[json_off:json_off + json_len])
 
 
 def calls(folder: Path) -> list[list[str]]:
@@ -120,7 +129,7 @@ def test_to_onnx_command_line(tmp_path, no_discovery):
     assert args[0] == "convert"
     assert args[2:] == ["-o", str(out), "--opset", "21", "--plugins", str(tmp_path / "p1"),
                         "--plugins", str(tmp_path / "p2"), "--web", "--no-optimize"]
-    doc = read_bundle(str(out) + ".bundle").doc
+    doc = bundle_doc(str(out) + ".bundle")
     assert doc["input_names"] == ["inp"] and doc["output_names"] == ["res"]
     assert doc["program"]["jaxpr"]["invars"][0]["aval"]["shape"] == ["B", 3]
     assert not Path(args[1]).exists()  # the temporary bundle is cleaned up
@@ -130,7 +139,9 @@ def test_to_onnx_defaults(tmp_path, no_discovery):
     cli = fake_cli(tmp_path / "bin")
     to_onnx(jnp.cos, [np.ones(2, np.float32)], tmp_path / "m.onnx", cli=cli)
     (args,) = calls(tmp_path / "bin")
-    assert args[2:] == ["-o", str(tmp_path / "m.onnx"), "--opset", "23"]
+    # The weights go beside the model and the CLI adopts them as the sidecar.
+    assert args[2:] == ["-o", str(tmp_path / "m.onnx"), "--opset", "23", "--data-in-place"]
+    assert sorted(os.listdir(tmp_path)) == ["bin", "m.onnx", "m.onnx.bundle"]  # no data file left
 
 
 def test_to_onnx_failure_carries_stderr(tmp_path, no_discovery):
@@ -241,7 +252,7 @@ def test_input_params_positional_and_names(tmp_path, no_discovery):
     out = tmp_path / "m.onnx"
     to_onnx(lambda x, scale: x * scale, [("B", 3)], {"scale": 2.0}, "named", 21,
             return_mode="file", output_path=out, cli=cli, input_names=["inp"])
-    doc = read_bundle(str(out) + ".bundle").doc
+    doc = bundle_doc(str(out) + ".bundle")
     assert doc["name"] == "named" and doc["input_names"] == ["inp", "scale"]
     assert [v["aval"] for v in doc["program"]["jaxpr"]["invars"]] == [
         {"dtype": "f32", "shape": ["B", 3]}, {"dtype": "f32", "shape": []}]

@@ -35,6 +35,8 @@ struct BundleDecoder {
         var program: ClosedJaxpr
         var inputNames: [String]?
         var outputNames: [String]?
+        /// Where the data section lives when it is a file of its own (version 2, header flag 1).
+        var dataFile: String?
     }
 
     private var c: JSONCursor
@@ -73,6 +75,7 @@ struct BundleDecoder {
         var nameSeen = false, name: String?
         var inputsSeen = false, inputNames: [String]?
         var outputsSeen = false, outputNames: [String]?
+        var dataFileSeen = false, dataFile: String?
         try c.beginObject()
         var first = true
         // The program is decoded where it stands when the members it depends on came first (as
@@ -103,6 +106,9 @@ struct BundleDecoder {
             } else if key.equals("output_names"), !outputsSeen {
                 outputsSeen = true
                 outputNames = try stringList()
+            } else if key.equals("data_file"), !dataFileSeen {
+                dataFileSeen = true
+                dataFile = try optionalString()?.text
             } else {
                 try c.skipValue()
             }
@@ -118,7 +124,8 @@ struct BundleDecoder {
             c.seek(m)
             program = try within("program") { try closedJaxpr() }
         }
-        return Document(name: name, tensors: tensorTable, program: program!, inputNames: inputNames, outputNames: outputNames)
+        return Document(name: name, tensors: tensorTable, program: program!, inputNames: inputNames,
+                        outputNames: outputNames, dataFile: dataFile)
     }
 
     private mutating func stringList() throws -> [String]? {

@@ -54,6 +54,7 @@ public final class Lowerer {
     public init(bundle: Bundle, registry: Registry, opset: Int, target: RuntimeProfile = .spec) {
         self.bundle = bundle; self.registry = registry; self.opset = opset; self.target = target
         graph.keepAlive.append(bundle.file)
+        if bundle.hasSeparateDataFile { graph.keepAlive.append(bundle.dataFile) }
     }
 
     deinit { for p in stableConstantBytes.values { p.deallocate() } }

@@ -10,6 +10,9 @@ public struct WriteOptions {
     public var modelName: String?
     /// Called with the weight bytes written so far (progress).
     public var onBytes: ((Int) -> Void)?
+    /// The bundle's data file, used as the sidecar where the compaction rule allows
+    /// (`InPlaceSidecar`); ignored with `web`.
+    public var dataInPlace: DataInPlace?
 
     public init(opset: Int) { self.opset = opset }
 }
@@ -19,7 +22,8 @@ public struct WriteOptions {
 /// kernel: into the sidecar at page-aligned offsets, or (with `web`) appended to the model file
 /// as further `graph { initializer {...} }` chunks, which protobuf parsers merge into the one
 /// graph. Everything is written to temporary files and renamed at the end, so a failure leaves no
-/// partial model and never replaces a good one.
+/// partial model and never replaces a good one. With `dataInPlace`, the bundle's data file itself
+/// becomes the sidecar where the compaction rule allows (`InPlaceSidecar`).
 public enum ONNXWriter {
     /// Protobuf (and so ONNX Runtime) cannot parse a single message of 2 GiB or more.
     static let protobufLimit = Int64(Int32.max)
@@ -30,6 +34,11 @@ public enum ONNXWriter {
         let names = ValueNames(g)
         let outOfLine = g.initializers.map { $0.tensor.bytes.count >= options.externalThreshold }
         let large = outOfLine.indices.filter { outOfLine[$0] }
+        if let data = options.dataInPlace, !options.web, !large.isEmpty,
+           try InPlaceSidecar.write(g, to: path, options: options, data: data, large: large, names: names,
+                                    outOfLine: outOfLine) {
+            return
+        }
         let sources = WeightSources(g)
         // The sidecar's name is unique to this model (see `commit`): a reader never pairs a
         // model with weights written for another.
@@ -115,18 +124,27 @@ public enum ONNXWriter {
     /// deletes the other's sidecar before its model is in place. A reader holding an older model
     /// may find that model's sidecar gone (an error), never another model's weights.
     static func commit(model: OutputFile, sidecar: OutputFile?) throws {
+        try commit(model: model, sidecarTemp: sidecar?.tempPath, sidecarFinal: sidecar?.finalPath)
+    }
+
+    /// `commit` for a sidecar that is any file under a temporary name (the bundle's data file).
+    static func commit(model: OutputFile, sidecarTemp: String?, sidecarFinal: String?) throws {
         let path = model.finalPath
         let dir = (path as NSString).deletingLastPathComponent
         let lock = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
         defer { if lock >= 0 { close(lock) } }
-        try sidecar?.moveIntoPlace()
+        if let sidecarTemp, let sidecarFinal {
+            guard rename(sidecarTemp, sidecarFinal) == 0 else {
+                throw HostError.io("cannot move the weights into place at '\(sidecarFinal)': \(String(cString: strerror(errno)))")
+            }
+        }
         do { try model.moveIntoPlace() } catch {
-            if let s = sidecar { unlink(s.finalPath) }
+            if let sidecarFinal { unlink(sidecarFinal) }
             throw error
         }
         OutputFile.removeStaleTemporaries(in: dir)
-        removeSidecars(of: path, except: sidecar?.finalPath)
+        removeSidecars(of: path, except: sidecarFinal)
     }
 
     /// `NAME.<16 hex>.data` beside the model, but `keep`.

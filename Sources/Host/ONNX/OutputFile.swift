@@ -35,6 +35,15 @@ final class OutputFile {
         tempPath = temp
     }
 
+    /// Writes at `offset` into a file the caller opened and keeps owning (it closes it).
+    init(appendingTo fd: Int32, path: String, at offset: Int64) {
+        self.fd = fd
+        tempPath = path
+        finalPath = path
+        closed = true
+        lseek(fd, off_t(offset), SEEK_SET)
+    }
+
     /// 16 hex digits from the system's random source.
     static func randomToken() -> String {
         var g = SystemRandomNumberGenerator()
