@@ -40,6 +40,9 @@ def fft_tol(n_total, hi=3.0, x64=False):
     return dict(rtol=scale, atol=scale * n_total * hi * 2 ** 0.5)
 
 
+# Each output element sums up to a few dozen products of magnitude up to 9.
+CONV_TOL = dict(rtol=1e-5, atol=1e-4)
+
 CASES: list[Case] = [
     # -- creation and parts
     case("complex_from_parts", lambda a, b: lax.complex(a, b), [f32(*S), f32(*S)], ["complex"]),
@@ -86,6 +89,42 @@ CASES: list[Case] = [
          [c64(*S), c64(2, 2), lambda rng: np.int32(rng.integers(0, 3))], ["dynamic_update_slice"]),
     case("complex_split_tile", lambda z: (*jnp.split(z, [1, 3], axis=1), jnp.tile(z, (2, 1))), [c64(*S)],
          ["split", "tile|broadcast_in_dim"]),
+    # -- conv_general_dilated: four real convolutions of the parts, every param carried
+    case("complex_conv1d_ncw_stride_same", lambda x, w: lax.conv_general_dilated(x, w, (2,), "SAME"),
+         [c64(2, 3, 11), c64(4, 3, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv1d_nwc_dilated", lambda x, w: lax.conv_general_dilated(
+        x, w, (1,), ((2, 1),), rhs_dilation=(2,), dimension_numbers=("NWC", "WIO", "NWC")),
+         [c64(2, 12, 3), c64(3, 3, 5)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_nhwc", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 2), ((1, 0), (2, 1)), rhs_dilation=(2, 1), dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c64(2, 7, 6, 3), c64(3, 3, 3, 4)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_nchw_groups", lambda x, w: lax.conv_general_dilated(
+        x, w, (2, 1), "VALID", feature_group_count=2, dimension_numbers=("NCHW", "OIHW", "NCHW")),
+         [c64(2, 4, 7, 5), c64(6, 2, 3, 2)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_depthwise_nhwc", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", feature_group_count=3, dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c64(1, 6, 5, 3), c64(3, 3, 1, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_lhs_dilation", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 1), ((2, 2), (1, 1)), lhs_dilation=(2, 2), dimension_numbers=("NCHW", "OIHW", "NCHW")),
+         [c64(1, 2, 4, 5), c64(3, 2, 3, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_batch_groups", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 1), "VALID", batch_group_count=2, dimension_numbers=("NCHW", "OIHW", "NCHW")),
+         [c64(4, 3, 5, 5), c64(4, 3, 2, 2)], ["conv_general_dilated"], tol=CONV_TOL),
+    # JAX gives both operands one dtype: a real kernel or signal is converted to complex first.
+    case("complex_conv_real_kernel", lambda x, k: lax.conv_general_dilated(
+        x, k.astype(jnp.complex64), (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c64(2, 6, 6, 2), f32(3, 3, 2, 4)], ["conv_general_dilated", "convert_element_type"], tol=CONV_TOL),
+    case("complex_conv_real_input", lambda x, w: lax.conv_general_dilated(
+        x.astype(jnp.complex64), w, (1,), ((1, 1),), dimension_numbers=("NCH", "OIH", "NCH")),
+         [f32(3, 2, 9), c64(4, 2, 3)], ["conv_general_dilated", "convert_element_type"], tol=CONV_TOL),
+    case("complex_convolve_real_filter", lambda z, h: jnp.convolve(z, h), [c64(16), f32(5)],
+         ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex128_conv2d_nhwc_groups", lambda x, w: lax.conv_general_dilated(
+        x, w, (2, 1), ((1, 1), (0, 2)), rhs_dilation=(1, 2), feature_group_count=2,
+        dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c128(2, 7, 6, 4), c128(3, 2, 2, 6)], ["conv_general_dilated"], tol=dict(rtol=1e-12, atol=1e-11), x64=True),
+    case("complex128_conv1d_real_kernel", lambda x, k: lax.conv_general_dilated(x, k.astype(jnp.complex128), (1,), "SAME"),
+         [c128(2, 3, 10), f64(2, 3, 4)], ["conv_general_dilated"], tol=dict(rtol=1e-12, atol=1e-11), x64=True),
     # -- conversion and comparison
     case("complex_convert", lambda x, z: (x.astype(jnp.complex64) * z, lax.convert_element_type(z, jnp.float32)),
          [f32(*S), c64(*S)], ["convert_element_type"]),
