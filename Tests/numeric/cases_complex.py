@@ -49,6 +49,8 @@ CASES: list[Case] = [
     case("complex_scalar_imag", lambda a: lax.complex(a, 2.0), [f32(*S)], ["complex"]),
     case("complex_real_imag", lambda z: (jnp.real(z) * 2, jnp.imag(z) - 1), [c64(*S)], ["real", "imag"]),
     case("complex_conj", jnp.conj, [c64(*S)], ["conj"]),
+    case("conj_of_real", lax.conj, [f32(*S)], ["conj"]),
+    case("conj_of_real_f64", lambda x: lax.conj(x) * (1 + 2j), [f64(*S)], ["conj"], tol=dict(rtol=1e-12, atol=1e-12), x64=True),
     # -- arithmetic and math
     case("complex_add_sub_neg", lambda z, w: (z + w, z - w, -z), [c64(*S), c64(*S)], ["add", "sub", "neg"]),
     case("complex_mul", lambda z, w: z * w, [c64(*S), c64(*S)], ["mul"]),
