@@ -84,6 +84,8 @@ CASES: list[Case] = [
          [c64(*S)], ["slice", "concatenate", "rev"]),
     case("complex_pad", lambda z: (jnp.pad(z, ((1, 2), (0, 1))), lax.pad(z, 1 + 2j, ((1, -1, 0), (0, 2, 0)))),
          [c64(*S)], ["pad"]),
+    case("complex_gather", lambda z, i: (z[i], jnp.take_along_axis(z, i[:, None] % 4, axis=1)),
+         [c64(*S), lambda rng: rng.integers(0, 3, size=(3,)).astype(np.int32)], ["gather"]),
     case("complex_select", lambda p, z, w: jnp.where(p > 0, z, w), [f32(*S), c64(*S), c64(*S)], ["select_n"]),
     case("complex_dynamic_slice", lambda z, i: lax.dynamic_slice(z, (i, 1), (2, 2)),
          [c64(*S), lambda rng: np.int32(rng.integers(0, 3))], ["dynamic_slice"]),
@@ -212,5 +214,6 @@ CASES: list[Case] = [
          [f32(3, 16), c64(3, 16)], ["fft", "abs", "atan2"], tol=fft_tol(16)),
 ]
 
-REQUIRED = ["complex", "real", "imag", "conj", "fft", "dot_general", "reduce_prod", "pad", "select_n", "dynamic_slice",
+REQUIRED = ["complex", "real", "imag", "conj", "fft", "dot_general", "reduce_prod", "pad", "select_n", "dynamic_slice", "gather",
+            "conv_general_dilated",
             "eq", "ne", "integer_pow", "pow", "sign", "sqrt", "log"]
