@@ -209,6 +209,10 @@ CASES: list[Case] = [
     # -- what complex support makes possible
     case("fftconvolve", lambda a, b: jss.fftconvolve(a, b), [f32(20), f32(7)], ["fft"],
          tol=fft_tol(26)),
+    case("signal_convolve_correlate_complex", lambda a, b, r: (jss.convolve(a, b, method="direct"), jss.correlate(a, b, mode="same"),
+                                                               jss.correlate2d(a.reshape(4, 5), r)),
+         [c64(20), c64(5), f32(3, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("signal_istft", lambda z: jss.istft(z, nperseg=16)[1], [c64(9, 7)], ["fft"], tol=fft_tol(63)),
     # Angles of a complex signal's spectrum: no bin sits on the branch cut, as a real signal's DC does.
     case("spectrum_magnitude_angle", lambda x, z: (jnp.abs(jnp.fft.rfft(x)), jnp.angle(jnp.fft.fft(z))),
          [f32(3, 16), c64(3, 16)], ["fft", "abs", "atan2"], tol=fft_tol(16)),
