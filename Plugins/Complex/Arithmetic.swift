@@ -3,14 +3,16 @@ import PluginKit
 /// Complex arithmetic and math on (real, imag) storage. Add, sub and neg act on the pairs as they
 /// are; the rest work on the parts and pair the result.
 func arithmeticLowerings() -> [Lowering] {
-    func claim(_ prim: String, _ ops: [String] = [], note: String? = nil, _ lower: @escaping LowerFunction) -> Lowering {
-        Lowering(prim, emits: pairOps + ops, priority: 10, dtypes: complexTypes, note: note, lower: lower)
+    func claim(_ prim: String, _ ops: [String] = [], dtypes: [DType] = complexTypes, note: String? = nil,
+               _ lower: @escaping LowerFunction) -> Lowering {
+        Lowering(prim, emits: pairOps + ops, priority: 10, dtypes: dtypes, note: note, lower: lower)
     }
     return [
         claim("add") { e, g in [try g.add(e.input(0), e.input(1))] },
         claim("sub") { e, g in [try g.sub(e.input(0), e.input(1))] },
         claim("neg") { e, g in [try g.op("Neg", e.input(0))] },
-        claim("conj") { e, g in
+        // lax.conj of a real array is that array as complex (no other pack claims conj).
+        claim("conj", dtypes: complexTypes + [.f32, .f64], note: "of a real array: a zero imaginary part") { e, g in
             let z = try e.input(0)
             guard z.isComplex else { return [try g.withZeroImag(z)] }  // conj of a real is that real, as complex
             return [try g.pair(g.re(z), g.op("Neg", g.im(z)), shape: z.jaxShape)]

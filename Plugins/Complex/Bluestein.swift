@@ -5,7 +5,8 @@ import PluginKit
 /// 2jk = j² + k² - (k - j)², X_k = w_k Σ_j (x_j w_j) conj(w_(k-j)) for the chirp w_j = e^(∓iπj²/n):
 /// a chirp multiply, a circular convolution of power-of-two length M ≥ 2n - 1 (DFT, multiply by
 /// the filter's spectrum, inverse DFT), and a chirp multiply again. Only power-of-two DFTs run,
-/// which ONNX Runtime computes accurately; the filter's spectrum is a constant made here.
+/// which ONNX Runtime computes accurately (or four-step MatMuls below opset 17); the filter's
+/// spectrum is a constant made here.
 func bluestein(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast(2)), axis = lead.count
@@ -33,9 +34,8 @@ func bluestein(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws -> V
     var pads = [Int64](repeating: 0, count: 2 * (axis + 2))
     pads[axis + 2 + axis] = Int64(m - n)
     let padded = try g.op("Pad", g.complexProduct(x, w), g.int64s(pads), shape: lead + [.known(Int64(m)), 2])
-    let spectrum = try dftNode(padded, axis: axis, rank: axis + 2, inverse: false, onesided: false, g)
-    let conv = try dftNode(g.complexProduct(spectrum.with(shape: lead + [.known(Int64(m)), 2]), b), axis: axis, rank: axis + 2,
-                           inverse: true, onesided: false, g)
+    let spectrum = try transformLast(padded, n: m, inverse: false, g).with(shape: lead + [.known(Int64(m)), 2])
+    let conv = try transformLast(g.complexProduct(spectrum, b).with(shape: lead + [.known(Int64(m)), 2]), n: m, inverse: true, g)
     let head = try g.op("Slice", conv, g.int64s([0]), g.int64s([Int64(n)]), g.int64s([axis]),
                         shape: lead + [.known(Int64(n)), 2])
     return try g.complexProduct(head, wOut)

@@ -16,13 +16,17 @@ enum Plan {
     /// Bluestein's chirp transform: a length-n DFT as a circular convolution done with
     /// power-of-two DFTs, for long lengths that are not powers of two.
     case bluestein
+    /// Below opset 17, which has no DFT: long powers of two split into MatMul transforms
+    /// (FourStep.swift), and Bluestein's power-of-two transforms do the same.
+    case fourStep
 
     static let matMulLimit = 128, otherLengthLimit = 1024
 
-    init(_ n: Int) {
+    init(_ n: Int, opset: Int) {
         let powerOfTwo = n & (n - 1) == 0
         if n <= Plan.matMulLimit || (!powerOfTwo && n <= Plan.otherLengthLimit) { self = .matMul }
-        else { self = powerOfTwo ? .dft : .bluestein }
+        else if !powerOfTwo { self = .bluestein }
+        else { self = opset >= 17 ? .dft : .fourStep }
     }
 }
 
@@ -75,13 +79,14 @@ func complexDFT(_ x: Value, axis: Int, rank: Int, n: Int, inverse: Bool, _ g: Gr
 func transformLast(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast(2))
-    switch Plan(n) {
+    switch Plan(n, opset: g.opset) {
     case .matMul:
         let w = try constTensor(Twiddles.complex(n, inverse: inverse), x.dtype.part, [Int64(2 * n), Int64(2 * n)], g)
         let flat = try x.reshape(lead + [.known(Int64(2 * n))])
         return try g.op("MatMul", flat, w, shape: lead + [.known(Int64(2 * n))]).reshape(lead + [.known(Int64(n)), 2])
     case .dft: return try dftNode(x, axis: lead.count, rank: lead.count + 2, inverse: inverse, onesided: false, g)
     case .bluestein: return try bluestein(x, n: n, inverse: inverse, g)
+    case .fourStep: return try fourStep(x, n: n, inverse: inverse, g)
     }
 }
 
@@ -89,12 +94,12 @@ func transformLast(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws 
 func realDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast()), m = Int64(n / 2 + 1)
-    switch Plan(n) {
+    switch Plan(n, opset: g.opset) {
     case .matMul:
         let w = try constTensor(Twiddles.real(n), x.dtype, [Int64(n), 2 * m], g)
         return try g.op("MatMul", x, w, shape: lead + [.known(2 * m)]).reshape(lead + [.known(m), 2])
-    case .bluestein:
-        let full = try bluestein(g.withZeroImag(x), n: n, inverse: false, g)
+    case .bluestein, .fourStep:
+        let full = try transformLast(g.withZeroImag(x).with(shape: lead + [.known(Int64(n)), 2]), n: n, inverse: false, g)
         return try g.op("Slice", full, g.int64s([0]), g.int64s([m]), g.int64s([lead.count]), shape: lead + [.known(m), 2])
     case .dft: break
     }
@@ -107,7 +112,7 @@ func realDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
 func inverseRealDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast(2)), m = n / 2 + 1
-    if Plan(n) == .matMul {
+    if Plan(n, opset: g.opset) == .matMul {
         let w = try constTensor(Twiddles.inverseReal(n), x.dtype.part, [Int64(2 * m), Int64(n)], g)
         return try g.op("MatMul", x.reshape(lead + [.known(Int64(2 * m))]), w, shape: lead + [.known(Int64(n))])
     }

@@ -23,9 +23,11 @@ func scatterLowerings() -> [Lowering] {
     ]
     return forms.flatMap { form in
         form.names.map { name in
-            Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
+            Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Mul", "Neg", "Shape", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
                                    "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range"],
-                     minOpset: form.minOpset, dtypes: form.reduction == nil ? DType.numbers + [.bool] : DType.numbers,
+                     minOpset: form.minOpset,
+                     dtypes: (form.reduction == nil ? DType.numbers + [.bool] : DType.numbers)
+                        + (["min", "max"].contains(form.reduction ?? "") ? [] : [.c64, .c128]),
                      note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"
                         + (form.reduction == nil ? "; duplicate indices keep the last update" : "")) { eqn, g in
                 try lowerScatter(eqn, g, reduction: form.reduction)
@@ -38,11 +40,24 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     let x = try eqn.input(0), indices = try eqn.input(1)
     var updates = try eqn.input(2), reduction = requested
     if requested == "sub" {
-        updates = try g.op("Sub", g.scalar(0, updates.dtype), updates, shape: updates.shape)
+        updates = x.isComplex ? try g.op("Neg", updates, shape: updates.shape)
+            : try g.op("Sub", g.scalar(0, updates.dtype), updates, shape: updates.shape)
         reduction = "add"
     }
     let out = try eqn.output(0)
-    guard let operand = x.shape, let ishape = indices.shape, let ushape = updates.shape else {
+    // A complex array is its (real, imag) storage (docs/complex.md): ScatterND's index tuples
+    // address JAX's axes and write whole pairs, which is complex set and add. A complex product
+    // is not ScatterND's "mul" on pairs: scatter the updates into ones, then multiply once.
+    let complex = x.isComplex
+    guard try eqn.input(2).isComplex == complex else { throw LoweringError.unsupported("\(eqn.primitive) of \(x.dtype) by \(updates.dtype) updates") }
+    var multiplier = false
+    if complex, reduction == "mul" {
+        guard (try? eqn.int("unique_indices")) == 1 else {
+            throw LoweringError.unsupported("complex \(eqn.primitive) without unique_indices (a product of repeated updates)")
+        }
+        (multiplier, reduction) = (true, nil)
+    }
+    guard let operand = x.jaxShape, let ishape = indices.shape, let ushape = try eqn.input(2).jaxShape else {
         throw LoweringError.unsupported("\(eqn.primitive) of unknown rank")
     }
     let mode = try IndexMode(eqn)
@@ -67,19 +82,21 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     let scatterDims = (0..<ushape.count).filter { !updateWindowDims.contains($0) }
     let batch = Array(ishape.dropLast())
     let full = batch + window
-    let u = try updates.transpose(scatterDims + updateWindowDims).reshape(full)
+    let pair: [Dim] = complex ? [2] : []
+    let u = try updates.transpose(scatterDims + updateWindowDims + (complex ? [ushape.count] : [])).reshape(full + pair)
 
     let drop = mode == .fillOrDrop
     let w = try WindowGrid(g, operand: operand, indices: indices, window: window, startIndexMap: toOperand,
                            operandBatching: operandBatching, indicesBatching: indicesBatching,
                            clamp: true, wantFits: drop)
-    var target = x
+    var target = multiplier ? try g.op("Expand", complexOne(x.dtype, g), g.op("Shape", x), shape: x.shape) : x
     var grid = w.grid
     if drop, let fits = w.fits {
         // Scratch block after the end of axis 0, big enough for one window.
-        var pads = [Dim](repeating: 0, count: 2 * rank)
-        pads[rank] = window[0]
-        target = try g.pad(x, g.shapeTensor(pads))
+        let storageRank = rank + pair.count
+        var pads = [Dim](repeating: 0, count: 2 * storageRank)
+        pads[storageRank] = window[0]
+        target = try g.pad(target, g.shapeTensor(pads))
         let scratch = try g.op("Add", g.dimScalar(operand[0]), g.iotaAlong(window[0], axis: nb, rank: nb + rank))
         let row0 = try g.op("Gather", grid, g.scalar(0, .i64), attributes: ["axis": .int(Int64(nb + rank))])
         let fitsFull = try fits.unsqueeze(Array(nb..<(nb + rank)))
@@ -98,5 +115,24 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     if drop {
         y = try g.op("Slice", y, g.int64s([0]), g.dimTensor(operand[0]), g.int64s([0]))
     }
-    return [y.with(shape: out.shape)]
+    if multiplier {
+        y = try complexProduct(x, y.with(shape: x.shape), g)
+    }
+    return [y.with(shape: out.shape + pair)]
+}
+
+/// 1 + 0i in the storage of complex type t.
+private func complexOne(_ t: DType, _ g: GraphBuilder) throws -> Value {
+    t == .c128 ? try g.constant([1.0, 0.0], dtype: .f64, shape: [2]) : try g.constant([Float(1), 0], dtype: .f32, shape: [2])
+}
+
+/// The elementwise complex product of two storage tensors of one shape.
+private func complexProduct(_ x: Value, _ y: Value, _ g: GraphBuilder) throws -> Value {
+    func part(_ z: Value, _ k: Int64) throws -> Value {
+        try g.op("Gather", z, g.constant([k], dtype: .i64, shape: []), attributes: ["axis": .int(-1)], shape: z.jaxShape)
+    }
+    let (a, b, c, d) = (try part(x, 0), try part(x, 1), try part(y, 0), try part(y, 1))
+    let re = try g.op("Sub", g.op("Mul", a, c), g.op("Mul", b, d))
+    let im = try g.op("Add", g.op("Mul", a, d), g.op("Mul", b, c))
+    return try g.op("Concat", re.unsqueeze([-1]), im.unsqueeze([-1]), attributes: ["axis": .int(-1)], shape: x.shape)
 }

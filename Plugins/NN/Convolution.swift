@@ -7,50 +7,76 @@ import PluginKit
 /// input elements; negative padding crops; batch_group_count folds batch groups into channel
 /// groups. Types ONNX Runtime's Conv lacks (f64, integers) take a MatMul over unfolded windows.
 func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
-    let dn = try eqn.require("dimension_numbers")
-    guard let lhsSpec = (dn["lhs_spec"] ?? dn[0])?.ints, let rhsSpec = (dn["rhs_spec"] ?? dn[1])?.ints,
-          let outSpec = (dn["out_spec"] ?? dn[2])?.ints else {
-        throw LoweringError.invalid("conv_general_dilated dimension_numbers is not (lhs_spec, rhs_spec, out_spec)")
-    }
-    let spatial = lhsSpec.count - 2
-    guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
-    try checkPermutation(lhsSpec, rank: eqn.input(0).rank ?? lhsSpec.count)
-    try checkPermutation(rhsSpec, rank: eqn.input(1).rank ?? lhsSpec.count)
-    try checkPermutation(outSpec, rank: eqn.output(0).rank)
-    guard rhsSpec.count == lhsSpec.count else { throw LoweringError.invalid("conv_general_dilated operands differ in rank") }
     let out = try eqn.output(0)
+    if try eqn.input(0).isComplex || eqn.input(1).isComplex { return try lowerComplexConvolution(eqn, g) }
+    let p = try ConvolutionParams(eqn)
+    return [try convolution(try eqn.input(0), try eqn.input(1), p, dtype: out.dtype, shape: out.shape, g)]
+}
+
+/// What conv_general_dilated's params say, read and checked once.
+struct ConvolutionParams {
+    let lhsSpec: [Int], rhsSpec: [Int], outSpec: [Int]
+    let strides: [Int], lhsDilation: [Int], rhsDilation: [Int]
+    let pads: [(lo: Int, hi: Int)]
+    let groups: Int, batchGroups: Int
+
+    init(_ eqn: Equation) throws {
+        let dn = try eqn.require("dimension_numbers")
+        guard let lhsSpec = (dn["lhs_spec"] ?? dn[0])?.ints, let rhsSpec = (dn["rhs_spec"] ?? dn[1])?.ints,
+              let outSpec = (dn["out_spec"] ?? dn[2])?.ints else {
+            throw LoweringError.invalid("conv_general_dilated dimension_numbers is not (lhs_spec, rhs_spec, out_spec)")
+        }
+        let spatial = lhsSpec.count - 2
+        guard spatial >= 1 else { throw LoweringError.unsupported("convolution without spatial dimensions") }
+        let (x, w) = (try eqn.input(0), try eqn.input(1))
+        try checkPermutation(lhsSpec, rank: (x.isComplex ? x.jaxShape?.count : x.rank) ?? lhsSpec.count)
+        try checkPermutation(rhsSpec, rank: (w.isComplex ? w.jaxShape?.count : w.rank) ?? lhsSpec.count)
+        try checkPermutation(outSpec, rank: eqn.output(0).rank)
+        guard rhsSpec.count == lhsSpec.count else { throw LoweringError.invalid("conv_general_dilated operands differ in rank") }
+        (self.lhsSpec, self.rhsSpec, self.outSpec) = (lhsSpec, rhsSpec, outSpec)
+        strides = intsOr(eqn, "window_strides", spatial)
+        lhsDilation = intsOr(eqn, "lhs_dilation", spatial)
+        rhsDilation = intsOr(eqn, "rhs_dilation", spatial)
+        pads = try padPairs(eqn)
+        groups = (try? eqn.int("feature_group_count")) ?? 1
+        batchGroups = (try? eqn.int("batch_group_count")) ?? 1
+        guard groups >= 1, batchGroups >= 1, [strides, lhsDilation, rhsDilation].allSatisfy({ $0.count == spatial && $0.allSatisfy { $0 >= 1 && $0 <= 1 << 20 } }),
+              pads.count == spatial, pads.allSatisfy({ $0.lo.magnitude <= 1 << 20 && $0.hi.magnitude <= 1 << 20 }) else {
+            throw LoweringError.invalid("conv_general_dilated strides, dilations, padding or group counts are out of range")
+        }
+    }
+}
+
+/// The real convolution of x by w (real tensors of JAX's shapes) producing `dtype` of `shape`.
+func convolution(_ x0: Value, _ w0: Value, _ p: ConvolutionParams, dtype: DType, shape: [Dim], _ g: GraphBuilder) throws -> Value {
+    let (lhsSpec, rhsSpec, outSpec) = (p.lhsSpec, p.rhsSpec, p.outSpec)
+    let spatial = lhsSpec.count - 2
     // XLA accumulates in the preferred (output) type. ONNX Runtime's Conv computes in f32 only;
     // f64 and integer convolutions are MatMuls over the unfolded windows instead (narrow
     // integers wrap the same when multiplied and summed in 32 bits and cast back).
     let compute: DType
-    switch out.dtype {
+    switch dtype {
     case .f32, .f16, .bf16: compute = .f32
-    case .f64, .i32, .i64, .u32, .u64: compute = out.dtype
+    case .f64, .i32, .i64, .u32, .u64: compute = dtype
     case .i8, .i16: compute = .i32
     case .u8, .u16: compute = .u32
-    default: throw LoweringError.unsupported("conv_general_dilated producing \(out.dtype)")
+    default: throw LoweringError.unsupported("conv_general_dilated producing \(dtype)")
     }
+    let out = (dtype: dtype, shape: shape)
     // An empty operand (a size-0 batch, feature, spatial or kernel dim) leaves every output
     // element a sum over nothing: zeros, which ONNX Runtime's Conv refuses to compute.
-    let operandDims = (try eqn.input(0).shape ?? []) + (try eqn.input(1).shape ?? []) + out.shape
+    let operandDims = (x0.shape ?? []) + (w0.shape ?? []) + out.shape
     if operandDims.contains(where: { $0.value == 0 }) {
-        return [try g.scalar(0, out.dtype).expand(out.shape)]
+        return try g.scalar(0, out.dtype).expand(out.shape)
     }
     let useConv = compute == .f32
-    let strides = intsOr(eqn, "window_strides", spatial)
-    let lhsDilation = intsOr(eqn, "lhs_dilation", spatial)
-    let rhsDilation = intsOr(eqn, "rhs_dilation", spatial)
-    var pads = try padPairs(eqn)
-    let groups = (try? eqn.int("feature_group_count")) ?? 1
-    let batchGroups = (try? eqn.int("batch_group_count")) ?? 1
-    guard groups >= 1, batchGroups >= 1, [strides, lhsDilation, rhsDilation].allSatisfy({ $0.count == spatial && $0.allSatisfy { $0 >= 1 && $0 <= 1 << 20 } }),
-          pads.count == spatial, pads.allSatisfy({ $0.lo.magnitude <= 1 << 20 && $0.hi.magnitude <= 1 << 20 }) else {
-        throw LoweringError.invalid("conv_general_dilated strides, dilations, padding or group counts are out of range")
-    }
+    let (strides, lhsDilation, rhsDilation) = (p.strides, p.lhsDilation, p.rhsDilation)
+    var pads = p.pads
+    let (groups, batchGroups) = (p.groups, p.batchGroups)
     let spatialAxes = Array(2..<(2 + spatial))
 
-    var x = try eqn.input(0).cast(to: compute).with(shape: eqn.input(0).shape).transpose(lhsSpec)
-    let w = try eqn.input(1).cast(to: compute).with(shape: eqn.input(1).shape).transpose(rhsSpec)
+    var x = try x0.cast(to: compute).with(shape: x0.shape).transpose(lhsSpec)
+    let w = try w0.cast(to: compute).with(shape: w0.shape).transpose(rhsSpec)
 
     if useConv, lhsDilation.contains(where: { $0 > 1 }), strides.allSatisfy({ $0 == 1 }), batchGroups == 1,
        let kernel = w.shape?.dropFirst(2).map(\.value) as? [Int64] {
@@ -63,7 +89,7 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
                 "strides": .ints(lhsDilation), "dilations": .ints(rhsDilation), "pads": .ints(begin + end),
                 "group": .int(Int64(groups)),
             ], shape: outSpec.map { out.shape[$0] })
-            return [try y.transpose(inversePermutation(outSpec)).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+            return try y.transpose(inversePermutation(outSpec)).cast(from: compute, to: out.dtype).with(shape: out.shape)
         }
     }
     if lhsDilation.contains(where: { $0 > 1 }) {
@@ -85,13 +111,13 @@ func lowerConvolution(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     if !useConv {
         let y = try unfoldedConvolution(x, w, strides: strides, dilations: rhsDilation, pads: pads,
                                         groups: groups * batchGroups, outShape: outSpec.map { out.shape[$0] }, compute, g)
-        return [try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+        return try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)
     }
     let y = try g.op("Conv", x, w, attributes: [
         "strides": .ints(strides), "dilations": .ints(rhsDilation),
         "pads": .ints(pads.map(\.lo) + pads.map(\.hi)), "group": .int(Int64(groups * batchGroups)),
     ], shape: outSpec.map { out.shape[$0] })
-    return [try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)]
+    return try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)
 }
 
 /// Conv's [O, I/G, k...] kernel as ConvTranspose's [I, O/G, k...], spatially flipped.

@@ -8,9 +8,9 @@ let nnPack = Pack(
                          help: "max/min pooling propagates NaN as JAX does: a second pool over the NaN mask and a Where per pool (ONNX Runtime's MaxPool skips a NaN unless it is first in its window)")],
     lowerings: [
         Lowering("conv_general_dilated", emits: ["Conv", "ConvTranspose", "MatMul", "Concat", "Transpose", "Cast", "Pad", "Slice",
-                                                 "Reshape", "Unsqueeze", "Expand"],
-                 dtypes: DType.numbers,
-                 note: "any dimension numbers; lhs dilation: ConvTranspose when padding fits the kernel, else explicit zeros; batch groups fold into channel groups; f16/bf16 computed in f32; f64 and integers: MatMul over unfolded windows",
+                                                 "Reshape", "Unsqueeze", "Expand", "Gather", "Add", "Sub"],
+                 dtypes: DType.numbers + [.c64, .c128],
+                 note: "any dimension numbers; lhs dilation: ConvTranspose when padding fits the kernel, else explicit zeros; batch groups fold into channel groups; f16/bf16 computed in f32; f64 and integers: MatMul over unfolded windows; complex: four real convolutions of the (real, imag) parts",
                  lower: lowerConvolution),
     ] + windowLowerings() + cumulativeLowerings() + logicalReductionLowerings() + [
         Lowering("sort", emits: ["TopK", "GatherElements", "IsNaN", "Equal", "Where", "Cast", "BitwiseXor"],

@@ -40,12 +40,17 @@ def fft_tol(n_total, hi=3.0, x64=False):
     return dict(rtol=scale, atol=scale * n_total * hi * 2 ** 0.5)
 
 
+# Each output element sums up to a few dozen products of magnitude up to 9.
+CONV_TOL = dict(rtol=1e-5, atol=1e-4)
+
 CASES: list[Case] = [
     # -- creation and parts
     case("complex_from_parts", lambda a, b: lax.complex(a, b), [f32(*S), f32(*S)], ["complex"]),
     case("complex_scalar_imag", lambda a: lax.complex(a, 2.0), [f32(*S)], ["complex"]),
     case("complex_real_imag", lambda z: (jnp.real(z) * 2, jnp.imag(z) - 1), [c64(*S)], ["real", "imag"]),
     case("complex_conj", jnp.conj, [c64(*S)], ["conj"]),
+    case("conj_of_real", lax.conj, [f32(*S)], ["conj"]),
+    case("conj_of_real_f64", lambda x: lax.conj(x) * (1 + 2j), [f64(*S)], ["conj"], tol=dict(rtol=1e-12, atol=1e-12), x64=True),
     # -- arithmetic and math
     case("complex_add_sub_neg", lambda z, w: (z + w, z - w, -z), [c64(*S), c64(*S)], ["add", "sub", "neg"]),
     case("complex_mul", lambda z, w: z * w, [c64(*S), c64(*S)], ["mul"]),
@@ -79,6 +84,18 @@ CASES: list[Case] = [
          [c64(*S)], ["slice", "concatenate", "rev"]),
     case("complex_pad", lambda z: (jnp.pad(z, ((1, 2), (0, 1))), lax.pad(z, 1 + 2j, ((1, -1, 0), (0, 2, 0)))),
          [c64(*S)], ["pad"]),
+    case("complex_gather", lambda z, i: (z[i], jnp.take_along_axis(z, i[:, None] % 4, axis=1)),
+         [c64(*S), lambda rng: rng.integers(0, 3, size=(3,)).astype(np.int32)], ["gather"]),
+    # scatter: ScatterND writes whole (real, imag) pairs; a complex product scatters into ones first
+    case("complex_scatter_set_add_sub", lambda z, u, i: (jnp.asarray(z).at[i].set(u), jnp.asarray(z).at[i].add(u), jnp.asarray(z).at[i].subtract(u)),
+         [c64(*S), c64(3, 4), lambda rng: rng.integers(0, 3, size=(3,)).astype(np.int32)],
+         ["scatter", "scatter-add", "scatter-sub|scatter-add"]),
+    case("complex_scatter_mul_unique", lambda z, u: (jnp.asarray(z).at[:, 1:3].multiply(u), jnp.asarray(z).at[..., 1:-1].multiply(2)),
+         [c64(*S), c64(3, 2)], ["scatter-mul"]),
+    case("complex_scatter_fill_or_drop", lambda z, u, i: jnp.asarray(z).at[i].add(u, mode="drop"),
+         [c64(*S), c64(2, 4), lambda rng: np.array([1, 5], np.int32)], ["scatter-add"]),
+    case("complex128_scatter", lambda z, u: jnp.asarray(z).at[1:, 2].set(u).at[0].multiply(1 - 2j),
+         [c128(*S), c128(2)], ["scatter", "scatter-mul"], tol=dict(rtol=1e-12, atol=1e-12), x64=True),
     case("complex_select", lambda p, z, w: jnp.where(p > 0, z, w), [f32(*S), c64(*S), c64(*S)], ["select_n"]),
     case("complex_dynamic_slice", lambda z, i: lax.dynamic_slice(z, (i, 1), (2, 2)),
          [c64(*S), lambda rng: np.int32(rng.integers(0, 3))], ["dynamic_slice"]),
@@ -86,6 +103,42 @@ CASES: list[Case] = [
          [c64(*S), c64(2, 2), lambda rng: np.int32(rng.integers(0, 3))], ["dynamic_update_slice"]),
     case("complex_split_tile", lambda z: (*jnp.split(z, [1, 3], axis=1), jnp.tile(z, (2, 1))), [c64(*S)],
          ["split", "tile|broadcast_in_dim"]),
+    # -- conv_general_dilated: four real convolutions of the parts, every param carried
+    case("complex_conv1d_ncw_stride_same", lambda x, w: lax.conv_general_dilated(x, w, (2,), "SAME"),
+         [c64(2, 3, 11), c64(4, 3, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv1d_nwc_dilated", lambda x, w: lax.conv_general_dilated(
+        x, w, (1,), ((2, 1),), rhs_dilation=(2,), dimension_numbers=("NWC", "WIO", "NWC")),
+         [c64(2, 12, 3), c64(3, 3, 5)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_nhwc", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 2), ((1, 0), (2, 1)), rhs_dilation=(2, 1), dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c64(2, 7, 6, 3), c64(3, 3, 3, 4)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_nchw_groups", lambda x, w: lax.conv_general_dilated(
+        x, w, (2, 1), "VALID", feature_group_count=2, dimension_numbers=("NCHW", "OIHW", "NCHW")),
+         [c64(2, 4, 7, 5), c64(6, 2, 3, 2)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_depthwise_nhwc", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", feature_group_count=3, dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c64(1, 6, 5, 3), c64(3, 3, 1, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_lhs_dilation", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 1), ((2, 2), (1, 1)), lhs_dilation=(2, 2), dimension_numbers=("NCHW", "OIHW", "NCHW")),
+         [c64(1, 2, 4, 5), c64(3, 2, 3, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex_conv2d_batch_groups", lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 1), "VALID", batch_group_count=2, dimension_numbers=("NCHW", "OIHW", "NCHW")),
+         [c64(4, 3, 5, 5), c64(4, 3, 2, 2)], ["conv_general_dilated"], tol=CONV_TOL),
+    # JAX gives both operands one dtype: a real kernel or signal is converted to complex first.
+    case("complex_conv_real_kernel", lambda x, k: lax.conv_general_dilated(
+        x, k.astype(jnp.complex64), (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c64(2, 6, 6, 2), f32(3, 3, 2, 4)], ["conv_general_dilated", "convert_element_type"], tol=CONV_TOL),
+    case("complex_conv_real_input", lambda x, w: lax.conv_general_dilated(
+        x.astype(jnp.complex64), w, (1,), ((1, 1),), dimension_numbers=("NCH", "OIH", "NCH")),
+         [f32(3, 2, 9), c64(4, 2, 3)], ["conv_general_dilated", "convert_element_type"], tol=CONV_TOL),
+    case("complex_convolve_real_filter", lambda z, h: jnp.convolve(z, h), [c64(16), f32(5)],
+         ["conv_general_dilated"], tol=CONV_TOL),
+    case("complex128_conv2d_nhwc_groups", lambda x, w: lax.conv_general_dilated(
+        x, w, (2, 1), ((1, 1), (0, 2)), rhs_dilation=(1, 2), feature_group_count=2,
+        dimension_numbers=("NHWC", "HWIO", "NHWC")),
+         [c128(2, 7, 6, 4), c128(3, 2, 2, 6)], ["conv_general_dilated"], tol=dict(rtol=1e-12, atol=1e-11), x64=True),
+    case("complex128_conv1d_real_kernel", lambda x, k: lax.conv_general_dilated(x, k.astype(jnp.complex128), (1,), "SAME"),
+         [c128(2, 3, 10), f64(2, 3, 4)], ["conv_general_dilated"], tol=dict(rtol=1e-12, atol=1e-11), x64=True),
     # -- conversion and comparison
     case("complex_convert", lambda x, z: (x.astype(jnp.complex64) * z, lax.convert_element_type(z, jnp.float32)),
          [f32(*S), c64(*S)], ["convert_element_type"]),
@@ -143,13 +196,40 @@ CASES: list[Case] = [
     case("fft_f64_bluestein", jnp.fft.fft, [c128(2, 1300)], ["fft"], tol=fft_tol(1300, x64=True), x64=True),
     case("rfft_irfft_f64", lambda x: (jnp.fft.rfft(x), jnp.fft.irfft(jnp.fft.rfft(x), n=x.shape[-1])),
          [f64(3, 11)], ["fft"], tol=fft_tol(11, x64=True), x64=True),
+    # -- every jnp.fft entry point: norm modes, Hermitian transforms, axes and s anywhere
+    case("fft_norm_modes", lambda z: (jnp.fft.fft(z, norm="ortho"), jnp.fft.fft(z, norm="forward"),
+                                      jnp.fft.ifft(z, norm="ortho"), jnp.fft.ifft(z, norm="forward")),
+         [c64(3, 9)], ["fft"], tol=fft_tol(9)),
+    case("rfft_irfft_norm_modes", lambda x: (jnp.fft.rfft(x, norm="ortho"), jnp.fft.irfft(jnp.fft.rfft(x), n=10, norm="forward"),
+                                             jnp.fft.rfftn(x, norm="forward")),
+         [f32(2, 3, 10)], ["fft"], tol=fft_tol(60)),
+    case("hfft_ihfft_odd", lambda z, x: (jnp.fft.hfft(z, n=9), jnp.fft.ihfft(x), jnp.fft.hfft(z, norm="ortho")),
+         [c64(3, 5), f32(3, 11)], ["fft"], tol=fft_tol(11)),
+    case("fftn_axes_anywhere", lambda z: (jnp.fft.fftn(z, axes=(0, 2)), jnp.fft.fftn(z, axes=(2, 0)),
+                                          jnp.fft.ifftn(z, s=(6, 3), axes=(0, 1))),
+         [c64(4, 3, 5)], ["fft"], tol=fft_tol(60)),
+    case("rfftn_irfftn_axes_s", lambda x, z: (jnp.fft.rfftn(x, axes=(0, 1)), jnp.fft.rfftn(x, s=(5, 9), axes=(1, 2)),
+                                              jnp.fft.irfftn(z, s=(3, 9), axes=(0, 2))),
+         [f32(4, 6, 7), c64(4, 2, 6)], ["fft"], tol=fft_tol(45)),
+    case("rfft_irfft_axis0_n", lambda x, z: (jnp.fft.rfft(x, n=9, axis=0), jnp.fft.irfft(z, n=7, axis=0)),
+         [f32(6, 3), c64(5, 3)], ["fft"], tol=fft_tol(18)),
+    case("fftshift_fftfreq", lambda z: (jnp.fft.fftshift(z), jnp.fft.ifftshift(z, axes=0),
+                                        z * jnp.fft.fftfreq(6), z[:, :4] * jnp.fft.rfftfreq(7, d=0.5)),
+         [c64(5, 6)], ["mul"]),
     # -- what complex support makes possible
     case("fftconvolve", lambda a, b: jss.fftconvolve(a, b), [f32(20), f32(7)], ["fft"],
          tol=fft_tol(26)),
+    case("signal_convolve_correlate_complex", lambda a, b, r: (jss.convolve(a, b, method="direct"), jss.correlate(a, b, mode="same"),
+                                                               jss.correlate2d(a.reshape(4, 5), r)),
+         [c64(20), c64(5), f32(3, 3)], ["conv_general_dilated"], tol=CONV_TOL),
+    case("signal_welch_csd", lambda x, y: (jss.welch(x, nperseg=16)[1], jss.csd(x, y, nperseg=16)[1]), [f32(2, 64), f32(2, 64)],
+         ["fft", "scatter-mul"], tol=fft_tol(64)),
+    case("signal_istft", lambda z: jss.istft(z, nperseg=16)[1], [c64(9, 7)], ["fft"], tol=fft_tol(63)),
     # Angles of a complex signal's spectrum: no bin sits on the branch cut, as a real signal's DC does.
     case("spectrum_magnitude_angle", lambda x, z: (jnp.abs(jnp.fft.rfft(x)), jnp.angle(jnp.fft.fft(z))),
          [f32(3, 16), c64(3, 16)], ["fft", "abs", "atan2"], tol=fft_tol(16)),
 ]
 
-REQUIRED = ["complex", "real", "imag", "conj", "fft", "dot_general", "reduce_prod", "pad", "select_n", "dynamic_slice",
+REQUIRED = ["complex", "real", "imag", "conj", "fft", "dot_general", "reduce_prod", "pad", "select_n", "dynamic_slice", "gather",
+            "conv_general_dilated",
             "eq", "ne", "integer_pow", "pow", "sign", "sqrt", "log"]
