@@ -27,6 +27,7 @@ func scatterLowerings() -> [Lowering] {
                                    "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range"],
                      minOpset: form.minOpset, dtypes: form.reduction == nil ? DType.numbers + [.bool] : DType.numbers,
                      note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"
+                        + (form.reduction == nil ? "" : "; f16/bf16 reduced in f32 for ONNX Runtime")
                         + (form.reduction == nil ? "; duplicate indices keep the last update" : "")) { eqn, g in
                 try lowerScatter(eqn, g, reduction: form.reduction)
             }
@@ -91,7 +92,16 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     }
     var y: Value
     if let r = reduction {
-        y = try g.op("ScatterND", target, grid, u, attributes: ["reduction": .string(r)])
+        // ONNX Runtime's ScatterND has no reducing kernel for 16-bit floats (its kernel table lists
+        // f16 only for reduction none, so the profile cannot tell): reduce in f32 and round back,
+        // exact for max and min, one rounding for add and mul.
+        let narrow = target.dtype == .f16 || target.dtype == .bf16
+        if narrow && g.target != "onnx" {
+            let wide = try g.op("ScatterND", target.cast(to: .f32), grid, u.cast(to: .f32), attributes: ["reduction": .string(r)])
+            y = try wide.cast(to: target.dtype)
+        } else {
+            y = try g.op("ScatterND", target, grid, u, attributes: ["reduction": .string(r)])
+        }
     } else {
         y = try g.op("ScatterND", target, grid, u)
     }

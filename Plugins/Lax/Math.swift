@@ -24,7 +24,7 @@ func mathLowerings() -> [Lowering] {
             return [try computingBF16InF32(eqn.input(0), g) { try expm1($0, g) }]
         },
         // Square-and-multiply in the same order as JAX, so float results round identically.
-        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat"], dtypes: DType.numbers) { eqn, g in
+        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat", "Slice"], dtypes: DType.numbers) { eqn, g in
             let y = try eqn.int("y")
             let x = try eqn.input(0)
             let shape = try eqn.output(0).shape
@@ -125,7 +125,7 @@ func moreMathLowerings() -> [Lowering] {
         // TO_NEAREST_EVEN is ONNX Round. AWAY_FROM_ZERO cannot be floor(|x| + 0.5): that sum
         // rounds up for the float just below 0.5. floor(|x|) plus whether the exact fraction
         // |x| - floor(|x|) reaches one half is exact.
-        Lowering("round", emits: ["Round", "Abs", "Floor", "Sub", "GreaterOrEqual", "Cast", "Add", "Where", "Less", "Neg"],
+        Lowering("round", emits: ["Round", "Abs", "Floor", "Sub", "GreaterOrEqual", "Cast", "Add", "Sign", "Reciprocal", "Mul"],
                  dtypes: DType.floats, note: "both rounding methods") { eqn, g in
             let x0 = try floatInput(eqn)
             let p = try eqn.require("rounding_method")
@@ -138,7 +138,10 @@ func moreMathLowerings() -> [Lowering] {
                 let whole = try g.op("Floor", a)
                 let up = try g.op("GreaterOrEqual", g.op("Sub", a, whole), g.scalar(0.5, t)).cast(to: t)
                 let r = try g.op("Add", whole, up)
-                return try g.op("Where", g.op("Less", x, g.scalar(0, t)), g.op("Neg", r), r)
+                // r times x's sign, -0.0 included: x + 1/x has x's sign for every x (±0 gives ±inf).
+                // Not a Where: ONNX Runtime's Where turns a -0.0 taken from its X input into +0.0.
+                let sign = try g.op("Sign", g.op("Add", x, g.op("Reciprocal", x)))
+                return try g.op("Mul", r, sign)
             }]
         },
         // x - x is exactly 0 for finite x and NaN for infinities and NaN.

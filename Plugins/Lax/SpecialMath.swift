@@ -173,12 +173,15 @@ extension FloatMath {
 
     /// The regularized lower incomplete gamma P(a, x) (lax.igamma).
     func igamma(_ a: Value, _ x: Value) throws -> Value {
-        let useFraction = try and(gt(x, 1), gt(x, a))
+        let useFraction = try and(not(lt(x, 1)), gt(x, a))
         let pre = try gammaPrefactor(a, x)
         var out = try select(useFraction, sub(1, igammacFraction(a, x, prefactor: pre)),
                              igammaSeries(a, x, prefactor: pre))
+        // No shortcut for a = 0 or a = +inf: like JAX, they go through the expansions, whose
+        // prefactor is 0 there (P = 0/0 = NaN for a = 0, x < 1; 1 for a = 0, x > 1; 0 for
+        // a = +inf, x < 1; NaN for a = +inf, x >= 1).
         out = try select(eq(x, 0), 0, out)
-        out = try select(or(isInf(x), eq(a, 0)), 1, out)
+        out = try select(isInf(x), 1, out)
         return try select(gammaDomainError(a, x), .nan, out)
     }
 
@@ -193,12 +196,12 @@ extension FloatMath {
         return try select(gammaDomainError(a, x), .nan, out)
     }
 
-    /// Where JAX's incomplete gammas are NaN: negative a or x, a = x = 0, infinite a, NaN inputs.
-    /// (a = 0 with x > 0 is the limit P = 1, Q = 0.)
+    /// Where JAX's incomplete gammas are NaN whatever the expansions give: negative a or x,
+    /// a = x = 0, NaN inputs. (+inf a is not an error there: see igamma.)
     private func gammaDomainError(_ a: Value, _ x: Value) throws -> Value {
         let negative = try or(lt(x, 0), lt(a, 0))
         let bothZero = try and(eq(a, 0), eq(x, 0))
-        let notNumber = try or(isInf(a), or(isNaN(a), isNaN(x)))
+        let notNumber = try or(isNaN(a), isNaN(x))
         return try or(or(negative, bothZero), notNumber)
     }
 

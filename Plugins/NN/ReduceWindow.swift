@@ -185,7 +185,9 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
     var offset = Array(repeating: 0, count: active.count)
     for _ in 0..<positions {
         let starts = offset.enumerated().map { k, o in o * w.windowDilation[active[k]] }
-        let ends = starts.enumerated().map { k, s in s + (outSizes[k] - 1) * w.strides[active[k]] + 1 }
+        // An empty output axis ends where it starts: s - stride + 1 could be negative, which
+        // Slice reads as counted from the end.
+        let ends = starts.enumerated().map { k, s in outSizes[k] == 0 ? s : s + (outSizes[k] - 1) * w.strides[active[k]] + 1 }
         let slice = try g.op("Slice", x, g.int64s(starts), g.int64s(ends), g.int64s(active),
                              g.int64s(active.map { w.strides[$0] }), shape: out.shape)
         acc = try acc.map { try g.op(r.combine, $0, slice, shape: out.shape) } ?? slice
