@@ -46,6 +46,9 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     guard let operand = x.shape, let ishape = indices.shape, let ushape = updates.shape else {
         throw LoweringError.unsupported("\(eqn.primitive) of unknown rank")
     }
+    // Nothing to write into an empty operand (ONNX Runtime rejects a clamped index into a size-0
+    // axis instead of writing nothing).
+    if operand.contains(.known(0)) { return [x] }
     let mode = try IndexMode(eqn)
     let updateWindowDims = try dimensionList(eqn, "update_window_dims")
     let inserted = try dimensionList(eqn, "inserted_window_dims")
