@@ -16,7 +16,7 @@ func reductionType(_ t: DType) -> DType? {
 
 func reductionLowerings() -> [Lowering] {
     var out: [Lowering] = reductionOps.map { prim, op in
-        Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul"]) { eqn, g in
+        Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul", "IsNaN", "ReduceSum", "Where", "Greater"]) { eqn, g in
             let x = try eqn.input(0)
             let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
             return [try reduce(prim, op, x, axes: axes, g)]
@@ -66,12 +66,18 @@ func reduce(_ prim: String, _ op: String, _ x: Value, axes: [Int], _ g: GraphBui
     if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) { return exact }
     let wide = reductionType(x.dtype)
     let xin = try wide.map { try x.cast(to: $0) } ?? x
-    let r: Value
+    var r: Value
     // ReduceSum takes axes as an input from opset 13, the others from opset 18.
     if op == "ReduceSum" || g.opset >= 18 {
         r = try g.op(op, xin, g.int64s(axes), attributes: ["keepdims": .int(0)])
     } else {
         r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
+    }
+    if x.dtype.isFloat, op == "ReduceMax" || op == "ReduceMin" {
+        // ONNX Runtime's ReduceMax/ReduceMin skip NaN; XLA's max and min propagate it.
+        let nans = try g.op("IsNaN", xin).cast(to: .i32)
+        let count = try g.op("ReduceSum", nans, g.int64s(axes), attributes: ["keepdims": .int(0)])
+        r = try g.op("Where", g.op("Greater", count, g.scalar(0, .i32)), g.scalar(.nan, r.dtype), r)
     }
     return try r.cast(to: x.dtype)
 }
