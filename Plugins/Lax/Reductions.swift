@@ -16,7 +16,7 @@ func reductionType(_ t: DType) -> DType? {
 
 func reductionLowerings() -> [Lowering] {
     var out: [Lowering] = reductionOps.map { prim, op in
-        Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul", "IsNaN", "ReduceSum", "Where", "Greater"]) { eqn, g in
+        Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul", "IsNaN", "ReduceSum", "Where", "Greater", "Expand"]) { eqn, g in
             let x = try eqn.input(0)
             let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
             return [try reduce(prim, op, x, axes: axes, g)]
@@ -63,6 +63,12 @@ func reductionLowerings() -> [Lowering] {
 /// x reduced over axes by one of reductionOps, in a type ONNX Runtime reduces exactly.
 func reduce(_ prim: String, _ op: String, _ x: Value, axes: [Int], _ g: GraphBuilder) throws -> Value {
     if axes.isEmpty { return x }
+    if op == "ReduceMax" || op == "ReduceMin", let shape = x.shape, axes.contains(where: { shape[$0] == .known(0) }) {
+        // Over nothing, max and min are their identities in x's own type; ONNX Runtime gives
+        // the widened type's lowest value (an i8 max of nothing would narrow to 0, a bool one to true).
+        let kept = shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
+        return try extreme(x.dtype, highest: op == "ReduceMin", g).expand(kept)
+    }
     if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) { return exact }
     let wide = reductionType(x.dtype)
     let xin = try wide.map { try x.cast(to: $0) } ?? x
@@ -119,4 +125,21 @@ func exactWideIntegerReduction(_ prim: String, _ x: Value, axes: [Int], _ g: Gra
         }
     }
     return try v.squeeze(axes.sorted()).cast(to: x.dtype)
+}
+
+/// The lowest or highest value of t (±inf for floats, false/true for bool).
+func extreme(_ t: DType, highest: Bool, _ g: GraphBuilder) throws -> Value {
+    switch t {
+    case _ where t.isFloat: return try g.scalar(highest ? .infinity : -.infinity, t)
+    case .bool: return try g.scalar(highest ? 1 : 0, t)
+    case .i8: return try g.scalar(highest ? 127 : -128, t)
+    case .i16: return try g.scalar(highest ? 32767 : -32768, t)
+    case .i32: return try g.scalar(highest ? 2147483647 : -2147483648, t)
+    case .i64: return try g.constant([highest ? Int64.max : Int64.min], dtype: t, shape: [])
+    case .u8: return try g.scalar(highest ? 255 : 0, t)
+    case .u16: return try g.scalar(highest ? 65535 : 0, t)
+    case .u32: return try g.scalar(highest ? 4294967295 : 0, t)
+    case .u64: return try g.constant([highest ? UInt64.max : 0], dtype: t, shape: [])
+    default: throw LoweringError.unsupported("max/min reduction on \(t)")
+    }
 }
