@@ -24,7 +24,8 @@ func scatterLowerings() -> [Lowering] {
     return forms.flatMap { form in
         form.names.map { name in
             Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
-                                   "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range"],
+                                   "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range",
+                                   "IsNaN", "Greater"],
                      minOpset: form.minOpset, dtypes: form.reduction == nil ? DType.numbers + [.bool] : DType.numbers,
                      note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"
                         + (form.reduction == nil ? "" : "; f16/bf16 reduced in f32 for ONNX Runtime")
@@ -104,6 +105,13 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
             y = try wide.cast(to: target.dtype)
         } else {
             y = try g.op("ScatterND", target, grid, u, attributes: ["reduction": .string(r)])
+        }
+        if target.dtype.isFloat, r == "max" || r == "min" {
+            // ONNX Runtime's max/min reductions skip NaN; XLA's propagate it: scatter the NaN
+            // masks the same way and put NaN back where either side had one.
+            let nans = try g.op("ScatterND", g.op("IsNaN", target).cast(to: .f32), grid, g.op("IsNaN", u).cast(to: .f32),
+                                attributes: ["reduction": .string("max")])
+            y = try g.op("Where", g.op("Greater", nans, g.scalar(0, .f32)), g.scalar(.nan, y.dtype), y)
         }
     } else {
         y = try g.op("ScatterND", target, grid, u)

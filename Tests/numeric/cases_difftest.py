@@ -155,4 +155,10 @@ CASES = [
          ["argmax", "argmin"], EXACT, x64=True, min_opset=18),
     case("difftest_iota_empty", lambda x: x + lax.broadcasted_iota(jnp.uint16, (1, 1, 0), 1),
          [ints(np.uint16, 1, 1, 0, lo=0)], ["iota"], EXACT),
+    # ONNX Runtime's ScatterND max/min skip NaN; XLA's propagate it (from the operand or an update)
+    case("difftest_scatter_max_min_nan",
+         lambda x, u: (jnp.asarray(x).at[np.array([0, 2], np.int32)].max(u), jnp.asarray(x).at[np.array([1, 2], np.int32)].min(u)),
+         [lambda rng: np.array([[np.nan, 1.0], [0.5, 2.0], [3.0, -1.0]], np.float32),
+          lambda rng: np.array([[0.25, np.nan], [1.5, 0.0]], np.float32)],
+         ["scatter-max|scatter_max", "scatter-min|scatter_min"], min_opset=18),
 ]
