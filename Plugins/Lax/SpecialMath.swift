@@ -135,8 +135,12 @@ extension FloatMath {
     }
 
     /// x^a e^-x / Gamma(a), the common factor of both incomplete gamma expansions.
+    /// Below the smallest normal it is 0, as XLA computes it: its CPU and GPU backends flush
+    /// denormal results, so P(a, x) for a near the smallest normal is 0 there, not ~1.
     private func gammaPrefactor(_ a: Value, _ x: Value) throws -> Value {
-        try exp(sub(sub(mul(a, log(x)), x), lgamma(a)))
+        let p = try exp(sub(sub(mul(a, log(x)), x), lgamma(a)))
+        let tiny: Double = t == .f64 ? 2.2250738585072014e-308 : t == .f16 ? 6.103515625e-05 : 1.1754943508222875e-38
+        return try select(lt(p, tiny), 0, p)
     }
 
     /// P(a, x) by its power series sum x^n / (a+1)...(a+n); used where x <= max(a, 1), where the
