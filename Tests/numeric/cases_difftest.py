@@ -161,4 +161,8 @@ CASES = [
          [lambda rng: np.array([[np.nan, 1.0], [0.5, 2.0], [3.0, -1.0]], np.float32),
           lambda rng: np.array([[0.25, np.nan], [1.5, 0.0]], np.float32)],
          ["scatter-max|scatter_max", "scatter-min|scatter_min"], min_opset=18),
+    case("difftest_reduce_or_and_xor_empty_axis_bool",
+         lambda b: (lax.reduce(b, False, lax.bitwise_or, (0,)), lax.reduce(b, True, lax.bitwise_and, (0,)),
+                    lax.reduce(b, False, lax.bitwise_xor, (0,))),
+         [lambda rng: np.zeros((0, 3), bool)], ["reduce_or", "reduce_and", "reduce_xor"], EXACT),
 ]
