@@ -79,8 +79,9 @@ func reduce(_ prim: String, _ op: String, _ x: Value, axes: [Int], _ g: GraphBui
     } else {
         r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
     }
-    if x.dtype.isFloat, op == "ReduceMax" || op == "ReduceMin" {
-        // ONNX Runtime's ReduceMax/ReduceMin skip NaN; XLA's max and min propagate it.
+    if x.dtype.isFloat, op == "ReduceMax" || op == "ReduceMin", try g.boolOption("strict_nan") {
+        // ONNX Runtime's ReduceMax/ReduceMin skip NaN; XLA's max and min propagate it. On
+        // request only, like the NN pack's pooling guard: the guard stops softmax fusing.
         let nans = try g.op("IsNaN", xin).cast(to: .i32)
         let count = try g.op("ReduceSum", nans, g.int64s(axes), attributes: ["keepdims": .int(0)])
         r = try g.op("Where", g.op("Greater", count, g.scalar(0, .i32)), g.scalar(.nan, r.dtype), r)

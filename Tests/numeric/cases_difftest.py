@@ -130,12 +130,12 @@ CASES = [
     case("difftest_scatter_clip_into_empty_operand",
          lambda x, u: jnp.asarray(x).at[np.array([-1, -2, -2], np.int32)].max(u, mode="clip"),
          [f32(0, 1), f32(3, 1)], ["scatter-max|scatter_max"], min_opset=18),
-    # ONNX Runtime's ReduceMax/ReduceMin skip NaN; XLA's propagate it
+    # ONNX Runtime's ReduceMax/ReduceMin skip NaN; XLA's propagate it (with --strict-nan)
     case("difftest_reduce_max_min_nan",
          lambda x: (lax.reduce_max(x, (1,)), lax.reduce_min(x, (0,)),
                     lax.reduce(x.astype(jnp.float16), np.float16(0), lax.min, (1,))),
          [lambda rng: np.array([[1, np.nan, 3], [np.nan, 1, 2], [0.5, 2, -1], [1, 2, 3]], np.float32)],
-         ["reduce_max", "reduce_min", "reduce_min|reduce"], dict(rtol=1e-3, atol=1e-3)),
+         ["reduce_max", "reduce_min", "reduce_min|reduce"], dict(rtol=1e-3, atol=1e-3), strict_nan=True),
     # max/min over nothing: the identity of the operand's own type
     case("difftest_reduce_max_min_empty_axis_narrow",
          lambda x, b: (lax.reduce_max(x, (0,)), lax.reduce_min(x, (0, 2)), lax.reduce(b, False, lax.max, (0,))),
