@@ -38,7 +38,7 @@ func reductionLowerings() -> [Lowering] {
             case .u64 where g.opset >= 18:
                 // Flipping the top bit of the wrapped i64 maps unsigned order onto signed order.
                 xin = try g.op("BitwiseXor", x.cast(to: .i64), g.int64s([Int64.min]))
-            case .u64: throw LoweringError.unsupported("\(prim) on u64 below opset 18 (ArgMax has no unsigned 64-bit type)")
+            case .u64: throw LoweringError.unsupported("\(prim) on u64 needs opset 18 (BitwiseXor)")
             default: xin = try x.cast(to: .i32)
             }
             var r = try g.op(op, xin, attributes: attrs)
