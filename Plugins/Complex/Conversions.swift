@@ -4,7 +4,7 @@ import PluginKit
 func conversionLowerings() -> [Lowering] {
     [
         // Both operands are real, so no dtype filter: only this pack claims `complex`.
-        Lowering("complex", emits: ["Concat", "Unsqueeze", "Cast", "Expand", "Shape", "Add"], priority: 10) { e, g in
+        Lowering("complex", emits: ["Concat", "Unsqueeze", "Cast", "Expand", "Shape", "Add", "Slice"], priority: 10) { e, g in
             let t = try e.output(0).dtype.part
             let shape = try e.output(0).shape
             let (a, b) = (try e.input(0).cast(to: t), try e.input(1).cast(to: t))

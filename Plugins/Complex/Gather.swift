@@ -6,7 +6,7 @@ import PluginKit
 /// the collapsed and batching dims, Transpose of the window dims to `offset_dims`.
 func complexGatherLowering() -> Lowering {
     Lowering("gather", emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Expand", "Concat", "GatherND",
-                                "Squeeze", "Transpose", "GreaterOrEqual", "LessOrEqual", "And", "Where", "Range"],
+                                "Squeeze", "Transpose", "GreaterOrEqual", "LessOrEqual", "And", "Where", "Range", "Slice"],
              priority: 10, dtypes: complexTypes, note: "modes clip, promise_in_bounds and fill (NaN or fill_value)") { e, g in
         let x = try e.input(0), indices = try e.input(1)
         let out = try e.output(0)

@@ -16,7 +16,7 @@ func dynamicSliceLowering() -> Lowering {
 /// `dynamic_update_slice`: writes `update` at runtime starts clamped like `dynamic_slice`, as a
 /// ScatterND over the update's coordinate grid (unique coordinates, so the write is deterministic).
 func dynamicUpdateSliceLowering() -> Lowering {
-    Lowering("dynamic_update_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat", "ScatterND", "Range"],
+    Lowering("dynamic_update_slice", emits: ["Cast", "Max", "Min", "Sub", "Squeeze", "Add", "Expand", "Unsqueeze", "Concat", "ScatterND", "Range", "Slice"],
              note: "starts clamped into [0, dim - size] like XLA") { eqn, g in
         let x = try eqn.input(0), update = try eqn.input(1)
         guard let shape = x.shape, let usize = update.shape else {

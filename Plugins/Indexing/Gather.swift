@@ -6,7 +6,7 @@ import PluginKit
 /// window does not fit whole, as XLA's fill-or-drop does.
 func gatherLowering() -> Lowering {
     Lowering("gather", emits: ["Cast", "Gather", "Max", "Min", "Add", "Unsqueeze", "Expand", "Concat", "GatherND",
-                                "Squeeze", "Transpose", "GreaterOrEqual", "LessOrEqual", "Sub", "And", "Where", "Range"],
+                                "Squeeze", "Transpose", "GreaterOrEqual", "LessOrEqual", "Sub", "And", "Where", "Range", "Slice"],
              dtypes: DType.numbers + [.bool],
              note: "any dimension numbers; modes clip, fill (fill_value, default NaN/int min), promise_in_bounds (clamped)") { eqn, g in
         let x = try eqn.input(0), indices = try eqn.input(1)

@@ -24,11 +24,13 @@ func scatterLowerings() -> [Lowering] {
     return forms.flatMap { form in
         form.names.map { name in
             Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Mul", "Neg", "Shape", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
-                                   "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range"],
+                                   "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range",
+                                   "IsNaN", "Greater"],
                      minOpset: form.minOpset,
                      dtypes: (form.reduction == nil ? DType.numbers + [.bool] : DType.numbers)
                         + (["min", "max"].contains(form.reduction ?? "") ? [] : [.c64, .c128]),
                      note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"
+                        + (form.reduction == nil ? "" : "; f16/bf16 reduced in f32 for ONNX Runtime")
                         + (form.reduction == nil ? "; duplicate indices keep the last update" : "")) { eqn, g in
                 try lowerScatter(eqn, g, reduction: form.reduction)
             }
@@ -60,6 +62,9 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     guard let operand = x.jaxShape, let ishape = indices.shape, let ushape = try eqn.input(2).jaxShape else {
         throw LoweringError.unsupported("\(eqn.primitive) of unknown rank")
     }
+    // Nothing to write into an empty operand (ONNX Runtime rejects a clamped index into a size-0
+    // axis instead of writing nothing).
+    if operand.contains(.known(0)) { return [x] }
     let mode = try IndexMode(eqn)
     let updateWindowDims = try dimensionList(eqn, "update_window_dims")
     let inserted = try dimensionList(eqn, "inserted_window_dims")
@@ -108,7 +113,23 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
     }
     var y: Value
     if let r = reduction {
-        y = try g.op("ScatterND", target, grid, u, attributes: ["reduction": .string(r)])
+        // ONNX Runtime's ScatterND has no reducing kernel for 16-bit floats (its kernel table lists
+        // f16 only for reduction none, so the profile cannot tell): reduce in f32 and round back,
+        // exact for max and min, one rounding for add and mul.
+        let narrow = target.dtype == .f16 || target.dtype == .bf16
+        if narrow && g.target != "onnx" {
+            let wide = try g.op("ScatterND", target.cast(to: .f32), grid, u.cast(to: .f32), attributes: ["reduction": .string(r)])
+            y = try wide.cast(to: target.dtype)
+        } else {
+            y = try g.op("ScatterND", target, grid, u, attributes: ["reduction": .string(r)])
+        }
+        if target.dtype.isFloat, r == "max" || r == "min" {
+            // ONNX Runtime's max/min reductions skip NaN; XLA's propagate it: scatter the NaN
+            // masks the same way and put NaN back where either side had one.
+            let nans = try g.op("ScatterND", g.op("IsNaN", target).cast(to: .f32), grid, g.op("IsNaN", u).cast(to: .f32),
+                                attributes: ["reduction": .string("max")])
+            y = try g.op("Where", g.op("Greater", nans, g.scalar(0, .f32)), g.scalar(.nan, y.dtype), y)
+        }
     } else {
         y = try g.op("ScatterND", target, grid, u)
     }

@@ -68,9 +68,6 @@ func halfExp(_ a: Value, _ g: GraphBuilder) throws -> Value {
     try g.op("Exp", g.op("Sub", a, g.scalar(0.6931471805599453, .f64)))
 }
 
-func withSignOf(_ x: Value, _ magnitude: Value, _ g: GraphBuilder) throws -> Value {
-    try g.op("Where", g.op("Less", x, g.scalar(0, .f64)), g.op("Neg", magnitude), magnitude)
-}
 
 /// Atan for any float type: the ONNX op, or the series below for f64.
 func arctangent(_ x: Value, _ g: GraphBuilder) throws -> Value {

@@ -5,7 +5,7 @@ import PluginKit
 /// and reductions of several operands at once, run the body itself in Loops (reduceByLoop).
 func genericReduceLowering() -> Lowering {
     Lowering("reduce", emits: ["ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "Cast", "CumSum", "Slice", "Squeeze",
-                               "Pad", "Mul", "Add", "Max", "Min", "Or", "And", "Loop", "Gather", "Transpose", "Reshape"],
+                               "Pad", "Mul", "Add", "Max", "Min", "Or", "And", "Loop", "Gather", "Transpose", "Reshape", "IsNaN", "Where", "Greater", "Expand"],
              note: "a body that is a single add, mul, max or min (and/or on bools): that ONNX reduction; any other body or several operands: the body in nested Loops, one element at a time") { eqn, g in
         if eqn.inputs.count != 2 { return try reduceByLoop(eqn, g) }
         let x = try eqn.input(0), initial = try eqn.input(1)

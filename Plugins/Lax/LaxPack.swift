@@ -5,6 +5,8 @@ import PluginKit
 let laxPack = Pack(
     name: "Lax", version: "0.1.0",
     description: "jax.lax elementwise, shape, reduction and dot_general lowerings",
+    options: [PackOption("strict_nan", .bool, default: "false",
+                         help: "max and min reductions propagate NaN as JAX does: a NaN count per reduction and a Where (ONNX Runtime's ReduceMax/ReduceMin skip NaN; off, softmax still fuses)")],
     lowerings: elementwiseLowerings() + mathLowerings() + integerDivisionLowerings() + bitwiseLowerings()
         + conversionLowerings() + shapeLowerings() + reductionLowerings() + specialLowerings() + [
         Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],

@@ -24,7 +24,7 @@ func mathLowerings() -> [Lowering] {
             return [try computingBF16InF32(eqn.input(0), g) { try expm1($0, g) }]
         },
         // Square-and-multiply in the same order as JAX, so float results round identically.
-        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat"], dtypes: DType.numbers) { eqn, g in
+        Lowering("integer_pow", emits: ["Mul", "Reciprocal", "Div", "Expand", "Concat", "Slice"], dtypes: DType.numbers) { eqn, g in
             let y = try eqn.int("y")
             let x = try eqn.input(0)
             let shape = try eqn.output(0).shape
@@ -94,11 +94,19 @@ func signBit(_ x: Value, _ g: GraphBuilder) throws -> Value {
     return try g.op("Or", g.op("Less", x, zero), g.op("Less", g.op("Reciprocal", x), zero))
 }
 
+/// magnitude (>= 0) with x's sign, -0.0 included: x + 1/x has x's sign for every x (±0 gives
+/// ±inf), so its Sign is ±1. Not a Where on the sign bit: ONNX Runtime's Where turns a -0.0 taken
+/// from its X input into +0.0, and its optimizer swaps a Where's inputs to drop a Not.
+func withSignOf(_ x: Value, _ magnitude: Value, _ g: GraphBuilder) throws -> Value {
+    let sign = try g.op("Sign", g.op("Add", x, g.op("Reciprocal", x)))
+    return try g.op("Mul", magnitude, sign)
+}
+
 func moreMathLowerings() -> [Lowering] {
     [
         // atan(|y| / |x|) in [0, pi/2], reflected to pi - a when x has its sign bit, then given
         // y's sign: the quadrants, signed zeros and infinities come out as in C's atan2.
-        Lowering("atan2", emits: uniqueOps(["Abs", "Div", "Atan", "Sub", "Where", "Neg", "Less", "Reciprocal", "Or", "And", "Equal", "Cast"], doubleMathOps),
+        Lowering("atan2", emits: uniqueOps(["Abs", "Div", "Atan", "Sub", "Where", "Neg", "Less", "Reciprocal", "Or", "And", "Equal", "Cast", "Mul", "Sign", "Add"], doubleMathOps),
                  dtypes: DType.floats, note: "f64: Atan from its series (ONNX Runtime has no double Atan)") { eqn, g in
             let y0 = try floatInput(eqn), x0 = try eqn.input(1)
             let wide = y0.dtype == .bf16
@@ -112,7 +120,7 @@ func moreMathLowerings() -> [Lowering] {
             let bothInf = try g.op("And", g.op("Equal", ay, inf), g.op("Equal", ax, inf))
             a = try g.op("Where", bothZero, zero, g.op("Where", bothInf, g.scalar(Double.pi / 4, t), a))
             a = try g.op("Where", signBit(x, g), g.op("Sub", g.scalar(Double.pi, t), a), a)
-            let r = try g.op("Where", signBit(y, g), g.op("Neg", a), a)
+            let r = try withSignOf(y, a, g)
             return [try r.cast(to: y0.dtype)]
         },
         Lowering("cbrt", emits: ["Abs", "Pow", "Sign", "Mul", "Cast"], dtypes: DType.floats) { eqn, g in
@@ -125,7 +133,7 @@ func moreMathLowerings() -> [Lowering] {
         // TO_NEAREST_EVEN is ONNX Round. AWAY_FROM_ZERO cannot be floor(|x| + 0.5): that sum
         // rounds up for the float just below 0.5. floor(|x|) plus whether the exact fraction
         // |x| - floor(|x|) reaches one half is exact.
-        Lowering("round", emits: ["Round", "Abs", "Floor", "Sub", "GreaterOrEqual", "Cast", "Add", "Where", "Less", "Neg"],
+        Lowering("round", emits: ["Round", "Abs", "Floor", "Sub", "GreaterOrEqual", "Cast", "Add", "Sign", "Reciprocal", "Mul"],
                  dtypes: DType.floats, note: "both rounding methods") { eqn, g in
             let x0 = try floatInput(eqn)
             let p = try eqn.require("rounding_method")
@@ -138,7 +146,7 @@ func moreMathLowerings() -> [Lowering] {
                 let whole = try g.op("Floor", a)
                 let up = try g.op("GreaterOrEqual", g.op("Sub", a, whole), g.scalar(0.5, t)).cast(to: t)
                 let r = try g.op("Add", whole, up)
-                return try g.op("Where", g.op("Less", x, g.scalar(0, t)), g.op("Neg", r), r)
+                return try withSignOf(x, r, g)
             }]
         },
         // x - x is exactly 0 for finite x and NaN for infinities and NaN.

@@ -16,14 +16,14 @@ func reductionType(_ t: DType) -> DType? {
 
 func reductionLowerings() -> [Lowering] {
     var out: [Lowering] = reductionOps.map { prim, op in
-        Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul"]) { eqn, g in
+        Lowering(prim, emits: [op, "Cast", "CumSum", "Slice", "Squeeze", "Pad", "Mul", "IsNaN", "ReduceSum", "Where", "Greater", "Expand"]) { eqn, g in
             let x = try eqn.input(0)
             let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
             return [try reduce(prim, op, x, axes: axes, g)]
         }
     }
     for (prim, op) in [("argmax", "ArgMax"), ("argmin", "ArgMin")] {
-        out.append(Lowering(prim, emits: (op == "ArgMax" ? [op] : [op, "ArgMax"]) + ["Cast", "IsNaN", "ReduceMax", "Where"],
+        out.append(Lowering(prim, emits: (op == "ArgMax" ? [op] : [op, "ArgMax"]) + ["Cast", "IsNaN", "ReduceMax", "Where", "BitwiseXor"],
                             note: "first index on ties, like JAX; the first NaN wins, as in JAX") { eqn, g in
             let x = try eqn.input(0)
             let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
@@ -35,7 +35,10 @@ func reductionLowerings() -> [Lowering] {
             case .i32, .i64, .f32, .f64: xin = x
             case .u32: xin = try x.cast(to: .i64)
             case .f16, .bf16: xin = try x.cast(to: .f32)
-            case .u64: throw LoweringError.unsupported("\(prim) on u64 (ArgMax has no unsigned 64-bit type)")
+            case .u64 where g.opset >= 18:
+                // Flipping the top bit of the wrapped i64 maps unsigned order onto signed order.
+                xin = try g.op("BitwiseXor", x.cast(to: .i64), g.int64s([Int64.min]))
+            case .u64: throw LoweringError.unsupported("\(prim) on u64 needs opset 18 (BitwiseXor)")
             default: xin = try x.cast(to: .i32)
             }
             var r = try g.op(op, xin, attributes: attrs)
@@ -60,15 +63,28 @@ func reductionLowerings() -> [Lowering] {
 /// x reduced over axes by one of reductionOps, in a type ONNX Runtime reduces exactly.
 func reduce(_ prim: String, _ op: String, _ x: Value, axes: [Int], _ g: GraphBuilder) throws -> Value {
     if axes.isEmpty { return x }
+    if op == "ReduceMax" || op == "ReduceMin", let shape = x.shape, axes.contains(where: { shape[$0] == .known(0) }) {
+        // Over nothing, max and min are their identities in x's own type; ONNX Runtime gives
+        // the widened type's lowest value (an i8 max of nothing would narrow to 0, a bool one to true).
+        let kept = shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
+        return try extreme(x.dtype, highest: op == "ReduceMin", g).expand(kept)
+    }
     if let exact = try exactWideIntegerReduction(prim, x, axes: axes, g) { return exact }
     let wide = reductionType(x.dtype)
     let xin = try wide.map { try x.cast(to: $0) } ?? x
-    let r: Value
+    var r: Value
     // ReduceSum takes axes as an input from opset 13, the others from opset 18.
     if op == "ReduceSum" || g.opset >= 18 {
         r = try g.op(op, xin, g.int64s(axes), attributes: ["keepdims": .int(0)])
     } else {
         r = try g.op(op, xin, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
+    }
+    if x.dtype.isFloat, op == "ReduceMax" || op == "ReduceMin", try g.boolOption("strict_nan") {
+        // ONNX Runtime's ReduceMax/ReduceMin skip NaN; XLA's max and min propagate it. On
+        // request only, like the NN pack's pooling guard: the guard stops softmax fusing.
+        let nans = try g.op("IsNaN", xin).cast(to: .i32)
+        let count = try g.op("ReduceSum", nans, g.int64s(axes), attributes: ["keepdims": .int(0)])
+        r = try g.op("Where", g.op("Greater", count, g.scalar(0, .i32)), g.scalar(.nan, r.dtype), r)
     }
     return try r.cast(to: x.dtype)
 }
@@ -110,4 +126,21 @@ func exactWideIntegerReduction(_ prim: String, _ x: Value, axes: [Int], _ g: Gra
         }
     }
     return try v.squeeze(axes.sorted()).cast(to: x.dtype)
+}
+
+/// The lowest or highest value of t (±inf for floats, false/true for bool).
+func extreme(_ t: DType, highest: Bool, _ g: GraphBuilder) throws -> Value {
+    switch t {
+    case _ where t.isFloat: return try g.scalar(highest ? .infinity : -.infinity, t)
+    case .bool: return try g.scalar(highest ? 1 : 0, t)
+    case .i8: return try g.scalar(highest ? 127 : -128, t)
+    case .i16: return try g.scalar(highest ? 32767 : -32768, t)
+    case .i32: return try g.scalar(highest ? 2147483647 : -2147483648, t)
+    case .i64: return try g.constant([highest ? Int64.max : Int64.min], dtype: t, shape: [])
+    case .u8: return try g.scalar(highest ? 255 : 0, t)
+    case .u16: return try g.scalar(highest ? 65535 : 0, t)
+    case .u32: return try g.scalar(highest ? 4294967295 : 0, t)
+    case .u64: return try g.constant([highest ? UInt64.max : 0], dtype: t, shape: [])
+    default: throw LoweringError.unsupported("max/min reduction on \(t)")
+    }
 }

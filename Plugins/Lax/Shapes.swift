@@ -76,7 +76,7 @@ func shapeLowerings() -> [Lowering] {
             let lifted = try x.unsqueeze(Array(0..<(rank - (x.rank ?? rank))))
             return [try g.op("Tile", lifted, g.shapeTensor(reps), shape: eqn.output(0).shape)]
         },
-        Lowering("iota", emits: ["Range", "Cast", "Unsqueeze", "Expand", "Reshape", "Squeeze"]) { eqn, g in
+        Lowering("iota", emits: ["Range", "Cast", "Unsqueeze", "Expand", "Reshape", "Squeeze", "Slice"]) { eqn, g in
             let out = try eqn.output(0)
             let axis = try eqn.int("dimension")
             guard axis >= 0, axis < out.rank else { throw LoweringError.invalid("iota dimension \(axis) is out of range for rank \(out.rank)") }

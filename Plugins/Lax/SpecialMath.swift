@@ -135,8 +135,12 @@ extension FloatMath {
     }
 
     /// x^a e^-x / Gamma(a), the common factor of both incomplete gamma expansions.
+    /// Below the smallest normal it is 0, as XLA computes it: its CPU and GPU backends flush
+    /// denormal results, so P(a, x) for a near the smallest normal is 0 there, not ~1.
     private func gammaPrefactor(_ a: Value, _ x: Value) throws -> Value {
-        try exp(sub(sub(mul(a, log(x)), x), lgamma(a)))
+        let p = try exp(sub(sub(mul(a, log(x)), x), lgamma(a)))
+        let tiny: Double = t == .f64 ? 2.2250738585072014e-308 : t == .f16 ? 6.103515625e-05 : 1.1754943508222875e-38
+        return try select(lt(p, tiny), 0, p)
     }
 
     /// P(a, x) by its power series sum x^n / (a+1)...(a+n); used where x <= max(a, 1), where the
@@ -173,12 +177,15 @@ extension FloatMath {
 
     /// The regularized lower incomplete gamma P(a, x) (lax.igamma).
     func igamma(_ a: Value, _ x: Value) throws -> Value {
-        let useFraction = try and(gt(x, 1), gt(x, a))
+        let useFraction = try and(not(lt(x, 1)), gt(x, a))
         let pre = try gammaPrefactor(a, x)
         var out = try select(useFraction, sub(1, igammacFraction(a, x, prefactor: pre)),
                              igammaSeries(a, x, prefactor: pre))
+        // No shortcut for a = 0 or a = +inf: like JAX, they go through the expansions, whose
+        // prefactor is 0 there (P = 0/0 = NaN for a = 0, x < 1; 1 for a = 0, x > 1; 0 for
+        // a = +inf, x < 1; NaN for a = +inf, x >= 1).
         out = try select(eq(x, 0), 0, out)
-        out = try select(or(isInf(x), eq(a, 0)), 1, out)
+        out = try select(isInf(x), 1, out)
         return try select(gammaDomainError(a, x), .nan, out)
     }
 
@@ -193,12 +200,12 @@ extension FloatMath {
         return try select(gammaDomainError(a, x), .nan, out)
     }
 
-    /// Where JAX's incomplete gammas are NaN: negative a or x, a = x = 0, infinite a, NaN inputs.
-    /// (a = 0 with x > 0 is the limit P = 1, Q = 0.)
+    /// Where JAX's incomplete gammas are NaN whatever the expansions give: negative a or x,
+    /// a = x = 0, NaN inputs. (+inf a is not an error there: see igamma.)
     private func gammaDomainError(_ a: Value, _ x: Value) throws -> Value {
         let negative = try or(lt(x, 0), lt(a, 0))
         let bothZero = try and(eq(a, 0), eq(x, 0))
-        let notNumber = try or(isInf(a), or(isNaN(a), isNaN(x)))
+        let notNumber = try or(isNaN(a), isNaN(x))
         return try or(or(negative, bothZero), notNumber)
     }
 

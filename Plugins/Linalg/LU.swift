@@ -55,7 +55,7 @@ func luLowering() -> Lowering {
 /// `lu_pivots_to_permutation`: applies the swaps (row j with row pivots[j], in order) to
 /// 0..<permutation_size, one swap per Loop trip.
 func luPivotsToPermutationLowering() -> Lowering {
-    Lowering("lu_pivots_to_permutation", emits: ["Loop", "Gather", "Unsqueeze", "Where", "Equal", "ReduceSum", "Cast", "Expand"],
+    Lowering("lu_pivots_to_permutation", emits: ["Loop", "Gather", "Unsqueeze", "Where", "Equal", "ReduceSum", "Cast", "Expand", "Slice"],
              note: "one swap per Loop trip") { eqn, g in
         let pivots = try eqn.input(0)
         guard let shape = pivots.shape, let k = shape.last?.value else {

@@ -10,7 +10,7 @@ let logicalReductions: [(prim: String, boolReduce: String, intOp: String)] = [
 
 func logicalReductionLowerings() -> [Lowering] {
     logicalReductions.map { prim, boolReduce, intOp in
-        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat", "Expand"], dtypes: [.bool] + DType.ints,
+        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat", "Expand", "Greater"], dtypes: [.bool] + DType.ints,
                  note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (opset 18)") { eqn, g in
             let x = try eqn.input(0)
             let out = try eqn.output(0)
@@ -27,7 +27,9 @@ func logicalReductionLowerings() -> [Lowering] {
                     r = try g.op(boolReduce, bits, attributes: ["axes": .ints(axes), "keepdims": .int(0)])
                 }
                 if boolReduce == "ReduceSum" { r = try g.op("Mod", r, g.scalar(2, .i32)) }
-                return [try r.cast(to: .bool).with(shape: out.shape)]
+                // r > 0, not a Cast: over an empty axis ReduceMax gives Int32.min, which is
+                // false for or (a Cast would make it true); ReduceMin's Int32.max is true for and.
+                return [try g.op("Greater", r, g.scalar(0, .i32), shape: out.shape)]
             }
             if g.opset < 18 { throw LoweringError.unsupported("\(prim) on integers needs opset 18 (\(intOp))") }
             let op = intOp

@@ -35,6 +35,12 @@ func identity(_ r: WindowReduction, _ t: DType, _ g: GraphBuilder) throws -> Val
     case (.min, .u32): return try g.constant([UInt32.max], dtype: t, shape: [])
     case (.min, .u64): return try g.constant([UInt64.max], dtype: t, shape: [])
     case (.min, .bool): return try g.scalar(1, t)
+    case (.max, .i8): return try g.scalar(-128, t)
+    case (.min, .i8): return try g.scalar(127, t)
+    case (.max, .i16): return try g.scalar(-32768, t)
+    case (.min, .i16): return try g.scalar(32767, t)
+    case (.min, .u8): return try g.scalar(255, t)
+    case (.min, .u16): return try g.scalar(65535, t)
     default: throw LoweringError.unsupported("reduce_window_\(r.rawValue) on \(t)")
     }
 }
@@ -171,7 +177,8 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
     let positions = active.map { w.dims[$0] }.reduce(1, *)
     guard positions <= 4096 else { throw LoweringError.unsupported("reduce_window with \(positions) window positions") }
     // Bools compute as 0/1 in i32, so their identities are false (max) and true (min).
-    let fill = t == .bool ? try g.scalar(r == .max ? 0 : 1, compute) : try identity(r, compute, g)
+    // The identity of t, not of the wider compute type: i16 pads with 32767, not Int32.max.
+    let fill = t == .bool ? try g.scalar(r == .max ? 0 : 1, compute) : try identity(r, t, g).cast(to: compute)
     var x = try x0.cast(to: compute).with(shape: x0.shape)
     x = try dilate(x, active.map { w.baseDilation[$0] }, axes: active, fill: fill, g)
     var pads = active.map { w.pads[$0] }
@@ -185,7 +192,9 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
     var offset = Array(repeating: 0, count: active.count)
     for _ in 0..<positions {
         let starts = offset.enumerated().map { k, o in o * w.windowDilation[active[k]] }
-        let ends = starts.enumerated().map { k, s in s + (outSizes[k] - 1) * w.strides[active[k]] + 1 }
+        // An empty output axis ends where it starts: s - stride + 1 could be negative, which
+        // Slice reads as counted from the end.
+        let ends = starts.enumerated().map { k, s in outSizes[k] == 0 ? s : s + (outSizes[k] - 1) * w.strides[active[k]] + 1 }
         let slice = try g.op("Slice", x, g.int64s(starts), g.int64s(ends), g.int64s(active),
                              g.int64s(active.map { w.strides[$0] }), shape: out.shape)
         acc = try acc.map { try g.op(r.combine, $0, slice, shape: out.shape) } ?? slice

@@ -48,7 +48,7 @@ func keyDataLowerings() -> [Lowering] {
         // jax.random.clone only tells the key-reuse checker a copy is intended; the key is the same.
         Lowering("random_clone", emits: [], dtypes: [.u32], note: "the same key") { eqn, _ in [try eqn.input(0)] },
         // JAX's threefry seed: a 32-bit seed is the low word (high word 0), a 64-bit one is split.
-        Lowering("random_seed", emits: ["Cast", "BitShift", "Concat", "Unsqueeze", "Expand"],
+        Lowering("random_seed", emits: ["Cast", "BitShift", "Concat", "Unsqueeze", "Expand", "Slice"],
                  dtypes: [.i8, .i16, .i32, .i64, .u8, .u16, .u32, .u64], note: "threefry keys only") { eqn, g in
             try requireThreefry(eqn)
             let seed = try eqn.input(0)

@@ -18,7 +18,7 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
 
 func randomBitsLowerings() -> [Lowering] {
     [
-        Lowering("random_bits", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape"],
+        Lowering("random_bits", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
                  minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); bit widths 8, 16, 32, 64; symbolic shapes count at run time") { eqn, g in
             let width = try eqn.int("bit_width")
             let shape = try eqn.require("shape").dims ?? []
@@ -33,14 +33,14 @@ func randomBitsLowerings() -> [Lowering] {
             default: throw LoweringError.unsupported("random_bits with bit_width \(width)")
             }
         },
-        Lowering("random_split", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape"],
+        Lowering("random_split", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
                  minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default)") { eqn, g in
             let shape = try eqn.require("shape").dims ?? []
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
             return [try keyData(g, x0, x1, batch: out)]
         },
         // fold_in encrypts the counter (0, message) under the key; the result is the new key.
-        Lowering("random_fold_in", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast"],
+        Lowering("random_fold_in", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Slice"],
                  minOpset: 18, dtypes: [.u32], note: "threefry keys") { eqn, g in
             let key = try eqn.input(0)
             let batch = Array((key.shape ?? []).dropLast())

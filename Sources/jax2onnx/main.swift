@@ -117,8 +117,8 @@ struct Convert: ParsableCommand {
         valueName: "pack.name=value"))
     var packOption: [String] = []
     @Flag(name: .customLong("strict-nan"), help: ArgumentHelp(
-        "Same as --pack-option NN.strict_nan=true: max and min pooling propagate NaN as JAX does.",
-        discussion: "ONNX leaves NaN in MaxPool unspecified and ONNX Runtime drops a NaN unless it is first in its window. By default the NN pack emits MaxPool as it is, as other exporters do; with this option each pool carries a guard (a second pool over the NaN mask and a Where) so a NaN in a window gives NaN, as in JAX. The optimizer keeps whatever the pack chose."))
+        "Same as --pack-option NN.strict_nan=true --pack-option Lax.strict_nan=true: max and min pooling and reductions propagate NaN as JAX does.",
+        discussion: "ONNX leaves NaN in MaxPool unspecified and ONNX Runtime drops a NaN unless it is first in its window. By default the NN pack emits MaxPool as it is, as other exporters do; with this option each pool carries a guard (a second pool over the NaN mask and a Where) so a NaN in a window gives NaN, as in JAX; ReduceMax/ReduceMin (which skip NaN in ONNX Runtime) get a NaN count and a Where. The optimizer keeps whatever the pack chose."))
     var strictNaN = false
     @Option(name: .customLong("max-memory"), help: ArgumentHelp(
         "Largest total size of the constants a conversion may create (index tables, folded tensors), e.g. 4G or 512M; the program is refused before allocating more.",
@@ -157,7 +157,10 @@ struct Convert: ParsableCommand {
         guard FileManager.default.fileExists(atPath: input) else { throw HostError.io("input bundle '\(input)' does not exist") }
         let registry = try packs.registry()
         for spec in packOption { try registry.setOption(spec) }
-        if strictNaN { try registry.setOption("NN.strict_nan=true") }
+        if strictNaN {
+            try registry.setOption("NN.strict_nan=true")
+            try registry.setOption("Lax.strict_nan=true")
+        }
         let r = try Converter.convert(bundlePath: input, outputPath: output, registry: registry, options: o)
         if report { printReport(r) }
     }

@@ -153,7 +153,8 @@ def write_bundle(p: Program, path: str):
 
 
 def convert(cli: str, bundle: str, out: str, optimize: bool, timeout=120, upcast_bf16=False):
-    cmd = [cli, "convert", bundle, "-o", out, "--quiet"]
+    # XLA's max/min propagate NaN; ONNX Runtime's MaxPool drops it unless asked (docs/difftest.md).
+    cmd = [cli, "convert", bundle, "-o", out, "--quiet", "--strict-nan"]
     if upcast_bf16:
         cmd.append("--upcast-bf16")
     if not optimize:

@@ -19,9 +19,17 @@ public struct UpcastBF16: GraphPass {
         var keepBF16: Set<ValueID> = []
         let bf16Outputs = Set(g.outputs.map(\.value).filter { g.values[Int($0)].dtype == .bf16 })
 
+        // If branches and Loop/Scan bodies are widened like the top level: their values share
+        // the one value table (retyped below), their Casts to bf16 get the same Cast back, and
+        // a body output that was such a Cast reads the widened value.
+        func widenNodes(_ nodes: [Node], scope: Int32) -> [Node] {
         var newNodes: [Node] = []
-        for var node in g.nodes {
+        for var node in nodes {
             node.inputs = node.inputs.map { rename[$0] ?? $0 }
+            for sub in node.subgraphs {
+                g.replaceNodes(widenNodes(sub.nodes, scope: sub.scope), in: sub)
+                sub.outputs = sub.outputs.map { rename[$0] ?? $0 }
+            }
             for (k, a) in node.attributes.enumerated() {
                 switch a.value {
                 case let .tensor(t) where t.dtype == .bf16:
@@ -36,11 +44,15 @@ public struct UpcastBF16: GraphPass {
                 let out = node.outputs[0]
                 keepBF16.insert(out)
                 let back = roundTrip(from: out, g, widenOnly: true)
+                g.values[Int(back.value)].scope = scope
                 newNodes.append(back.nodes[0])
                 rename[out] = back.value
                 rounded.insert(back.value)
             }
         }
+        return newNodes
+        }
+        var newNodes = widenNodes(g.nodes, scope: 0)
         for v in 1..<g.values.count where g.values[v].dtype == .bf16 && !keepBF16.contains(ValueID(v)) {
             g.setType(ValueID(v), dtype: .f32)
         }
