@@ -18,9 +18,14 @@ enum Plan {
     case bluestein
 
     static let matMulLimit = 128, otherLengthLimit = 1024
+    /// Below opset 17 there is no DFT: twiddle MatMuls serve every length up to this one (a
+    /// [2n, 2n] f32 constant of 32 MiB at the limit); longer ones still emit DFT, which the host
+    /// refuses naming the op and opset 17.
+    static let noDFTLimit = 2048
 
-    init(_ n: Int) {
+    init(_ n: Int, opset: Int) {
         let powerOfTwo = n & (n - 1) == 0
+        if opset < 17 && n <= Plan.noDFTLimit { self = .matMul; return }
         if n <= Plan.matMulLimit || (!powerOfTwo && n <= Plan.otherLengthLimit) { self = .matMul }
         else { self = powerOfTwo ? .dft : .bluestein }
     }
@@ -75,7 +80,7 @@ func complexDFT(_ x: Value, axis: Int, rank: Int, n: Int, inverse: Bool, _ g: Gr
 func transformLast(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast(2))
-    switch Plan(n) {
+    switch Plan(n, opset: g.opset) {
     case .matMul:
         let w = try constTensor(Twiddles.complex(n, inverse: inverse), x.dtype.part, [Int64(2 * n), Int64(2 * n)], g)
         let flat = try x.reshape(lead + [.known(Int64(2 * n))])
@@ -89,7 +94,7 @@ func transformLast(_ x: Value, n: Int, inverse: Bool, _ g: GraphBuilder) throws 
 func realDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast()), m = Int64(n / 2 + 1)
-    switch Plan(n) {
+    switch Plan(n, opset: g.opset) {
     case .matMul:
         let w = try constTensor(Twiddles.real(n), x.dtype, [Int64(n), 2 * m], g)
         return try g.op("MatMul", x, w, shape: lead + [.known(2 * m)]).reshape(lead + [.known(m), 2])
@@ -107,7 +112,7 @@ func realDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
 func inverseRealDFT(_ x: Value, n: Int, _ g: GraphBuilder) throws -> Value {
     guard let shape = x.shape else { throw LoweringError.invalid("fft of an operand of unknown shape") }
     let lead = Array(shape.dropLast(2)), m = n / 2 + 1
-    if Plan(n) == .matMul {
+    if Plan(n, opset: g.opset) == .matMul {
         let w = try constTensor(Twiddles.inverseReal(n), x.dtype.part, [Int64(2 * m), Int64(n)], g)
         return try g.op("MatMul", x.reshape(lead + [.known(Int64(2 * m))]), w, shape: lead + [.known(Int64(n))])
     }
