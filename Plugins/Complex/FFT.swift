@@ -21,9 +21,14 @@ enum Plan {
     case fourStep
 
     static let matMulLimit = 128, otherLengthLimit = 1024
+    /// Below opset 17 there is no DFT: twiddle MatMuls serve every length up to this one (a
+    /// [2n, 2n] f32 constant of 32 MiB at the limit); longer ones still emit DFT, which the host
+    /// refuses naming the op and opset 17.
+    static let noDFTLimit = 2048
 
     init(_ n: Int, opset: Int) {
         let powerOfTwo = n & (n - 1) == 0
+        if opset < 17 && n <= Plan.noDFTLimit { self = .matMul; return }
         if n <= Plan.matMulLimit || (!powerOfTwo && n <= Plan.otherLengthLimit) { self = .matMul }
         else if !powerOfTwo { self = .bluestein }
         else { self = opset >= 17 ? .dft : .fourStep }

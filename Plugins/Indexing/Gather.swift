@@ -19,6 +19,10 @@ func gatherLowering() -> Lowering {
         let operandBatching = try dimensionList(eqn, "operand_batching_dims")
         let indicesBatching = try dimensionList(eqn, "start_indices_batching_dims")
         let window = try eqn.dims("slice_sizes")
+        if let y = try lowerTakeAlongAxis(eqn, g, mode: mode, offsetDims: offsetDims, collapsed: collapsed,
+                                          startIndexMap: startIndexMap, operandBatching: operandBatching, window: window) {
+            return [y]
+        }
         let nb = ishape.count - 1
         let w = try WindowGrid(g, operand: operand, indices: indices, window: window, startIndexMap: startIndexMap,
                                operandBatching: operandBatching, indicesBatching: indicesBatching,

@@ -339,9 +339,12 @@ LAYERS = {
     "dense_2d": ([_f32(4, D)], 23, {"Gemm": 1}, {
         "nnx": _nnx_linear(), "linen": _linen_dense(), "equinox": _eqx_linear(1), "by_hand": lambda x: x @ W + WB,
     }),
-    "dense_3d": ([X3], 23, None, {
+    "dense_3d": ([X3], 23, {"MatMul": 1, "Add": 1}, {
         "nnx": _nnx_linear(), "linen": _linen_dense(), "equinox": _eqx_linear(2), "by_hand": lambda x: x @ W + WB,
         "einsum": lambda x: jnp.einsum("btd,de->bte", x, W) + WB,
+    }),
+    "dense_4d": ([_f32(2, 3, 4, D)], 23, {"MatMul": 1, "Add": 1}, {
+        "nnx": _nnx_linear(), "equinox": _eqx_linear(3), "by_hand": lambda x: x @ W + WB,
     }),
     "causal_attention": (QKV, 23, {"Attention": 1}, {
         "where": att_where, "where_finfo_min": att_where_finfo_min, "additive": att_additive, "by_hand": att_by_hand,
@@ -379,10 +382,7 @@ def test_variant_matches_jax(layer, name, cli, tmp):
 
 
 # Known gaps, each with what is missing; strict, so a fix shows up as a pass to record here.
-GAPS = {
-    "dense_3d": "Equinox's Linear vmapped twice computes W @ x per position: the Transpose/Reshape pair around "
-                "its MatMul and the [out, 1, 1] bias do not yet move to the x @ W^T form",
-}
+GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("layer", [pytest.param(l, marks=pytest.mark.xfail(reason=GAPS[l], strict=True)) if l in GAPS else l

@@ -42,7 +42,7 @@ struct FusionSite {
 /// where its Requirement (FusionPrecheck.swift) holds: most nodes are dismissed with a few integer
 /// compares, and a sweep that finds nothing costs little.
 struct Fuse: GraphPass {
-    let name = "fuse"
+    var name = "fuse"
     let table: [Fusion]
 
     func run(_ g: Graph, opset: Int) {

@@ -5,9 +5,13 @@
 ///   over [N, C, H, W] (pooling treats every channel alike, and both layouts hold the elements
 ///   in the same order), followed by the outer Reshape only when it is not to [N, C, H', W'];
 /// - a Dense applied to column vectors, `transpose(W @ transpose(X) + b)` with W [out, in] and
-///   b [out, 1], is `X @ W^T + b`: one Gemm with transB.
+///   b [out, 1], is `X @ W^T + b`: one Gemm with transB;
+/// - the same Dense vmapped over more than one axis (Equinox's Linear over a sequence): X
+///   [..., in] rotated to [in, ...] and flattened to [in, M], then W @ it reshaped to [out, ...],
+///   plus b [out, 1, ..., 1], rotated back to [..., out], is `X @ W^T + b` on X itself: the 3-D
+///   MatMul and Add every other spelling of that layer optimizes to.
 extension Fusions {
-    static let layoutFusions: [Fusion] = pooledPerChannel + transposedDense
+    static let layoutFusions: [Fusion] = pooledPerChannel + transposedDense + transposedBatchedDense
 
     static let pooledPerChannel: [Fusion] = ["MaxPool", "AveragePool", "LpPool"].map { pool in
         Fusion(name: "pool-per-channel", minOpset: 1,
@@ -43,4 +47,43 @@ extension Fusions {
             }
         }
     }()
+
+    static let transposedBatchedDense: [Fusion] = {
+        // perm [r-1, 0, ..., r-2] moves the feature axis first; [1, ..., r-1, 0] moves it back.
+        let featuresFirst: (Node, Rewriter) -> Bool = { n, r in
+            guard let p = r.ints(n, "perm"), p.count >= 3 else { return false }
+            let rotated: [Int] = [p.count - 1] + Array(0..<(p.count - 1))
+            return p.map { Int($0) } == rotated
+        }
+        let featuresLast: (Node, Rewriter) -> Bool = { n, r in
+            guard let p = r.ints(n, "perm"), p.count >= 3 else { return false }
+            let rotated: [Int] = Array(1..<p.count) + [0]
+            return p.map { Int($0) } == rotated
+        }
+        let flat = op("Reshape", op("Transpose", v("x"), where: featuresFirst), k("flat.shape"), as: "flat")
+        let product = op("Reshape", op("MatMul", k("w"), flat), k("out.shape"), as: "product")
+        return [op("Transpose", op("Add", product, k("b")), where: featuresLast), op("Transpose", product, where: featuresLast)].map {
+            Fusion(name: "transposed-dense", minOpset: 13, pattern: $0, build: batchedDense)
+        }
+    }()
+
+    static func batchedDense(_ m: Match, _ s: FusionSite) -> ValueID? {
+        let r = s.r
+        guard r.dtype(m["x"]).isFloat, let xs = r.staticShape(m["x"]), xs.count >= 3,
+              let w = s.tensor(m["w"]), w.dims.count == 2, w.dims[1] == xs[xs.count - 1],
+              let flat = r.staticShape(r.node(m.nodes["flat"]!).outputs[0]),
+              let product = r.staticShape(r.node(m.nodes["product"]!).outputs[0]) else { return nil }
+        let batch = Array(xs.dropLast())
+        guard flat == [xs[xs.count - 1], batch.reduce(1, *)], product == [w.dims[0]] + batch else { return nil }
+        var y = s.emit("MatMul", [m["x"], s.constant(w.transposed([1, 0]))],
+                       shape: .some((batch + [w.dims[0]]).map { .known($0) }))
+        if let bv = m.values["b"] {
+            // b must vary along the output features only: [out, 1, ..., 1], [out] or a scalar.
+            guard let b = s.tensor(bv), b.count == Int(w.dims[0]) || b.count == 1,
+                  b.dims.count <= xs.count, b.dims.dropFirst().allSatisfy({ $0 == 1 }) else { return nil }
+            let bias = b.count == 1 ? b.with(dims: []) : b.with(dims: [Int64(b.count)])
+            y = s.emit("Add", [y, s.constant(bias)])
+        }
+        return y
+    }
 }

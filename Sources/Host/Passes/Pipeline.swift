@@ -23,8 +23,9 @@ extension GraphPass {
 public enum Pipeline {
     public static func standard() -> [GraphPass] {
         [Simplify(), FoldConstants(), Simplify(), LayoutChains(), PushTransposes(), LayoutChains(), CommonSubexpressions(),
-         DeadCode(), Canonicalize(), ShareInitializers(), CommonSubexpressions(), Fuse(table: Fusions.all), FoldConstants(), Simplify(), LayoutChains(), Simplify(), LayoutChains(),
-         CommonSubexpressions(), ShareInitializers(), DeadCode()]
+         DeadCode(), Canonicalize(), ShareInitializers(), CommonSubexpressions(), Fuse(table: Fusions.all), FoldConstants(), Simplify(), LayoutChains(),
+         DeadCode(), Fuse(name: "fuse-attention-heads", table: Fusions.attentionHeads), Simplify(), LayoutChains(),
+         ShareInitializers(), CommonSubexpressions(), DeadCode()]
     }
 
     public static func run(_ passes: [GraphPass], on g: Graph, opset: Int) {
