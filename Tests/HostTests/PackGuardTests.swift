@@ -108,7 +108,7 @@ final class PackGuardTests: XCTestCase {
     }
 
     func testTheBuiltInPacksSurviveTheirGeneratedEquations() throws {
-        for name in ["Lax", "Control", "Indexing", "NN", "Random"] {
+        for name in ["Lax", "Control", "Indexing", "NN", "Random", "Linalg", "Complex"] {
             let r = try Fixture.run(Fixture.cli, ["plugins", "verify", Fixture.buildDir + "/libJ2OPack\(name).so"])
             XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         }

@@ -21,7 +21,10 @@ public struct Lowering {
 
     public init(_ primitive: String, emits ops: [String], priority: Int32 = 0, opsets: ClosedRange<Int32>? = nil,
                 minOpset: Int32 = 13, dtypes: [DType] = [], note: String? = nil, lower: @escaping LowerFunction) {
-        self.primitive = primitive; self.ops = ops; self.priority = priority
+        // Lists are often assembled from shared helpers' lists; the host refuses a claim naming
+        // an op twice, so repeats are dropped here (first mention kept).
+        var seen = Set<String>()
+        self.primitive = primitive; self.ops = ops.filter { seen.insert($0).inserted }; self.priority = priority
         self.minOpset = opsets?.lowerBound ?? minOpset; self.maxOpset = opsets?.upperBound ?? 0
         self.dtypes = dtypes; self.note = note; self.lower = lower
     }
