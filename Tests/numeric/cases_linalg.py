@@ -172,6 +172,23 @@ CASES += [
          [general(6, 6, dtype=np.float64), rhs(5, dtype=np.float64)], ["householder_product"], tol=F64_TOL, x64=True),
 ]
 
+# Column pivoting (geqp3): the permutation is compared exactly; distinct random column norms
+# make every pivot choice unique.
+for full in (False, True):
+    for m_, n_ in ((7, 4), (4, 7), (5, 5)):
+        CASES += _both(f"linalg_qr_pivoting_{'full' if full else 'reduced'}_{m_}x{n_}",
+                       lambda a, full=full: lax.linalg.qr(a, pivoting=True, full_matrices=full),
+                       lambda n, dt, m_=m_, n_=n_: [f32(3, m_, n_) if dt == np.float32
+                                                    else (lambda rng: f32(3, m_, n_)(rng).astype(np.float64))],
+                       ["qr"], f32_tol=F32_SOLVE_TOL, sizes=(0,))
+CASES += _both("linalg_qr_pivoting", lambda a: lax.linalg.qr(a, pivoting=True, full_matrices=False),
+               lambda n, dt: [general(2, n, n, dtype=dt)], ["qr"], f32_tol=F32_SOLVE_TOL, sizes=(1, 3, 16, 64))
+CASES += [
+    case("scipy_qr_pivoting", lambda a: jsl.qr(a, pivoting=True), [general(8, 5)], ["qr"], tol=F32_SOLVE_TOL),
+    case("scipy_qr_pivoting_economic", lambda a: jsl.qr(a, pivoting=True, mode="economic"), [general(5, 8)], ["qr"],
+         tol=F32_SOLVE_TOL),
+]
+
 # -- eigh ----------------------------------------------------------------------------------------
 def fix_signs(v, axis=-2):
     """Eigen- and singular vectors up to sign: each made positive at its largest-magnitude entry."""
