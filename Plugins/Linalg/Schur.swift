@@ -6,7 +6,7 @@ import PluginKit
 /// eigenvalues (equal moduli) stays a 2x2 block on the diagonal. The Loop stops when every entry
 /// below the subdiagonal is negligible and no two consecutive subdiagonal entries are both
 /// significant (T is then quasi-triangular), or after `schurMaxSweeps(n)` sweeps.
-let schurOps = opsUnion(householderOps, ["Abs", "ReduceMax", "ReduceMin", "Not", "And", "Or", "Concat", "Pad", "Sign"])
+let schurOps = opsUnion(householderOps, ["Abs", "ReduceMax", "ReduceMin", "Max", "Or", "Not", "And", "Or", "Concat", "Pad", "Sign"])
 
 /// Unshifted QR converges linearly: at most this many sweeps, enough for eigenvalue moduli
 /// that differ by a few percent at float64's precision.
@@ -39,15 +39,22 @@ func schurLowerings() -> [Lowering] {
             if n == 0 {
                 return [try g.filled(0, dt, valueShape)] + Array(repeating: try g.filled(0, dt, vectorShape), count: vectorCount)
             }
-            if vectorCount > 0 && n > 1 {
-                throw LoweringError.unsupported("eig eigenvectors of matrices larger than 1x1 (eigenvalues only: jnp.linalg.eigvals)")
-            }
             let s = try realSchur(g, a, m)
             let values = try schurEigenvalues(g, s.t, m)
-            // A 1x1 matrix's eigenvector is 1, left and right.
-            let one = try g.op("Concat", g.filled(1, dt, m.dims + [1]), g.filled(0, dt, m.dims + [1]),
-                               attributes: ["axis": .int(Int64(m.rank))], shape: vectorShape)
-            return [values] + Array(repeating: one, count: vectorCount)
+            var outs = [values]
+            if left {
+                // uᴴ A = λ uᴴ: u is A's transpose's eigenvector for conj(λ). Reversing rows and
+                // columns of Tᵀ (A = Z T Zᵀ) makes it quasi-upper-triangular again, listing
+                // conj(λ_k) at n - 1 - k.
+                let reversed = try g.constant((0..<n).map { n - 1 - $0 }, dtype: .i64, shape: [n])
+                let flip = { (x: Value, axis: Int) throws -> Value in
+                    try g.op("Gather", x, reversed, attributes: ["axis": .int(Int64(axis))], shape: x.shape) }
+                let tr = try flip(flip(s.t.transpose(m.swapLast), m.rowAxis), m.colAxis)
+                let u = try schurEigenvectors(g, t: tr, z: flip(s.z, m.colAxis), values: schurEigenvalues(g, tr, m), m)
+                outs.append(try flip(u, m.colAxis))
+            }
+            if right { outs.append(try schurEigenvectors(g, t: s.t, z: s.z, values: values, m)) }
+            return outs
         },
     ]
 }
@@ -73,7 +80,8 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
 
 /// Whether T is quasi-triangular to working precision (batch + [1, 1] bool) and which entries to
 /// keep (those on and above the diagonal, and the significant subdiagonal ones). An entry is
-/// negligible at or below eps ‖T‖_F.
+/// negligible at or below eps ‖T‖_F. A 2x2 block whose eigenvalues are real is not settled
+/// (when their moduli are equal it never splits: the sweeps run out and the block stays).
 func quasiTriangular(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throws -> (settled: Value, keep: Value) {
     let n = m.rows, dt = t.dtype, dims = m.dims
     let eps = dt == .f64 ? 2.220446049250313e-16 : 1.1920928955078125e-07
@@ -86,7 +94,15 @@ func quasiTriangular(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throws -> 
     // sub[c] = T[c+1, c] is significant; then no two consecutive ones.
     let sub = try g.op("ReduceMax", g.op("And", onSub, significant).cast(to: .i64), g.int64s([m.rowAxis]),
                        attributes: ["keepdims": .int(1)], shape: rowType)
-    let pairs = try g.op("Mul", sub, shiftLeft(g, sub, m), shape: rowType)
+    // A 2x2 block is final only when its eigenvalues are complex; real ones split further.
+    let plus1 = try g.op("Add", cols, g.scalar(1, .i64))
+    let diag = try g.sum(g.keep(g.op("Equal", rows, cols), t), axes: [m.rowAxis], shape: rowType)
+    let below = try g.sum(g.keep(g.op("Equal", rows, plus1), t), axes: [m.rowAxis], shape: rowType)
+    let above = try shiftLeft(g, g.sum(g.keep(g.op("Equal", g.op("Add", rows, g.scalar(1, .i64)), cols), t), axes: [m.rowAxis], shape: rowType), m)
+    let h = try g.op("Mul", g.op("Sub", diag, shiftLeft(g, diag, m)), g.scalar(0.5, dt))
+    let disc = try g.op("Add", g.op("Mul", h, h), g.op("Mul", above, below), shape: rowType)
+    let realPair = try g.op("Mul", sub, g.op("GreaterOrEqual", disc, g.scalar(0, dt)).cast(to: .i64), shape: rowType)
+    let pairs = try g.op("Add", g.op("Mul", sub, shiftLeft(g, sub, m)), realPair, shape: rowType)
     let stray = try g.op("And", belowSub, significant, shape: dims).cast(to: .i64)
     let bad = try g.op("Add", g.op("ReduceMax", stray, g.int64s([m.rowAxis, m.colAxis]), attributes: ["keepdims": .int(1)]),
                        g.op("ReduceMax", pairs.cast(to: .i64), g.int64s([m.colAxis]), attributes: ["keepdims": .int(1)]), shape: single)
@@ -145,4 +161,114 @@ func shiftRight(_ g: GraphBuilder, _ v: Value, _ m: MatrixShape) throws -> Value
     var pads = Array(repeating: Int64(0), count: 2 * m.rank)
     pads[m.colAxis] = 1
     return try g.op("Pad", sliceRange(g, v, axis: m.colAxis, 0, m.rows - 1), g.int64s(pads), shape: m.with(rows: 1, cols: m.rows))
+}
+
+/// A complex tensor as its real and imaginary parts, for the arithmetic below.
+struct ComplexParts {
+    var re: Value
+    var im: Value
+}
+
+extension GraphBuilder {
+    func cmul(_ a: ComplexParts, _ b: ComplexParts) throws -> ComplexParts {
+        ComplexParts(re: try op("Sub", op("Mul", a.re, b.re), op("Mul", a.im, b.im)),
+                     im: try op("Add", op("Mul", a.re, b.im), op("Mul", a.im, b.re)))
+    }
+    func csub(_ a: ComplexParts, _ b: ComplexParts) throws -> ComplexParts {
+        ComplexParts(re: try op("Sub", a.re, b.re), im: try op("Sub", a.im, b.im))
+    }
+    /// a / b, with a b whose modulus is below `floor` replaced by `floor` (LAPACK's dtrevc does
+    /// the same with its smallest admissible pivot, so a repeated eigenvalue gives a finite vector).
+    func cdiv(_ a: ComplexParts, _ b: ComplexParts, floor: Value) throws -> ComplexParts {
+        let mag2 = try op("Add", op("Mul", b.re, b.re), op("Mul", b.im, b.im))
+        let tiny = try op("Less", mag2, op("Mul", floor, floor))
+        let br = try op("Where", tiny, floor, b.re), bi = try op("Where", tiny, scalar(0, b.re.dtype), b.im)
+        let den = try op("Add", op("Mul", br, br), op("Mul", bi, bi))
+        return ComplexParts(re: try op("Div", op("Add", op("Mul", a.re, br), op("Mul", a.im, bi)), den),
+                            im: try op("Div", op("Sub", op("Mul", a.im, br), op("Mul", a.re, bi)), den))
+    }
+}
+
+/// Right eigenvectors of A = Z T Zᵀ as complex storage batch + [n, n, 2], column k for the k-th
+/// eigenvalue of `values` (schurEigenvalues of T), each of unit 2-norm with its largest entry
+/// real (LAPACK's dgeev normalisation; a real eigenvalue's vector is real, its sign free).
+/// T's eigenvectors come by back substitution (dtrevc), one row per Loop trip for all
+/// eigenvalues at once: a 2x2 block's two rows are solved together at its lower row.
+func schurEigenvectors(_ g: GraphBuilder, t: Value, z: Value, values: Value, _ m: MatrixShape) throws -> Value {
+    let n = m.rows, dt = t.dtype, dims = m.dims, rowType = m.with(rows: 1, cols: n), single = m.with(rows: 1, cols: 1)
+    let eps = dt == .f64 ? 2.220446049250313e-16 : 1.1920928955078125e-07
+    let rows = try g.indices(n, shape: [n, 1]), cols = try g.indices(n, shape: [n])
+    let zero = try g.scalar(0, dt)
+    let lambda = ComplexParts(
+        re: try g.op("Gather", values, g.scalar(0, .i64), attributes: ["axis": .int(Int64(m.rank - 1))]).unsqueeze([m.rowAxis]).with(shape: rowType),
+        im: try g.op("Gather", values, g.scalar(1, .i64), attributes: ["axis": .int(Int64(m.rank - 1))]).unsqueeze([m.rowAxis]).with(shape: rowType))
+    let norm = try g.op("Sqrt", g.sum(g.sum(g.op("Mul", t, t), axes: [m.rowAxis]), axes: [m.colAxis]), shape: single)
+    let floor = try g.op("Mul", norm, g.scalar(eps, dt), shape: single)
+    let plus1 = try g.op("Add", cols, g.scalar(1, .i64))
+    let diag = try g.sum(g.keep(g.op("Equal", rows, cols), t), axes: [m.rowAxis], shape: rowType)
+    let sub = try g.sum(g.keep(g.op("Equal", rows, plus1), t), axes: [m.rowAxis], shape: rowType)
+    let sup = try g.sum(g.keep(g.op("Equal", g.op("Add", rows, g.scalar(1, .i64)), cols), t), axes: [m.rowAxis], shape: rowType)
+    let starts = try g.op("Not", g.op("Equal", sub, zero), shape: rowType)
+    let ends = try shiftRight(g, starts.cast(to: .i64), m).cast(to: .bool)
+    // Column k's vector is fixed on its own block: e_k for a 1x1 block; (b, λ - a) on the rows
+    // (s, s + 1) of a 2x2 block at s. Rows above the block start are solved for.
+    let blockStart = try g.op("Where", ends, g.op("Sub", cols, g.scalar(1, .i64)), cols).with(shape: [.known(1), .known(n)])
+    let startA = try g.op("Where", ends, shiftRight(g, diag, m), diag, shape: rowType)
+    // sup[c] = T[c - 1, c], so the block's b = T[s, s + 1] is sup at s + 1.
+    let startB = try g.op("Where", ends, sup, shiftLeft(g, sup, m), shape: rowType)
+    let inBlock = try g.op("Or", starts, ends, shape: rowType)
+    let atStart = try g.op("Equal", rows, blockStart), atSecond = try g.op("Equal", rows, g.op("Add", blockStart, g.scalar(1, .i64)))
+    let firstRe = try g.op("Where", inBlock, startB, g.scalar(1, dt), shape: rowType)
+    let y0re = try g.op("Where", atStart, firstRe, g.keep(g.op("And", atSecond, inBlock), g.op("Sub", lambda.re, startA)), shape: dims)
+    let y0im = try g.keep(g.op("And", atSecond, inBlock), lambda.im.expand(rowType), shape: dims)
+    let types = [TensorType(dt, dims), TensorType(dt, dims)]
+    let solved = try g.loop(trips: n, [y0re, y0im], types) { i, carried in
+        let y = ComplexParts(re: carried[0], im: carried[1])
+        let j = try g.op("Sub", g.scalar(Double(n - 1), .i64), i, shape: [])
+        let above = try g.op("Max", g.op("Sub", j, g.scalar(1, .i64)), g.scalar(0, .i64), shape: [])
+        let rowJ = try g.take(t, j, axis: m.rowAxis, shape: rowType), rowUp = try g.take(t, above, axis: m.rowAxis, shape: rowType)
+        let at = { (row: Value, col: Value) throws -> Value in try g.take(row, col, axis: m.colAxis, shape: single) }
+        let rj = ComplexParts(re: try g.op("MatMul", rowJ, y.re, shape: rowType), im: try g.op("MatMul", rowJ, y.im, shape: rowType))
+        let ru = ComplexParts(re: try g.op("MatMul", rowUp, y.re, shape: rowType), im: try g.op("MatMul", rowUp, y.im, shape: rowType))
+        let dj = ComplexParts(re: try g.op("Sub", at(rowJ, j), lambda.re), im: try g.op("Neg", lambda.im))
+        let du = ComplexParts(re: try g.op("Sub", at(rowUp, above), lambda.re), im: try g.op("Neg", lambda.im))
+        let b = try at(rowUp, j), c = try at(rowJ, above)
+        let negate = { (x: ComplexParts) throws -> ComplexParts in ComplexParts(re: try g.op("Neg", x.re), im: try g.op("Neg", x.im)) }
+        // 1x1 row: y_j = -r_j / (T_jj - λ).
+        let single1 = try g.cdiv(negate(rj), dj, floor: floor)
+        // Lower row of a 2x2 block: [[du, b], [c, dj]] [y_up; y_j] = -[r_up; r_j] by Cramer's rule.
+        let det = try g.csub(g.cmul(du, dj), ComplexParts(re: g.op("Mul", b, c), im: zero))
+        let scale = { (x: ComplexParts, s: Value) throws -> ComplexParts in ComplexParts(re: try g.op("Mul", x.re, s), im: try g.op("Mul", x.im, s)) }
+        let upNum = try g.csub(scale(rj, b), g.cmul(dj, ru))
+        let jNum = try g.csub(g.cmul(du, rj), scale(ru, c))
+        let yUp = try g.cdiv(upNum, det, floor: floor), yJ = try g.cdiv(negate(jNum), det, floor: floor)
+        let isEnd = try g.take(ends, j, axis: m.colAxis, shape: single), isStart = try g.take(starts, j, axis: m.colAxis, shape: single)
+        // Only columns whose block starts below row j (above row j - 1 for the pair) change.
+        let active = try g.op("Less", j, blockStart, shape: [.known(1), .known(n)])
+        let activeUp = try g.op("Less", above, blockStart, shape: [.known(1), .known(n)])
+        let onJ = try g.op("Equal", rows, j), onUp = try g.op("Equal", rows, above)
+        let writeJ = try g.op("And", g.op("And", onJ, active), g.op("Not", isStart))
+        let writeUp = try g.op("And", g.op("And", g.op("And", onUp, activeUp), isEnd), g.op("Greater", j, g.scalar(0, .i64)))
+        let newJre = try g.op("Where", isEnd, yJ.re, single1.re), newJim = try g.op("Where", isEnd, yJ.im, single1.im)
+        let re = try g.op("Where", writeJ, newJre, g.op("Where", writeUp, yUp.re, y.re), shape: dims)
+        let im = try g.op("Where", writeJ, newJim, g.op("Where", writeUp, yUp.im, y.im), shape: dims)
+        return [re, im]
+    }
+    var v = ComplexParts(re: try g.op("MatMul", z, solved[0], shape: dims), im: try g.op("MatMul", z, solved[1], shape: dims))
+    // Unit 2-norm, then the largest entry (the first on a tie) turned real and positive.
+    let mag2 = try g.op("Add", g.op("Mul", v.re, v.re), g.op("Mul", v.im, v.im), shape: dims)
+    let len = try g.op("Sqrt", g.sum(mag2, axes: [m.rowAxis], shape: rowType))
+    let big = try g.op("ArgMax", mag2, attributes: ["axis": .int(Int64(m.rowAxis)), "keepdims": .int(1)], shape: rowType)
+    let pick = { (x: Value) throws -> Value in try g.op("GatherElements", x, big, attributes: ["axis": .int(Int64(m.rowAxis))], shape: rowType) }
+    let pr = try pick(v.re), pi = try pick(v.im)
+    let pm = try g.op("Sqrt", g.op("Add", g.op("Mul", pr, pr), g.op("Mul", pi, pi)))
+    let isComplex = try g.op("Not", g.op("Equal", lambda.im, zero))
+    let safe = try g.op("Where", g.op("Equal", pm, zero), g.scalar(1, dt), pm)
+    // Multiply by conj(p) / |p| for complex eigenvalues; real ones keep their sign.
+    let rotRe = try g.op("Where", isComplex, g.op("Div", pr, safe), g.scalar(1, dt))
+    let rotIm = try g.op("Where", isComplex, g.op("Neg", g.op("Div", pi, safe)), zero)
+    v = try g.cmul(v, ComplexParts(re: rotRe, im: rotIm))
+    let safeLen = try g.op("Where", g.op("Equal", len, zero), g.scalar(1, dt), len)
+    let re = try g.op("Div", v.re, safeLen).unsqueeze([m.rank]), im = try g.op("Div", v.im, safeLen).unsqueeze([m.rank])
+    return try g.op("Concat", re, im, attributes: ["axis": .int(Int64(m.rank))], shape: dims + [2])
 }
