@@ -1,16 +1,16 @@
 import PluginKit
 
 /// `schur` and `eig` for real matrices, both on the real Schur form A = Z T Zᵀ that QR iteration
-/// reaches: T ← R Q where T = Q R (the pack's Householder QR), Z ← Z Q. Unshifted, so a
-/// subdiagonal entry decays like |λ_{i+1} / λ_i| per sweep; a pair of complex conjugate
-/// eigenvalues (equal moduli) stays a 2x2 block on the diagonal. The Loop stops when every entry
+/// reaches: T ← Qᵀ T Q where Q R = M (the pack's Householder QR) and M is T under a Francis
+/// double shift (see realSchur), Z ← Z Q. A pair of complex conjugate eigenvalues stays a 2x2
+/// block on the diagonal. The Loop stops when every entry
 /// below the subdiagonal is negligible and no two consecutive subdiagonal entries are both
 /// significant (T is then quasi-triangular), or after `schurMaxSweeps(n)` sweeps.
-let schurOps = opsUnion(householderOps, ["Abs", "ReduceMax", "ReduceMin", "Max", "Or", "Not", "And", "Or", "Concat", "Pad", "Sign"])
+let schurOps = opsUnion(householderOps, ["Abs", "ReduceMax", "ReduceMin", "Max", "Or", "Not", "Mod", "And", "Or", "Concat", "Pad", "Sign"])
 
-/// Unshifted QR converges linearly: at most this many sweeps, enough for eigenvalue moduli
-/// that differ by a few percent at float64's precision.
-func schurMaxSweeps(_ n: Int64) -> Int64 { 200 + 50 * n }
+/// The shifted sweeps converge quadratically, a few per eigenvalue; the cap leaves room for
+/// the unshifted ones.
+func schurMaxSweeps(_ n: Int64) -> Int64 { 100 + 30 * n }
 
 func schurLowerings() -> [Lowering] {
     [
@@ -63,18 +63,47 @@ func schurLowerings() -> [Lowering] {
 func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Value, z: Value) {
     let n = m.rows, dt = a.dtype, dims = m.dims
     let types = [TensorType(dt, dims), TensorType(dt, dims)]
-    let out = try g.loopWhile(maxTrips: schurMaxSweeps(n), [a, identity(g, n, dt, dims)], types) { _, carried in
+    let rows = try g.indices(n, shape: [n, 1]), cols = try g.indices(n, shape: [n])
+    let eye = try identity(g, n, dt, dims)
+    let single = m.with(rows: 1, cols: 1)
+    let out = try g.loopWhile(maxTrips: schurMaxSweeps(n), [a, eye], types) { i, carried in
         let t = carried[0], z = carried[1]
-        let (packed, taus, _) = try householderFactor(g, t, m)
-        let q = try householderProduct(g, packed, m, taus: taus, count: n, cols: n)
-        let rows = try g.indices(n, shape: [n, 1]), cols = try g.indices(n, shape: [n])
-        let r = try g.keep(g.op("LessOrEqual", rows, cols), packed, shape: dims)
-        let next = try g.op("MatMul", r, q, shape: dims)
+        // Francis's double shift, explicit: QR of M = T² - s T + p I with s, p the trace and
+        // determinant of the 2x2 block ending at the lowest unsettled row q. Settled rows below q
+        // stay settled (M is block triangular there), so this deflates without moving windows.
+        // Every 11th sweep is unshifted, which breaks the cycles a fixed shift can fall into.
+        let (_, q) = try quasiTriangular(g, t, m)
+        let up = try g.op("Max", g.op("Sub", q, g.scalar(1, .i64)), g.scalar(0, .i64), shape: single)
+        let entry = { (r: Value, c: Value) throws -> Value in
+            let mask = try g.op("And", g.op("Equal", rows, r), g.op("Equal", cols, c), shape: dims)
+            return try g.sum(g.sum(g.keep(mask, t), axes: [m.rowAxis]), axes: [m.colAxis], shape: single)
+        }
+        let ta = try entry(up, up), tb = try entry(up, q), tc = try entry(q, up), td = try entry(q, q)
+        let exceptional = try g.op("Equal", g.op("Mod", i, g.scalar(11, .i64)), g.scalar(10, .i64), shape: [])
+        // A block with real eigenvalues takes the one nearer T[q, q] twice (Wilkinson's): both
+        // would make M vanish on the whole block (Cayley-Hamilton), leaving QR nothing to split.
+        let half = try g.op("Mul", g.op("Sub", ta, td), g.scalar(0.5, dt))
+        let disc = try g.op("Add", g.op("Mul", half, half), g.op("Mul", tb, tc), shape: single)
+        let root = try g.op("Sqrt", g.op("Abs", disc))
+        let mid = try g.op("Mul", g.op("Add", ta, td), g.scalar(0.5, dt))
+        let toward = try g.op("Where", g.op("Less", half, g.scalar(0, dt)), root, g.op("Neg", root))
+        let mu = try g.op("Add", mid, toward, shape: single)
+        let real = try g.op("GreaterOrEqual", disc, g.scalar(0, dt), shape: single)
+        let pairTrace = try g.op("Where", real, g.op("Add", mu, mu), g.op("Add", ta, td))
+        let pairDet = try g.op("Where", real, g.op("Mul", mu, mu), g.op("Sub", g.op("Mul", ta, td), g.op("Mul", tb, tc)))
+        let trace = try g.op("Where", exceptional, g.scalar(0, dt), pairTrace, shape: single)
+        let det = try g.op("Where", exceptional, g.scalar(0, dt), pairDet, shape: single)
+        let tt = try g.op("MatMul", t, t, shape: dims)
+        let shifted = try g.op("Add", g.op("Sub", tt, g.op("Mul", trace, t)), g.op("Mul", det, eye), shape: dims)
+        let target = try g.op("Where", exceptional, t, shifted, shape: dims)
+        let (packed, taus, _) = try householderFactor(g, target, m)
+        let qm = try householderProduct(g, packed, m, taus: taus, count: n, cols: n)
+        let next = try g.op("MatMul", g.op("MatMul", qm.transpose(m.swapLast), t), qm, shape: dims)
         let (settled, _) = try quasiTriangular(g, next, m)
         let again = try g.op("Not", g.op("ReduceMin", settled.cast(to: .i64), attributes: ["keepdims": .int(0)], shape: []).cast(to: .bool), shape: [])
-        return (again, [next, try g.op("MatMul", z, q, shape: dims)])
+        return (again, [next, try g.op("MatMul", z, qm, shape: dims)])
     }
-    let (_, keepBelow) = try quasiTriangular(g, out[0], m)
+    let (_, keepBelow, _) = try quasiTriangularParts(g, out[0], m)
     return (try g.keep(keepBelow, out[0], shape: dims), out[1])
 }
 
@@ -82,7 +111,13 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
 /// keep (those on and above the diagonal, and the significant subdiagonal ones). An entry is
 /// negligible at or below eps ‖T‖_F. A 2x2 block whose eigenvalues are real is not settled
 /// (when their moduli are equal it never splits: the sweeps run out and the block stays).
-func quasiTriangular(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throws -> (settled: Value, keep: Value) {
+func quasiTriangular(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throws -> (settled: Value, lowest: Value) {
+    let (settled, _, lowest) = try quasiTriangularParts(g, t, m)
+    return (settled, lowest)
+}
+
+/// quasiTriangular, plus the entries to keep and the lowest unsettled row (0 when none).
+func quasiTriangularParts(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throws -> (settled: Value, keep: Value, lowest: Value) {
     let n = m.rows, dt = t.dtype, dims = m.dims
     let eps = dt == .f64 ? 2.220446049250313e-16 : 1.1920928955078125e-07
     let rows = try g.indices(n, shape: [n, 1]), cols = try g.indices(n, shape: [n])
@@ -108,7 +143,14 @@ func quasiTriangular(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throws -> 
                        g.op("ReduceMax", pairs.cast(to: .i64), g.int64s([m.colAxis]), attributes: ["keepdims": .int(1)]), shape: single)
     let settled = try g.op("Equal", bad, g.scalar(0, .i64), shape: single)
     let keep = try g.op("Or", g.op("LessOrEqual", rows, cols), g.op("And", onSub, significant), shape: dims)
-    return (settled, keep)
+    // Row c + 1 is unsettled when its subdiagonal entry is significant and not an isolated
+    // complex block's; row r also when it has a significant entry left of column r - 1.
+    let neighbours = try g.op("Add", g.op("Add", shiftLeft(g, sub, m), shiftRight(g, sub, m)), realPair)
+    let unsettledSub = try g.op("Mul", sub, g.op("Greater", neighbours, g.scalar(0, .i64)).cast(to: .i64), shape: rowType)
+    let fromSub = try g.op("ReduceMax", g.op("Mul", unsettledSub, plus1), g.int64s([m.colAxis]), attributes: ["keepdims": .int(1)])
+    let strayRows = try g.op("ReduceMax", stray, g.int64s([m.colAxis]), attributes: ["keepdims": .int(1)])
+    let fromStray = try g.op("ReduceMax", g.op("Mul", strayRows, rows), g.int64s([m.rowAxis]), attributes: ["keepdims": .int(1)])
+    return (settled, keep, try g.op("Max", fromSub, fromStray, shape: single))
 }
 
 /// Entries [start, end) along `axis`.
