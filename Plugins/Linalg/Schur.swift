@@ -71,7 +71,7 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         // Francis's double shift, explicit: QR of M = T² - s T + p I with s, p the trace and
         // determinant of the 2x2 block ending at the lowest unsettled row q. Settled rows below q
         // stay settled (M is block triangular there), so this deflates without moving windows.
-        // Every 11th sweep is unshifted, which breaks the cycles a fixed shift can fall into.
+        // Every 11th sweep takes an exceptional shift instead.
         let (_, q) = try quasiTriangular(g, t, m)
         let up = try g.op("Max", g.op("Sub", q, g.scalar(1, .i64)), g.scalar(0, .i64), shape: single)
         let entry = { (r: Value, c: Value) throws -> Value in
@@ -91,12 +91,17 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         let real = try g.op("GreaterOrEqual", disc, g.scalar(0, dt), shape: single)
         let pairTrace = try g.op("Where", real, g.op("Add", mu, mu), g.op("Add", ta, td))
         let pairDet = try g.op("Where", real, g.op("Mul", mu, mu), g.op("Sub", g.op("Mul", ta, td), g.op("Mul", tb, tc)))
-        let trace = try g.op("Where", exceptional, g.scalar(0, dt), pairTrace, shape: single)
-        let det = try g.op("Where", exceptional, g.scalar(0, dt), pairDet, shape: single)
+        // Exceptional shift (LAPACK's dlahqr): a complex pair around T[q, q] + 3/4 s, s the size of
+        // the block's subdiagonal entries, which breaks the cycles a converging shift can fall into.
+        let s = try g.op("Add", g.op("Abs", tc), g.op("Abs", entry(up, g.op("Max", g.op("Sub", up, g.scalar(1, .i64)), g.scalar(0, .i64)))), shape: single)
+        let h11 = try g.op("Add", td, g.op("Mul", s, g.scalar(0.75, dt)))
+        let oddTrace = try g.op("Add", h11, h11)
+        let oddDet = try g.op("Add", g.op("Mul", h11, h11), g.op("Mul", g.op("Mul", s, s), g.scalar(0.4375, dt)))
+        let trace = try g.op("Where", exceptional, oddTrace, pairTrace, shape: single)
+        let det = try g.op("Where", exceptional, oddDet, pairDet, shape: single)
         let tt = try g.op("MatMul", t, t, shape: dims)
         let shifted = try g.op("Add", g.op("Sub", tt, g.op("Mul", trace, t)), g.op("Mul", det, eye), shape: dims)
-        let target = try g.op("Where", exceptional, t, shifted, shape: dims)
-        let (packed, taus, _) = try householderFactor(g, target, m)
+        let (packed, taus, _) = try householderFactor(g, shifted, m)
         let qm = try householderProduct(g, packed, m, taus: taus, count: n, cols: n)
         let next = try g.op("MatMul", g.op("MatMul", qm.transpose(m.swapLast), t), qm, shape: dims)
         let (settled, _) = try quasiTriangular(g, next, m)
