@@ -6,7 +6,7 @@ import PluginKit
 /// block on the diagonal. The Loop stops when every entry
 /// below the subdiagonal is negligible and no two consecutive subdiagonal entries are both
 /// significant (T is then quasi-triangular), or after `schurMaxSweeps(n)` sweeps.
-let schurOps = opsUnion(householderOps, ["Abs", "ReduceMax", "ReduceMin", "Max", "Or", "Not", "Mod", "And", "Or", "Concat", "Pad", "Sign"])
+let schurOps = opsUnion(householderOps, ["Abs", "ReduceMax", "ReduceMin", "Max", "Mod", "And", "Or", "Not", "Concat", "Pad"])
 
 /// The shifted sweeps converge quadratically, a few per eigenvalue; the cap leaves room for
 /// the unshifted ones.
@@ -132,8 +132,7 @@ func quasiTriangularParts(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throw
     let onSub = try g.op("Equal", rows, g.op("Add", cols, g.scalar(1, .i64)))
     let belowSub = try g.op("Greater", rows, g.op("Add", cols, g.scalar(1, .i64)))
     // sub[c] = T[c+1, c] is significant; then no two consecutive ones.
-    let sub = try g.op("ReduceMax", g.op("And", onSub, significant).cast(to: .i64), g.int64s([m.rowAxis]),
-                       attributes: ["keepdims": .int(1)], shape: rowType)
+    let sub = try g.reduceMax(g.op("And", onSub, significant).cast(to: .i64), axes: [m.rowAxis], shape: rowType)
     // A 2x2 block is final only when its eigenvalues are complex; real ones split further.
     let plus1 = try g.op("Add", cols, g.scalar(1, .i64))
     let diag = try g.sum(g.keep(g.op("Equal", rows, cols), t), axes: [m.rowAxis], shape: rowType)
@@ -144,17 +143,17 @@ func quasiTriangularParts(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throw
     let realPair = try g.op("Mul", sub, g.op("GreaterOrEqual", disc, g.scalar(0, dt)).cast(to: .i64), shape: rowType)
     let pairs = try g.op("Add", g.op("Mul", sub, shiftLeft(g, sub, m)), realPair, shape: rowType)
     let stray = try g.op("And", belowSub, significant, shape: dims).cast(to: .i64)
-    let bad = try g.op("Add", g.op("ReduceMax", stray, g.int64s([m.rowAxis, m.colAxis]), attributes: ["keepdims": .int(1)]),
-                       g.op("ReduceMax", pairs.cast(to: .i64), g.int64s([m.colAxis]), attributes: ["keepdims": .int(1)]), shape: single)
+    let bad = try g.op("Add", g.reduceMax(stray, axes: [m.rowAxis, m.colAxis]),
+                       g.reduceMax(pairs.cast(to: .i64), axes: [m.colAxis]), shape: single)
     let settled = try g.op("Equal", bad, g.scalar(0, .i64), shape: single)
     let keep = try g.op("Or", g.op("LessOrEqual", rows, cols), g.op("And", onSub, significant), shape: dims)
     // Row c + 1 is unsettled when its subdiagonal entry is significant and not an isolated
     // complex block's; row r also when it has a significant entry left of column r - 1.
     let neighbours = try g.op("Add", g.op("Add", shiftLeft(g, sub, m), shiftRight(g, sub, m)), realPair)
     let unsettledSub = try g.op("Mul", sub, g.op("Greater", neighbours, g.scalar(0, .i64)).cast(to: .i64), shape: rowType)
-    let fromSub = try g.op("ReduceMax", g.op("Mul", unsettledSub, plus1), g.int64s([m.colAxis]), attributes: ["keepdims": .int(1)])
-    let strayRows = try g.op("ReduceMax", stray, g.int64s([m.colAxis]), attributes: ["keepdims": .int(1)])
-    let fromStray = try g.op("ReduceMax", g.op("Mul", strayRows, rows), g.int64s([m.rowAxis]), attributes: ["keepdims": .int(1)])
+    let fromSub = try g.reduceMax(g.op("Mul", unsettledSub, plus1), axes: [m.colAxis])
+    let strayRows = try g.reduceMax(stray, axes: [m.colAxis])
+    let fromStray = try g.reduceMax(g.op("Mul", strayRows, rows), axes: [m.rowAxis])
     return (settled, keep, try g.op("Max", fromSub, fromStray, shape: single))
 }
 
@@ -318,4 +317,12 @@ func schurEigenvectors(_ g: GraphBuilder, t: Value, z: Value, values: Value, _ m
     let safeLen = try g.op("Where", g.op("Equal", len, zero), g.scalar(1, dt), len)
     let re = try g.op("Div", v.re, safeLen).unsqueeze([m.rank]), im = try g.op("Div", v.im, safeLen).unsqueeze([m.rank])
     return try g.op("Concat", re, im, attributes: ["axis": .int(Int64(m.rank))], shape: dims + [2])
+}
+
+extension GraphBuilder {
+    /// Max over axes, kept as size-1 axes (ReduceMax takes its axes as an input from opset 18 on).
+    func reduceMax(_ x: Value, axes: [Int], shape: [Dim]? = nil) throws -> Value {
+        if opset >= 18 { return try op("ReduceMax", x, int64s(axes), attributes: ["keepdims": .int(1)], shape: shape) }
+        return try op("ReduceMax", x, attributes: ["axes": .ints(axes.map(Int64.init)), "keepdims": .int(1)], shape: shape)
+    }
 }
