@@ -5,7 +5,7 @@ import PluginKit
 /// on the matrix size. See docs/linalg.md for the algorithms and their conventions.
 let linalgPack = Pack(
     name: "Linalg", version: "0.1.0",
-    description: "cholesky, triangular_solve, lu, qr, eigh, svd and friends as Loops over columns or sweeps",
+    description: "cholesky, triangular_solve, lu, qr, eigh, svd, eig, schur and friends as Loops over columns or sweeps",
     lowerings: [choleskyLowering(), triangularSolveLowering(), luLowering(), luPivotsToPermutationLowering(),
                 customLinearSolveLowering(), platformIndexLowering()]
         + qrLowerings() + schurLowerings() + eighLowerings() + svdLowerings() + [tridiagonalSolveLowering(), choleskyUpdateLowering(), tridiagonalLowering()])
