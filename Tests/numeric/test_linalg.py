@@ -219,10 +219,8 @@ def multiset_error(values, ref):
     return worst
 
 
-# Known limitation (docs/linalg.md): without a Hessenberg reduction the shifted sweeps can stall
-# on some matrices from n = 16 on (one of this seed's float64 batch elements).
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("n", [2, 3, 5, 8, pytest.param(16, marks=pytest.mark.xfail(reason="schur sweeps may stall at n >= 16"))])
+@pytest.mark.parametrize("n", [2, 3, 5, 8, 16, 32])
 def test_eig_and_schur_against_float64_numpy(n, dtype, cli, tmp_path):
     """eig's eigenvalues as a multiset against numpy's float64 ones (their order is the Schur
     form's, which need not be LAPACK's), unit-norm eigenvectors, and a Schur form that is
