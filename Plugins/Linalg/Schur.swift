@@ -1,21 +1,21 @@
 import PluginKit
 
 /// `schur` and `eig` for real matrices, both on the real Schur form A = Z T Zᵀ that QR iteration
-/// reaches: T ← Qᵀ T Q where Q R = M (the pack's Householder QR) and M is T under a Francis
-/// double shift (see realSchur), Z ← Z Q. A pair of complex conjugate eigenvalues stays a 2x2
-/// block on the diagonal. The Loop stops when every entry
-/// below the subdiagonal is negligible and no two consecutive subdiagonal entries are both
-/// significant (T is then quasi-triangular), or after `schurMaxSweeps(n)` sweeps.
+/// reaches from the Hessenberg form: T ← Qᵀ T Q where Q R = M (the pack's Householder QR) and
+/// M is T under a Francis double shift (see realSchur), Z ← Z Q. A pair of complex conjugate
+/// eigenvalues stays a 2x2 block on the diagonal. The Loop stops when every entry below the
+/// subdiagonal is negligible and no two consecutive subdiagonal entries are both significant
+/// (T is then quasi-triangular), or after `schurMaxSweeps(n)` sweeps.
 let schurOps = opsUnion(householderOps, ["Abs", "ReduceMax", "ReduceMin", "Max", "Mod", "And", "Or", "Not", "Concat", "Pad"])
 
 /// The shifted sweeps converge quadratically, a few per eigenvalue; the cap leaves room for
-/// the unshifted ones.
+/// the exceptional ones and slow starts.
 func schurMaxSweeps(_ n: Int64) -> Int64 { 100 + 30 * n }
 
 func schurLowerings() -> [Lowering] {
     [
         Lowering("schur", emits: schurOps, dtypes: linalgFloats,
-                 note: "unshifted QR iteration (Householder QR per sweep) to the real Schur form; Loop stops on convergence") { eqn, g in
+                 note: "Hessenberg reduction, then Francis double-shift QR sweeps to the real Schur form; Loop stops on convergence") { eqn, g in
             let a = try eqn.input(0)
             let m = try MatrixShape(a.shape, "schur")
             guard m.rows == m.cols else { throw LoweringError.invalid("schur of a non-square \(m.rows)x\(m.cols) matrix") }
