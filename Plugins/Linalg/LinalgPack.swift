@@ -5,10 +5,10 @@ import PluginKit
 /// on the matrix size. See docs/linalg.md for the algorithms and their conventions.
 let linalgPack = Pack(
     name: "Linalg", version: "0.1.0",
-    description: "cholesky, triangular_solve, lu, qr, eigh, svd and friends as Loops over columns or sweeps",
+    description: "cholesky, triangular_solve, lu, qr, eigh, svd, eig, schur and friends as Loops over columns or sweeps",
     lowerings: [choleskyLowering(), triangularSolveLowering(), luLowering(), luPivotsToPermutationLowering(),
                 customLinearSolveLowering(), platformIndexLowering()]
-        + qrLowerings() + eighLowerings() + svdLowerings() + [tridiagonalSolveLowering(), choleskyUpdateLowering(), tridiagonalLowering()])
+        + qrLowerings() + schurLowerings() + eighLowerings() + svdLowerings() + [tridiagonalSolveLowering(), choleskyUpdateLowering(), tridiagonalLowering()])
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { linalgPack.descriptor }

@@ -7,7 +7,7 @@ import PluginKit
 /// its reflector to the whole matrix with a MatMul.
 let householderOps = ["Loop", "Gather", "Unsqueeze", "Transpose", "MatMul", "Mul", "Sub", "Div", "Add", "Sqrt",
                       "Neg", "Where", "Equal", "Greater", "GreaterOrEqual", "LessOrEqual", "ReduceSum", "Expand",
-                      "Slice", "Cast", "Squeeze"]
+                      "Slice", "Cast", "Squeeze", "ArgMax", "GatherElements", "Less"]
 
 func qrLowerings() -> [Lowering] {
     [
@@ -15,22 +15,24 @@ func qrLowerings() -> [Lowering] {
                  note: "Householder (geqrf + orgqr, LAPACK signs), one column per Loop trip") { eqn, g in
             let a = try eqn.input(0)
             let m = try MatrixShape(a.shape, "qr")
-            if try eqn.param("pivoting")?.bool == true { throw LoweringError.unsupported("qr with pivoting") }
+            let pivoting = try eqn.param("pivoting")?.bool ?? false
             let full = try eqn.require("full_matrices").bool ?? false
             let k = min(m.rows, m.cols)
-            let (packed, taus) = try householderFactor(g, a, m)
+            let (packed, taus, perm) = try householderFactor(g, a, m, pivoting: pivoting)
             let qCols = full ? m.rows : k, rRows = full ? m.rows : k
             let q = try householderProduct(g, packed, m, taus: taus, count: k, cols: qCols)
             let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
             var r = try g.keep(g.op("LessOrEqual", rows, cols), packed, shape: m.dims)
             if rRows < m.rows { r = try sliceLast(g, r, axis: m.rowAxis, count: rRows, shape: m.with(rows: rRows, cols: m.cols)) }
-            return [q, r]
+            guard pivoting, let perm else { return [q, r] }
+            let p = try perm.squeeze([m.rowAxis]).with(shape: m.batch + [.known(m.cols)])
+            return [q, r, try p.cast(to: eqn.output(2).dtype)]
         },
         Lowering("geqrf", emits: householderOps, dtypes: linalgFloats,
                  note: "Householder reflectors (LAPACK signs), one column per Loop trip") { eqn, g in
             let a = try eqn.input(0)
             let m = try MatrixShape(a.shape, "geqrf")
-            let (packed, taus) = try householderFactor(g, a, m)
+            let (packed, taus, _) = try householderFactor(g, a, m)
             return [packed, try taus.squeeze([m.rowAxis]).with(shape: m.batch + [.known(min(m.rows, m.cols))])]
         },
         Lowering("ormqr", emits: householderOps, dtypes: linalgFloats,
@@ -59,32 +61,62 @@ func qrLowerings() -> [Lowering] {
 }
 
 /// geqrf: the matrix with R on and above the diagonal and the reflectors' vectors below it, and
-/// the taus as batch + [1, k].
-func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (Value, Value) {
+/// the taus as batch + [1, k]. With `pivoting` it is geqp3: before column j's reflector, the
+/// column right of j with the largest norm over rows j.. (the first such on a tie) is swapped
+/// into place, and the permutation (batch + [1, cols], int64) is returned too. The norms are
+/// recomputed from the matrix each trip rather than downdated as LAPACK does, so a pivot may
+/// differ from LAPACK's only where two candidate norms agree to rounding.
+func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape,
+                       pivoting: Bool = false) throws -> (Value, Value, Value?) {
     let k = min(m.rows, m.cols), dt = a.dtype, dims = m.dims
-    let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1)
-    if k == 0 { return (a, try g.filled(0, dt, m.batch + [1, 0])) }
-    let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
-    let outs = try g.loop(trips: k, [a], [TensorType(dt, dims)], stacked: 1) { j, carried in
-        let x = carried[0]
+    let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1), rowType = m.with(rows: 1, cols: m.cols)
+    let cols = try g.indices(m.cols, shape: [m.cols])
+    let identity = pivoting ? try g.expand(cols.with(shape: [.known(m.cols)]), rowType) : nil
+    if k == 0 { return (a, try g.filled(0, dt, m.batch + [1, 0]), identity) }
+    let rows = try g.indices(m.rows, shape: [m.rows, 1])
+    let carried = [a] + (identity.map { [$0] } ?? [])
+    let types = [TensorType(dt, dims)] + (pivoting ? [TensorType(.i64, rowType)] : [])
+    let outs = try g.loop(trips: k, carried, types, stacked: 1) { j, carried in
+        var x = carried[0]
+        var perm = pivoting ? carried[1] : nil
+        if let p = perm {
+            let source = try pivotSwap(g, x, j, rows: rows, cols: cols, m)
+            x = try g.op("GatherElements", x, g.expand(source, dims), attributes: ["axis": .int(Int64(m.colAxis))], shape: dims)
+            perm = try g.op("GatherElements", p, source, attributes: ["axis": .int(Int64(m.colAxis))], shape: rowType)
+        }
         let col = try g.take(x, j, axis: m.colAxis, shape: colType)
         let isTail = try g.op("Greater", rows, j)
         let (v, tau, diagonal) = try householderReflector(g, col, pivot: j, isTail: isTail, rows: rows, m)
         // H x = x - tau v (vᵀ x) on the columns right of j: those left of it hold earlier
         // reflectors' vectors, which H must not touch.
         let w = try g.keep(g.op("Greater", cols, j),
-                           g.op("MatMul", v.transpose(m.swapLast), x), shape: m.with(rows: 1, cols: m.cols))
+                           g.op("MatMul", v.transpose(m.swapLast), x), shape: rowType)
         let applied = try g.op("Sub", x, g.op("Mul", g.op("Mul", v, tau), w), shape: dims)
         // Column j is exactly beta e_j above the stored vector: write both instead of the rounded product.
         let atJ = try g.op("Equal", cols, j)
         let newCol = try g.op("Where", g.op("Equal", rows, j), diagonal, g.op("Where", isTail, v, col), shape: colType)
-        return [try g.op("Where", atJ, newCol, applied, shape: dims), tau.with(shape: single)]
+        return [try g.op("Where", atJ, newCol, applied, shape: dims)] + (perm.map { [$0] } ?? []) + [tau.with(shape: single)]
     }
     // Stacked taus: [k] + batch + [1, 1] -> batch + [1, k].
     let r = m.batch.count
-    let stacked = try outs[1].with(shape: [.known(k)] + single).squeeze([r + 2])
+    let stacked = try outs[types.count].with(shape: [.known(k)] + single).squeeze([r + 2])
     let taus = try stacked.transpose(Array(1..<(r + 2)) + [0])
-    return (outs[0], taus.with(shape: m.batch + [1, .known(k)]))
+    return (outs[0], taus.with(shape: m.batch + [1, .known(k)]), pivoting ? outs[1] : nil)
+}
+
+/// For each column c, the column it takes its entries from when column j trades places with
+/// the column of largest norm over rows j.. among those at or right of j: batch + [1, cols].
+func pivotSwap(_ g: GraphBuilder, _ x: Value, _ j: Value, rows: Value, cols: Value, _ m: MatrixShape) throws -> Value {
+    let rowType = m.with(rows: 1, cols: m.cols)
+    let lower = try g.keep(g.op("GreaterOrEqual", rows, j), x, shape: m.dims)
+    let norms = try g.sum(g.op("Mul", lower, lower), axes: [m.rowAxis], shape: rowType)
+    // Columns left of j are done; -1 keeps them out of ArgMax (a norm is never negative).
+    let candidates = try g.op("Where", g.op("Less", cols, j), g.scalar(-1, x.dtype), norms, shape: rowType)
+    let p = try g.op("ArgMax", candidates, attributes: ["axis": .int(Int64(m.colAxis)), "keepdims": .int(1)],
+                     shape: m.with(rows: 1, cols: 1))
+    let atJ = try g.op("Equal", cols, j), atP = try g.op("Equal", cols, p)
+    let jj = try g.expand(j, rowType)
+    return try g.op("Where", atJ, p, g.op("Where", atP, jj, g.expand(cols.with(shape: [.known(m.cols)]), rowType)), shape: rowType)
 }
 
 /// dlarfg on the column `x` (batch + [rows, 1]): the reflector H = I - tau v vᵀ with v = 1 at

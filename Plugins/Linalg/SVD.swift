@@ -91,7 +91,7 @@ func orthogonalityPending(_ g: GraphBuilder, _ gram: Value, _ m: MatrixShape, ey
 /// The thin orthonormal `w` (long x short) extended to a square orthogonal matrix: its columns,
 /// then the last columns of the full Q of its Householder QR, which span the complement.
 func completeBasis(_ g: GraphBuilder, _ w: Value, _ m: MatrixShape) throws -> Value {
-    let (packed, taus) = try householderFactor(g, w, m)
+    let (packed, taus, _) = try householderFactor(g, w, m)
     let q = try householderProduct(g, packed, m, taus: taus, count: m.cols, cols: m.rows)
     let rest = try g.op("Slice", q, g.int64s([m.cols]), g.int64s([m.rows]), g.int64s([m.colAxis]),
                         shape: m.with(rows: m.rows, cols: m.rows - m.cols))

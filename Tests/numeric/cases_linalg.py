@@ -172,6 +172,58 @@ CASES += [
          [general(6, 6, dtype=np.float64), rhs(5, dtype=np.float64)], ["householder_product"], tol=F64_TOL, x64=True),
 ]
 
+# Column pivoting (geqp3): the permutation is compared exactly; distinct random column norms
+# make every pivot choice unique.
+for full in (False, True):
+    for m_, n_ in ((7, 4), (4, 7), (5, 5)):
+        CASES += _both(f"linalg_qr_pivoting_{'full' if full else 'reduced'}_{m_}x{n_}",
+                       lambda a, full=full: lax.linalg.qr(a, pivoting=True, full_matrices=full),
+                       lambda n, dt, m_=m_, n_=n_: [f32(3, m_, n_) if dt == np.float32
+                                                    else (lambda rng: f32(3, m_, n_)(rng).astype(np.float64))],
+                       ["qr"], f32_tol=F32_SOLVE_TOL, sizes=(0,))
+CASES += _both("linalg_qr_pivoting", lambda a: lax.linalg.qr(a, pivoting=True, full_matrices=False),
+               lambda n, dt: [general(2, n, n, dtype=dt)], ["qr"], f32_tol=F32_SOLVE_TOL, sizes=(1, 3, 16, 64))
+CASES += [
+    case("scipy_qr_pivoting", lambda a: jsl.qr(a, pivoting=True), [general(8, 5)], ["qr"], tol=F32_SOLVE_TOL),
+    case("scipy_qr_pivoting_economic", lambda a: jsl.qr(a, pivoting=True, mode="economic"), [general(5, 8)], ["qr"],
+         tol=F32_SOLVE_TOL),
+]
+
+# -- eig and schur ---------------------------------------------------------------------------------
+# The order of eigenvalues (the Schur form's diagonal) and the Schur form itself depend on the
+# algorithm's path, so general inputs compare through what does not: power sums of the
+# eigenvalues (traces of A and A²), the residual |A v - v λ| (any phase), and Z T Zᵀ.
+
+
+def eig_invariants(a):
+    w, v = jnp.linalg.eig(a)
+    residual = jnp.abs(jnp.matmul(a.astype(v.dtype), v) - v * w[..., None, :]).max(axis=(-2, -1))
+    return jnp.sum(w, axis=-1), jnp.sum(w * w, axis=-1), residual
+
+
+def schur_reconstruction(a):
+    t, z = lax.linalg.schur(a)
+    return z @ t @ jnp.swapaxes(z, -1, -2), jnp.trace(t, axis1=-2, axis2=-1)
+
+
+for n in (2, 3, 5, 8):
+    CASES += [
+        case(f"linalg_eig_invariants_n{n}_f32", eig_invariants, [f32(3, n, n)], ["eig"], tol=F32_SOLVE_TOL),
+        case(f"linalg_eig_invariants_n{n}_f64", eig_invariants, [lambda rng, n=n: f32(3, n, n)(rng).astype(np.float64)],
+             ["eig"], tol=F64_TOL, x64=True),
+        case(f"linalg_schur_reconstruction_n{n}_f32", schur_reconstruction, [f32(3, n, n)], ["schur"], tol=F32_SOLVE_TOL),
+        case(f"linalg_schur_reconstruction_n{n}_f64", schur_reconstruction,
+             [lambda rng, n=n: f32(3, n, n)(rng).astype(np.float64)], ["schur"], tol=F64_TOL, x64=True),
+    ]
+CASES += [
+    # 1x1: the eigenvalue is the entry, both eigenvectors 1; the Schur form is the matrix.
+    case("linalg_eig_1x1_full", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True), [f32(4, 1, 1)], ["eig"]),
+    case("linalg_schur_1x1", lambda a: lax.linalg.schur(a), [f32(4, 1, 1)], ["schur"]),
+    # Upper triangular with distinct diagonal: already a Schur form, eigenvalues in its order.
+    case("linalg_eigvals_triangular", jnp.linalg.eigvals, [fixed([[3.0, 1.0, -2.0], [0.0, 2.0, 0.5], [0.0, 0.0, -1.0]])],
+         ["eig"]),
+]
+
 # -- eigh ----------------------------------------------------------------------------------------
 def fix_signs(v, axis=-2):
     """Eigen- and singular vectors up to sign: each made positive at its largest-magnitude entry."""
@@ -311,4 +363,4 @@ for lower in (True, False):
 
 REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
             "qr", "householder_product", "eigh", "svd",
-            "tridiagonal_solve", "cholesky_update", "tridiagonal", "geqrf", "ormqr"]
+            "tridiagonal_solve", "cholesky_update", "tridiagonal", "geqrf", "ormqr", "eig", "schur"]

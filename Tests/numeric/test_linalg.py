@@ -93,6 +93,9 @@ SIZE_FREE = {
     "qr": (jnp.linalg.qr, lambda n: [general(2, n, n)]),
     "eigh": (jnp.linalg.eigh, lambda n: [sym(2, n, n)]),
     "svd": (jnp.linalg.svd, lambda n: [general(2, n, n)]),
+    "eig": (lambda a: lax.linalg.eig(a), lambda n: [general(2, n, n)]),
+    "schur": (lambda a: lax.linalg.schur(a), lambda n: [general(2, n, n)]),
+    "qr_pivoting": (lambda a: lax.linalg.qr(a, pivoting=True), lambda n: [general(2, n, n)]),
 }
 
 
@@ -117,6 +120,15 @@ def run(path, inputs):
 def residuals(kind, a, outs):
     """The factorization's reconstruction error, in float64, per batch element (max norm)."""
     a = a.astype(np.float64)
+    if kind == "eig":
+        # Ours are complex as (real, imag) pairs; eigenvectors are compared through A v = λ v and
+        # uᴴ A = λ uᴴ, which hold whatever phase each vector has.
+        w, vl, vr = (o if np.iscomplexobj(o) else o[..., 0] + 1j * o[..., 1] for o in map(np.asarray, outs))
+        w, vl, vr = w.astype(np.complex128), vl.astype(np.complex128), vr.astype(np.complex128)
+        right = a @ vr - vr * w[..., None, :]
+        vlh = np.conj(np.swapaxes(vl, -1, -2))
+        left = vlh @ a - w[..., :, None] * vlh
+        return np.maximum(np.abs(right).max(axis=(-2, -1)), np.abs(left).max(axis=(-2, -1)))
     outs = [np.asarray(o, np.float64) for o in outs]
     if kind == "cholesky":
         (l,) = outs
@@ -130,6 +142,12 @@ def residuals(kind, a, outs):
     elif kind == "eigh":
         w, v = outs
         r = a @ v - v * w[..., None, :]
+    elif kind == "schur":
+        t, z = outs
+        r = a - z @ t @ np.swapaxes(z, -1, -2)
+    elif kind == "qr_pivoting":
+        q, rr, perm = outs
+        r = np.take_along_axis(a, perm.astype(np.int64)[..., None, :], axis=-1) - q @ rr
     else:  # lu: P A = L U
         lu, _, perm = outs
         n = a.shape[-1]
@@ -146,6 +164,9 @@ RECON = {
     "svd": (lambda a: jnp.linalg.svd(a, full_matrices=False), general),
     "eigh": (jnp.linalg.eigh, sym),
     "lu": (lambda a: lax.linalg.lu(a), general),
+    "eig": (lambda a: lax.linalg.eig(a), general),
+    "schur": (lambda a: lax.linalg.schur(a), general),
+    "qr_pivoting": (lambda a: lax.linalg.qr(a, pivoting=True), general),
 }
 
 
@@ -186,3 +207,49 @@ def test_float32_against_float64_numpy(n, cli, tmp_path):
     assert np.abs(s - s64).max() <= 4 * n * eps * s64.max()
     cond = s64.max(axis=-1) / s64.min(axis=-1)
     assert np.all(np.abs(x - x64).max(axis=(-2, -1)) <= 4 * n * eps * cond * np.abs(x64).max(axis=(-2, -1)))
+
+
+def multiset_error(values, ref):
+    """Largest distance when each reference value is matched to the nearest value not yet taken."""
+    left = list(values)
+    worst = 0.0
+    for lam in ref:
+        k = int(np.argmin([abs(lam - x) for x in left]))
+        worst = max(worst, abs(lam - left.pop(k)))
+    return worst
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n", [2, 3, 5, 8, 16, 32])
+def test_eig_and_schur_against_float64_numpy(n, dtype, cli, tmp_path):
+    """eig's eigenvalues as a multiset against numpy's float64 ones (their order is the Schur
+    form's, which need not be LAPACK's), unit-norm eigenvectors, and a Schur form that is
+    quasi-upper-triangular with an orthogonal Z. Random normal matrices: complex pairs included."""
+    rng = np.random.default_rng(100 + n)
+    a = rng.standard_normal((3, n, n)).astype(dtype)
+    fn = lambda a: (*jnp.linalg.eig(a), *lax.linalg.schur(a))
+    with jax.enable_x64(dtype == np.float64):
+        path = tmp_path / "eig.onnx"
+        to_onnx(fn, [a], path, cli=cli)
+        w, v, t, z = run(path, [a])
+    w = w[..., 0] + 1j * w[..., 1]
+    v = v[..., 0] + 1j * v[..., 1]
+    w64 = np.linalg.eigvals(a.astype(np.float64))
+    eps = np.finfo(dtype).eps
+    scale = np.abs(a).max() * n
+    with jax.enable_x64(dtype == np.float64):
+        w_jax = np.asarray(jnp.linalg.eigvals(a))
+    floor = 10 * eps * scale
+    for ours, theirs, ref in zip(w, w_jax, w64):
+        # Eigenvalues are as sensitive as their condition numbers: ours must be as close to the
+        # float64 reference as LAPACK's at this precision, within 10x.
+        assert multiset_error(ours, ref) <= 10 * max(multiset_error(theirs, ref), floor), (ours, theirs, ref)
+    assert np.abs(np.linalg.norm(v, axis=-2) - 1).max() <= 10 * eps
+    assert np.abs(np.swapaxes(z, -1, -2) @ z - np.eye(n)).max() <= 10 * n * eps
+    assert np.all(np.tril(t, -2) == 0)
+    # No two consecutive subdiagonal entries: 2x2 blocks only, each with complex eigenvalues.
+    sub = np.diagonal(t, offset=-1, axis1=-2, axis2=-1)
+    assert not np.any((sub[..., 1:] != 0) & (sub[..., :-1] != 0))
+    for b, c in zip(*np.nonzero(sub)):
+        blk = t[b, c:c + 2, c:c + 2].astype(np.float64)
+        assert (blk[0, 0] - blk[1, 1]) ** 2 / 4 + blk[0, 1] * blk[1, 0] < 0
