@@ -69,10 +69,7 @@ func jacobiMoreSweeps(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape, eye: Valu
     let flags = try g.op("Where", g.op("Greater", off2, bound), g.scalar(1, dt), g.scalar(0, dt), shape: single)
     let pending = try g.op("ReduceSum", flags, g.int64s(Array(0..<m.rank)),
                            attributes: ["keepdims": .int(0)], shape: [])
-    // The host types comparison results only from their consumers; a Loop condition has none,
-    // so the Cast states bool.
-    let more = try g.op("Greater", pending, g.scalar(0, dt), shape: [])
-    return try g.op("Cast", more, attributes: ["to": .int(Int64(DType.bool.rawValue))], shape: [])
+    return try g.op("Greater", pending, g.scalar(0, dt), shape: [])
 }
 
 /// Runs the sweeps: `rotate(partner, first, sitsOut, carried)` applies one round's rotations

@@ -84,8 +84,7 @@ func orthogonalityPending(_ g: GraphBuilder, _ gram: Value, _ m: MatrixShape, ey
     let worst = try g.sum(ratio, axes: [m.rowAxis, m.colAxis], shape: m.with(rows: 1, cols: 1))
     let flags = try g.op("Where", g.op("Greater", worst, g.scalar(tol * tol, dt)), one, zero)
     let pending = try g.op("ReduceSum", flags, g.int64s(Array(0..<m.rank)), attributes: ["keepdims": .int(0)], shape: [])
-    // The host types comparison results only from their consumers; a Loop condition has none.
-    return try g.op("Cast", g.op("Greater", pending, zero), attributes: ["to": .int(Int64(DType.bool.rawValue))], shape: [])
+    return try g.op("Greater", pending, zero, shape: [])
 }
 
 /// The thin orthonormal `w` (long x short) extended to a square orthogonal matrix: its columns,
