@@ -13,7 +13,7 @@ let nnPack = Pack(
                  note: "any dimension numbers; lhs dilation: ConvTranspose when padding fits the kernel, else explicit zeros; batch groups fold into channel groups; f16/bf16 computed in f32; f64 and integers: MatMul over unfolded windows; complex: four real convolutions of the (real, imag) parts",
                  lower: lowerConvolution),
     ] + windowLowerings() + cumulativeLowerings() + logicalReductionLowerings() + [
-        Lowering("sort", emits: ["TopK", "GatherElements", "IsNaN", "Equal", "Where", "Cast", "BitwiseXor"],
+        Lowering("sort", emits: ["TopK", "GatherElements", "IsNaN", "Equal", "Where", "Cast", "BitwiseXor", "Unsqueeze", "Expand", "Shape"],
                  dtypes: DType.floats + [.bool] + DType.ints,
                  note: "stable TopK passes, least significant key first; NaN last; -0.0 ties +0.0; u64 keys need opset 18",
                  lower: lowerSort),

@@ -27,7 +27,12 @@ func lowerSort(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] {
     }
     return try operands.enumerated().map { i, x in
         if i == 0, let s = single { return s.with(shape: shape) }
-        return try g.op("GatherElements", x, perm!, attributes: ["axis": .int(Int64(axis))], shape: eqn.output(i).shape)
+        // A complex payload is its (real, imag) storage (docs/complex.md): both parts move with
+        // the permutation, spread over the trailing pair axis.
+        let order = x.isComplex
+            ? try g.op("Expand", g.op("Unsqueeze", perm!, g.int64s([Int64(shape.count)])), g.op("Shape", x))
+            : perm!
+        return try g.op("GatherElements", x, order, attributes: ["axis": .int(Int64(axis))], shape: eqn.output(i).shape)
     }
 }
 

@@ -84,6 +84,12 @@ CASES: list[Case] = [
          [c64(*S)], ["slice", "concatenate", "rev"]),
     case("complex_pad", lambda z: (jnp.pad(z, ((1, 2), (0, 1))), lax.pad(z, 1 + 2j, ((1, -1, 0), (0, 2, 0)))),
          [c64(*S)], ["pad"]),
+    # a complex payload sorted by real keys (jnp.roots orders its eigenvalues so)
+    case("complex_sorted_by_real_keys", lambda k, z: lax.sort((k, z), dimension=1, num_keys=1),
+         [f32(3, 5), c64(3, 5)], ["sort"]),
+    case("complex_roots", lambda c: jnp.roots(c, strip_zeros=False),
+         [lambda rng: rng.normal(size=(4,)).astype(np.float32) + np.array([3, 0, 0, 0], np.float32)],
+         ["eig", "sort"], tol=dict(rtol=1e-4, atol=1e-4)),
     case("complex_gather", lambda z, i: (z[i], jnp.take_along_axis(z, i[:, None] % 4, axis=1)),
          [c64(*S), lambda rng: rng.integers(0, 3, size=(3,)).astype(np.int32)], ["gather"]),
     # scatter: ScatterND writes whole (real, imag) pairs; a complex product scatters into ones first
