@@ -144,11 +144,14 @@ func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape,
         let newCol = try g.op("Where", g.op("Equal", rows, j), diagonal, g.op("Where", isTail, v, col), shape: colType)
         return [try g.op("Where", atJ, newCol, applied, shape: dims)] + (perm.map { [$0] } ?? []) + [tau.with(shape: single)]
     }
-    // Stacked taus: [k] + batch + [1, 1] -> batch + [1, k].
+    return (outs[0], try stackedTaus(outs[types.count], count: k, m), pivoting ? outs[1] : nil)
+}
+
+/// A Loop's stacked per-trip taus, [count] + batch + [1, 1], as batch + [1, count].
+func stackedTaus(_ stacked: Value, count k: Int64, _ m: MatrixShape) throws -> Value {
     let r = m.batch.count
-    let stacked = try outs[types.count].with(shape: [.known(k)] + single).squeeze([r + 2])
-    let taus = try stacked.transpose(Array(1..<(r + 2)) + [0])
-    return (outs[0], taus.with(shape: m.batch + [1, .known(k)]), pivoting ? outs[1] : nil)
+    let taus = try stacked.with(shape: [.known(k)] + m.with(rows: 1, cols: 1)).squeeze([r + 2])
+    return try taus.transpose(Array(1..<(r + 2)) + [0]).with(shape: m.batch + [1, .known(k)])
 }
 
 /// For each column c, the column it takes its entries from when column j trades places with
