@@ -379,10 +379,10 @@ CASES += _both("linalg_hessenberg", lambda a: lax.linalg.hessenberg(a),
                lambda n, dt: [_random_f(dt, 2, n, n)], ["hessenberg"], f32_tol=F32_SOLVE_TOL, sizes=(1, 2, 3, 5, 16))
 
 # -- symmetric_product (alpha a aᵀ + beta c) ----------------------------------------------------------
-for sym in (False, True):
+for symmetrize in (False, True):
     for m_, n_ in ((1, 1), (3, 5), (5, 3), (16, 8)):
-        CASES += _both(f"linalg_symmetric_product{'_symmetrized' if sym else ''}_{m_}x{n_}",
-                       lambda a, c, sym=sym: lax.linalg.symmetric_product(a, c, alpha=-1.5, beta=0.75, symmetrize_output=sym),
+        CASES += _both(f"linalg_symmetric_product{'_symmetrized' if symmetrize else ''}_{m_}x{n_}",
+                       lambda a, c, symmetrize=symmetrize: lax.linalg.symmetric_product(a, c, alpha=-1.5, beta=0.75, symmetrize_output=symmetrize),
                        lambda n, dt, m_=m_, n_=n_: [_random_f(dt, 2, m_, n_), _random_f(dt, 2, m_, m_)],
                        ["symmetric_product"], sizes=(0,))
 
