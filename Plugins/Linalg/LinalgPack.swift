@@ -8,7 +8,7 @@ let linalgPack = Pack(
     description: "cholesky, triangular_solve, lu, qr, eigh, svd, eig, schur and friends as Loops over columns or sweeps",
     lowerings: [choleskyLowering(), triangularSolveLowering(), luLowering(), luPivotsToPermutationLowering(),
                 customLinearSolveLowering(), platformIndexLowering()]
-        + qrLowerings() + schurLowerings() + eighLowerings() + svdLowerings() + [tridiagonalSolveLowering(), choleskyUpdateLowering(), tridiagonalLowering()])
+        + qrLowerings() + schurLowerings() + eighLowerings() + svdLowerings() + [tridiagonalSolveLowering(), choleskyUpdateLowering(), tridiagonalLowering(), symmetricProductLowering(), hessenbergLowering()])
 
 @_cdecl("jax2onnx_pack")
 public func jax2onnxPack() -> UnsafeRawPointer { linalgPack.descriptor }

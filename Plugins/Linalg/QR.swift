@@ -18,7 +18,8 @@ func qrLowerings() -> [Lowering] {
             let pivoting = try eqn.param("pivoting")?.bool ?? false
             let full = try eqn.require("full_matrices").bool ?? false
             let k = min(m.rows, m.cols)
-            let (packed, taus, perm) = try householderFactor(g, a, m, pivoting: pivoting)
+            let pivots = pivoting ? try ColumnPivots(g, m) : nil
+            let (packed, taus, perm) = try householderFactor(g, a, m, pivots: pivots)
             let qCols = full ? m.rows : k, rRows = full ? m.rows : k
             let q = try householderProduct(g, packed, m, taus: taus, count: k, cols: qCols)
             let rows = try g.indices(m.rows, shape: [m.rows, 1]), cols = try g.indices(m.cols, shape: [m.cols])
@@ -34,6 +35,18 @@ func qrLowerings() -> [Lowering] {
             let m = try MatrixShape(a.shape, "geqrf")
             let (packed, taus, _) = try householderFactor(g, a, m)
             return [packed, try taus.squeeze([m.rowAxis]).with(shape: m.batch + [.known(min(m.rows, m.cols))])]
+        },
+        Lowering("geqp3", emits: opsUnion(householderOps, ["TopK", "Not"]), dtypes: linalgFloats,
+                 note: "geqrf with column pivoting: fixed columns (nonzero jpvt) first, then the largest remaining norm each trip") { eqn, g in
+            let a = try eqn.input(0), jpvt = try eqn.input(1)
+            let m = try MatrixShape(a.shape, "geqp3")
+            let (packed, taus, pivoted) = try householderFactor(g, a, m, pivots: ColumnPivots(g, m, jpvt: jpvt))
+            guard let perm = pivoted else { throw LoweringError.invalid("geqp3: the factorization returned no permutation") }
+            let k = min(m.rows, m.cols)
+            // LAPACK numbers columns from 1.
+            let p = try g.op("Add", perm, g.scalar(1, .i64)).squeeze([m.rowAxis]).with(shape: m.batch + [.known(m.cols)])
+            return [packed, try p.cast(to: eqn.output(1).dtype),
+                    try taus.squeeze([m.rowAxis]).with(shape: m.batch + [.known(k)])]
         },
         Lowering("ormqr", emits: householderOps, dtypes: linalgFloats,
                  note: "the reflectors applied to c, one per Loop trip; right-side products through transposes") { eqn, g in
@@ -60,27 +73,61 @@ func qrLowerings() -> [Lowering] {
     ]
 }
 
+/// geqp3's column order before the first reflector: the starting permutation (batch + [1, cols],
+/// int64) and how many leading columns are fixed, i.e. never pivoted (batch + [1, 1]).
+struct ColumnPivots {
+    let start: Value
+    let fixed: Value
+
+    /// No column fixed: the identity order (what `qr` with pivoting asks for).
+    init(_ g: GraphBuilder, _ m: MatrixShape) throws {
+        let rowType = m.with(rows: 1, cols: m.cols)
+        start = try g.expand(g.indices(m.cols, shape: [m.cols]).with(shape: [.known(m.cols)]), rowType)
+        fixed = try g.filled(0, .i64, m.with(rows: 1, cols: 1))
+    }
+
+    /// LAPACK's jpvt: the columns with a nonzero entry move to the front in their own order.
+    /// LAPACK moves them there by swaps, so the free columns' starting order may differ from
+    /// this one, which matters only where two free columns' norms tie.
+    init(_ g: GraphBuilder, _ m: MatrixShape, jpvt: Value) throws {
+        let rowType = m.with(rows: 1, cols: m.cols)
+        let isFixed = try g.op("Not", g.op("Equal", jpvt.cast(to: .i64), g.scalar(0, .i64)))
+            .unsqueeze([m.rowAxis]).with(shape: rowType)
+        // Sort key (0 for fixed, 1 for free) * cols + column: distinct, so the smallest-first order is stable.
+        let key = try g.op("Add", g.op("Mul", g.op("Not", isFixed).cast(to: .i64), g.scalar(Double(m.cols), .i64)),
+                           g.indices(m.cols, shape: [m.cols]), shape: rowType)
+        start = try g.node("TopK", [key, g.int64s([Int(m.cols)])], outputs: 2,
+                           attributes: ["axis": .int(Int64(m.colAxis)), "largest": .int(0), "sorted": .int(1)])[1]
+            .with(shape: rowType)
+        fixed = try g.sum(isFixed.cast(to: .i64), axes: [m.colAxis], shape: m.with(rows: 1, cols: 1))
+    }
+}
+
 /// geqrf: the matrix with R on and above the diagonal and the reflectors' vectors below it, and
-/// the taus as batch + [1, k]. With `pivoting` it is geqp3: before column j's reflector, the
-/// column right of j with the largest norm over rows j.. (the first such on a tie) is swapped
-/// into place, and the permutation (batch + [1, cols], int64) is returned too. The norms are
-/// recomputed from the matrix each trip rather than downdated as LAPACK does, so a pivot may
-/// differ from LAPACK's only where two candidate norms agree to rounding.
+/// the taus as batch + [1, k]. With `pivots` it is geqp3: the columns start in `pivots.start`'s
+/// order; before column j's reflector (j past the fixed ones), the column at or right of j with
+/// the largest norm over rows j.. (the first such on a tie) is swapped into place, and the
+/// permutation (batch + [1, cols], int64) is returned too. The norms are recomputed from the
+/// matrix each trip rather than downdated as LAPACK does, so a pivot may differ from LAPACK's
+/// only where two candidate norms agree to rounding.
 func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape,
-                       pivoting: Bool = false) throws -> (Value, Value, Value?) {
+                       pivots: ColumnPivots? = nil) throws -> (Value, Value, Value?) {
     let k = min(m.rows, m.cols), dt = a.dtype, dims = m.dims
     let colType = m.with(rows: m.rows, cols: 1), single = m.with(rows: 1, cols: 1), rowType = m.with(rows: 1, cols: m.cols)
     let cols = try g.indices(m.cols, shape: [m.cols])
-    let identity = pivoting ? try g.expand(cols.with(shape: [.known(m.cols)]), rowType) : nil
-    if k == 0 { return (a, try g.filled(0, dt, m.batch + [1, 0]), identity) }
+    let pivoting = pivots != nil
+    let start = try pivots.map { p in
+        try g.op("GatherElements", a, g.expand(p.start, dims), attributes: ["axis": .int(Int64(m.colAxis))], shape: dims)
+    } ?? a
+    if k == 0 { return (start, try g.filled(0, dt, m.batch + [1, 0]), pivots?.start) }
     let rows = try g.indices(m.rows, shape: [m.rows, 1])
-    let carried = [a] + (identity.map { [$0] } ?? [])
+    let carried = [start] + (pivots.map { [$0.start] } ?? [])
     let types = [TensorType(dt, dims)] + (pivoting ? [TensorType(.i64, rowType)] : [])
     let outs = try g.loop(trips: k, carried, types, stacked: 1) { j, carried in
         var x = carried[0]
         var perm = pivoting ? carried[1] : nil
-        if let p = perm {
-            let source = try pivotSwap(g, x, j, rows: rows, cols: cols, m)
+        if let p = perm, let fixed = pivots?.fixed {
+            let source = try pivotSwap(g, x, j, fixed: fixed, rows: rows, cols: cols, m)
             x = try g.op("GatherElements", x, g.expand(source, dims), attributes: ["axis": .int(Int64(m.colAxis))], shape: dims)
             perm = try g.op("GatherElements", p, source, attributes: ["axis": .int(Int64(m.colAxis))], shape: rowType)
         }
@@ -97,23 +144,28 @@ func householderFactor(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape,
         let newCol = try g.op("Where", g.op("Equal", rows, j), diagonal, g.op("Where", isTail, v, col), shape: colType)
         return [try g.op("Where", atJ, newCol, applied, shape: dims)] + (perm.map { [$0] } ?? []) + [tau.with(shape: single)]
     }
-    // Stacked taus: [k] + batch + [1, 1] -> batch + [1, k].
+    return (outs[0], try stackedTaus(outs[types.count], count: k, m), pivoting ? outs[1] : nil)
+}
+
+/// A Loop's stacked per-trip taus, [count] + batch + [1, 1], as batch + [1, count].
+func stackedTaus(_ stacked: Value, count k: Int64, _ m: MatrixShape) throws -> Value {
     let r = m.batch.count
-    let stacked = try outs[types.count].with(shape: [.known(k)] + single).squeeze([r + 2])
-    let taus = try stacked.transpose(Array(1..<(r + 2)) + [0])
-    return (outs[0], taus.with(shape: m.batch + [1, .known(k)]), pivoting ? outs[1] : nil)
+    let taus = try stacked.with(shape: [.known(k)] + m.with(rows: 1, cols: 1)).squeeze([r + 2])
+    return try taus.transpose(Array(1..<(r + 2)) + [0]).with(shape: m.batch + [1, .known(k)])
 }
 
 /// For each column c, the column it takes its entries from when column j trades places with
-/// the column of largest norm over rows j.. among those at or right of j: batch + [1, cols].
-func pivotSwap(_ g: GraphBuilder, _ x: Value, _ j: Value, rows: Value, cols: Value, _ m: MatrixShape) throws -> Value {
+/// the column of largest norm over rows j.. among those at or right of j (j itself while j is
+/// one of the `fixed` leading columns): batch + [1, cols].
+func pivotSwap(_ g: GraphBuilder, _ x: Value, _ j: Value, fixed: Value, rows: Value, cols: Value, _ m: MatrixShape) throws -> Value {
     let rowType = m.with(rows: 1, cols: m.cols)
     let lower = try g.keep(g.op("GreaterOrEqual", rows, j), x, shape: m.dims)
     let norms = try g.sum(g.op("Mul", lower, lower), axes: [m.rowAxis], shape: rowType)
     // Columns left of j are done; -1 keeps them out of ArgMax (a norm is never negative).
     let candidates = try g.op("Where", g.op("Less", cols, j), g.scalar(-1, x.dtype), norms, shape: rowType)
-    let p = try g.op("ArgMax", candidates, attributes: ["axis": .int(Int64(m.colAxis)), "keepdims": .int(1)],
-                     shape: m.with(rows: 1, cols: 1))
+    let largest = try g.op("ArgMax", candidates, attributes: ["axis": .int(Int64(m.colAxis)), "keepdims": .int(1)],
+                           shape: m.with(rows: 1, cols: 1))
+    let p = try g.op("Where", g.op("Less", j, fixed), g.expand(j, m.with(rows: 1, cols: 1)), largest, shape: m.with(rows: 1, cols: 1))
     let atJ = try g.op("Equal", cols, j), atP = try g.op("Equal", cols, p)
     let jj = try g.expand(j, rowType)
     return try g.op("Where", atJ, p, g.op("Where", atP, jj, g.expand(cols.with(shape: [.known(m.cols)]), rowType)), shape: rowType)

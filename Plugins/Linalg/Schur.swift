@@ -66,7 +66,8 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
     let rows = try g.indices(n, shape: [n, 1]), cols = try g.indices(n, shape: [n])
     let eye = try identity(g, n, dt, dims)
     let single = m.with(rows: 1, cols: 1)
-    let (h, hz) = try hessenberg(g, a, eye, m)
+    let (h, accumulated, _) = try hessenbergReduction(g, a, m, accumulating: eye)
+    let hz = accumulated ?? eye
     let out = try g.loopWhile(maxTrips: schurMaxSweeps(n), [h, hz], types) { i, carried in
         let t = carried[0], z = carried[1]
         // Francis's double shift, explicit: QR of M = T² - s T + p I with s, p the trace and
@@ -120,29 +121,6 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
 func quasiTriangular(_ g: GraphBuilder, _ t: Value, _ m: MatrixShape) throws -> (settled: Value, lowest: Value) {
     let (settled, _, lowest) = try quasiTriangularParts(g, t, m)
     return (settled, lowest)
-}
-
-/// Householder reduction to upper Hessenberg form (gehrd), A = Z H Zᵀ: at trip j the reflector
-/// for column j's entries below j + 1 is applied from both sides. The sweeps then keep H
-/// Hessenberg up to rounding, which is what lets the shifts deflate the bottom row by row.
-func hessenberg(_ g: GraphBuilder, _ a: Value, _ eye: Value, _ m: MatrixShape) throws -> (Value, Value) {
-    let n = m.rows, dt = a.dtype, dims = m.dims
-    if n < 3 { return (a, eye) }
-    let rows = try g.indices(n, shape: [n, 1])
-    let colType = m.with(rows: n, cols: 1), rowType = m.with(rows: 1, cols: n)
-    let out = try g.loop(trips: n - 2, [a, eye], [TensorType(dt, dims), TensorType(dt, dims)]) { j, carried in
-        let x = carried[0], z = carried[1]
-        let pivot = try g.op("Add", j, g.scalar(1, .i64), shape: [])
-        let col = try g.take(x, j, axis: m.colAxis, shape: colType)
-        let (v, tau, _) = try householderReflector(g, col, pivot: pivot, isTail: g.op("Greater", rows, pivot), rows: rows, m)
-        let vt = try v.transpose(m.swapLast), tv = try g.op("Mul", v, tau, shape: colType)
-        // H X = X - tau v (vᵀ X); X H = X - (X v) tau vᵀ.
-        let left = try g.op("Sub", x, g.op("MatMul", tv, g.op("MatMul", vt, x, shape: rowType)), shape: dims)
-        let both = try g.op("Sub", left, g.op("MatMul", g.op("MatMul", left, tv, shape: colType), vt), shape: dims)
-        let zh = try g.op("Sub", z, g.op("MatMul", g.op("MatMul", z, tv, shape: colType), vt), shape: dims)
-        return [both, zh]
-    }
-    return (out[0], out[1])
 }
 
 /// quasiTriangular, plus the entries to keep and the lowest unsettled row (0 when none).

@@ -355,6 +355,37 @@ for left in (True, False):
                        lambda n, dt, left=left: [general(2, 6, 4, dtype=dt), rhs(2, 6, 3, dtype=dt) if left else rhs(2, 3, 6, dtype=dt)],
                        ["geqrf", "ormqr"], f32_tol=F32_SOLVE_TOL, sizes=(0,))
 
+# -- geqp3 (pivoted geqrf, LAPACK's packed form) -----------------------------------------------------
+# The packed reflectors, pivots (1-based) and taus are compared directly: the signs are LAPACK's,
+# and distinct random column norms make every pivot choice unique. A nonzero jpvt entry fixes its
+# column at the front. JAX binds geqp3 only inside qr(pivoting=True) and does not export it, so
+# the cases call its internal wrapper.
+from jax._src.lax.linalg import geqp3 as _geqp3
+
+
+def _random_f(dt, *shape):
+    return lambda rng: f32(*shape)(rng).astype(dt)
+
+
+for m_, n_ in ((1, 1), (7, 4), (4, 7), (5, 5), (16, 16)):
+    CASES += _both(f"linalg_geqp3_{m_}x{n_}", lambda a: _geqp3(a, jnp.zeros(a.shape[:-2] + a.shape[-1:], jnp.int32)),
+                   lambda n, dt, m_=m_, n_=n_: [_random_f(dt, 3, m_, n_)], ["geqp3"], f32_tol=F32_SOLVE_TOL, sizes=(0,))
+CASES += _both("linalg_geqp3_fixed_columns", lambda a, p: _geqp3(a, p),
+               lambda n, dt: [_random_f(dt, 2, 6, 5), fixed([[0, 1, 0, 1, 0], [0, 0, 0, 0, 1]], np.int32)],
+               ["geqp3"], f32_tol=F32_SOLVE_TOL, sizes=(0,))
+
+# -- hessenberg (gehrd, LAPACK's packed form) ---------------------------------------------------------
+CASES += _both("linalg_hessenberg", lambda a: lax.linalg.hessenberg(a),
+               lambda n, dt: [_random_f(dt, 2, n, n)], ["hessenberg"], f32_tol=F32_SOLVE_TOL, sizes=(1, 2, 3, 5, 16))
+
+# -- symmetric_product (alpha a aᵀ + beta c) ----------------------------------------------------------
+for symmetrize in (False, True):
+    for m_, n_ in ((1, 1), (3, 5), (5, 3), (16, 8)):
+        CASES += _both(f"linalg_symmetric_product{'_symmetrized' if symmetrize else ''}_{m_}x{n_}",
+                       lambda a, c, symmetrize=symmetrize: lax.linalg.symmetric_product(a, c, alpha=-1.5, beta=0.75, symmetrize_output=symmetrize),
+                       lambda n, dt, m_=m_, n_=n_: [_random_f(dt, 2, m_, n_), _random_f(dt, 2, m_, m_)],
+                       ["symmetric_product"], sizes=(0,))
+
 # -- tridiagonal (sytrd) ---------------------------------------------------------------------------
 for lower in (True, False):
     CASES += _both(f"linalg_tridiagonal_{'lower' if lower else 'upper'}", lambda a, lower=lower: lax.linalg.tridiagonal(a, lower=lower),
@@ -363,4 +394,5 @@ for lower in (True, False):
 
 REQUIRED = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "custom_linear_solve", "platform_index",
             "qr", "householder_product", "eigh", "svd",
-            "tridiagonal_solve", "cholesky_update", "tridiagonal", "geqrf", "ormqr", "eig", "schur"]
+            "tridiagonal_solve", "cholesky_update", "tridiagonal", "geqrf", "ormqr", "eig", "schur",
+            "geqp3", "hessenberg", "symmetric_product"]
