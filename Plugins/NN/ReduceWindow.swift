@@ -77,7 +77,11 @@ func lowerReduceWindow(_ r: WindowReduction) -> LowerFunction {
     { eqn, g in
         let x = try eqn.input(0)
         let out = try eqn.output(0)
-        let w = try WindowParams(eqn, rank: out.rank)
+        // JAX keeps the rank; a bundle that does not would index past the operand's axes.
+        guard let rank = x.rank, rank == out.rank else {
+            throw LoweringError.invalid("\(eqn.primitive): operand rank \(x.rank.map(String.init) ?? "unknown") differs from the output's \(out.rank)")
+        }
+        let w = try WindowParams(eqn, rank: rank)
         if w.active.isEmpty { return [x] }
         // ONNX Runtime's Conv is f32 only: an f64 sum stays exact on the slice route.
         if x.dtype.isFloat, r != .prod, !(r == .sum && x.dtype == .f64), w.active.count <= 3, w.baseDilation.allSatisfy({ $0 == 1 }) {
