@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from casekit import user_primitive as _user_primitive
+
 import jax.numpy as jnp
 from jax import lax
 
@@ -24,18 +26,6 @@ THIS_FILE = os.path.relpath(Path(__file__).resolve()) if str(Path(__file__).reso
 
 def line_of(marker: str) -> int:
     return marker_line(THIS_FILE, marker)
-
-
-def _user_primitive(name):
-    """A primitive of the user's own, which no pack claims (JAX's own ones all get lowerings)."""
-    try:
-        from jax.extend.core import Primitive
-    except ImportError:  # older JAX
-        from jax.core import Primitive
-    p = Primitive(name)
-    p.def_impl(lambda x: x)
-    p.def_abstract_eval(lambda x: x)
-    return p
 
 
 CHOLESKY_LIKE = _user_primitive("my_factorization")

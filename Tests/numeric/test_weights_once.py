@@ -23,6 +23,8 @@ from jax2onnx_swift import ConversionError, save_bundle, to_onnx
 from jax2onnx_swift import convert as convert_module
 from jax2onnx_swift.bundle import read_bundle
 
+from casekit import user_primitive as _user_primitive
+
 rng = np.random.default_rng(22)
 
 
@@ -49,17 +51,6 @@ def _external(path):
 def _digest(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
-
-
-def _user_primitive(name):
-    try:
-        from jax.extend.core import Primitive
-    except ImportError:  # older JAX
-        from jax.core import Primitive
-    p = Primitive(name)
-    p.def_impl(lambda x: x)
-    p.def_abstract_eval(lambda x: x)
-    return p
 
 
 UNCLAIMED = _user_primitive("weights_once_unclaimed")
