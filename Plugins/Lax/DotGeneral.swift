@@ -32,6 +32,12 @@ func dotGeneral(_ g: GraphBuilder, _ lhsIn: Value, _ rhsIn: Value, _ dn: Param, 
     }
     let lfree = (0..<ls.count).filter { !lc.contains($0) && !lb.contains($0) }
     let rfree = (0..<rs.count).filter { !rc.contains($0) && !rb.contains($0) }
+    // A sum over nothing is zero. ONNX Runtime's MatMul with K = 0 fills its output as int64
+    // whatever the type, and fails on uint64 ("Tensor type mismatch").
+    if lc.contains(where: { ls[$0] == .known(0) }) {
+        let ones = [Dim](repeating: .known(1), count: out.shape.count)
+        return try g.scalar(0, out.dtype).reshape(ones).expand(out.shape)
+    }
 
     // MatMul broadcasts leading dims of its left operand: [..., M, K] @ [K, N] needs no reshapes.
     if lb.isEmpty, lc == [ls.count - 1], rc == [0], rs.count <= 2 {

@@ -9,7 +9,7 @@ let laxPack = Pack(
                          help: "max and min reductions propagate NaN as JAX does: a NaN count per reduction and a Where (ONNX Runtime's ReduceMax/ReduceMin skip NaN; off, softmax still fuses)")],
     lowerings: elementwiseLowerings() + mathLowerings() + integerDivisionLowerings() + bitwiseLowerings()
         + conversionLowerings() + shapeLowerings() + reductionLowerings() + specialLowerings() + [
-        Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast"],
+        Lowering("dot_general", emits: ["MatMul", "Transpose", "Reshape", "Cast", "Expand", "Slice"],
                  note: "MatMul (never Einsum); preferred_element_type via Cast; 8- and 16-bit integers multiply in 32 bits", lower: lowerDotGeneral),
         dimAsValueLowering(), dimensionSizeLowering(), scaledDotLowering(), incompleteBetaLowering(), incompleteGammaGradALowering(), emptyLowering(), empty2Lowering(), genericReduceLowering(), mulHighLowering(), raggedDotLowering(),
     ] + stackingLowerings() + totalOrderLowerings() + linearityLowerings() + annotationLowerings() + unvmapLowerings() + equinoxMarkerLowerings())

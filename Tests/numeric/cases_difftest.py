@@ -165,4 +165,10 @@ CASES = [
          lambda b: (lax.reduce(b, False, lax.bitwise_or, (0,)), lax.reduce(b, True, lax.bitwise_and, (0,)),
                     lax.reduce(b, False, lax.bitwise_xor, (0,))),
          [lambda rng: np.zeros((0, 3), bool)], ["reduce_or", "reduce_and", "reduce_xor"], EXACT),
+    # dot_general over an empty contraction is zeros; ONNX Runtime's MatMul with K = 0 fails on
+    # uint64 (seed 337: inside a scan body, int64 operands, preferred uint64)
+    case("difftest_dot_general_empty_contraction_u64",
+         lambda a, b: (lax.dot_general(a, b, (((1, 0, 3), (0, 1, 2)), ((), ())), preferred_element_type=jnp.uint64),
+                       lax.dot_general(a[:, :, :2, :2].astype(jnp.float32), b[:, :, :2].astype(jnp.float32), (((1,), (0,)), ((), ())))),
+         [ints(np.int64, 3, 0, 4, 4), ints(np.int64, 0, 3, 4)], ["dot_general"], EXACT, x64=True),
 ]
