@@ -50,7 +50,7 @@ func keyDataLowerings() -> [Lowering] {
             _ = try checkKeyData(eqn.input(0), words: isRbg(keyImpl(eqn)) ? 4 : 2)
             return [try eqn.input(0)]
         },
-        Lowering("random_unwrap", emits: ["Identity"], dtypes: [.u32], note: "threefry key data stays uint32[..., 2]") { eqn, g in
+        Lowering("random_unwrap", emits: ["Identity"], dtypes: [.u32], note: "the key data as it is: uint32[..., 2] (threefry), uint32[..., 4] (rbg, unsafe_rbg)") { eqn, g in
             [try eqn.input(0)]
         },
         // jax.random.clone only tells the key-reuse checker a copy is intended; the key is the same.
