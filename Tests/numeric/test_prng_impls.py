@@ -95,7 +95,9 @@ def test_rbg_batched_keys(rbg_impl, cli, tmp_path):
     from the first key."""
     def fn(d):
         keys = jax.random.split(jax.random.wrap_key_data(d, impl=rbg_impl), 3)
-        return jax.vmap(lambda k: jax.random.bits(k, (2, 5)))(keys), jax.vmap(lambda k: jax.random.normal(k, (4,)))(keys)
+        split = jax.vmap(lambda k: jax.random.split(k, 3))(keys)
+        return (jax.vmap(lambda k: jax.random.bits(k, (2, 5)))(keys), jax.vmap(lambda k: jax.random.normal(k, (4,)))(keys),
+                jax.random.key_data(split))
     _check(fn, [_key_data(np.random.default_rng(16))], tmp_path, cli, dict(rtol=1e-5, atol=1e-5))
 
 
@@ -115,6 +117,13 @@ def test_rng_bit_generator_symbolic_shape_is_refused(cli, tmp_path):
     fn = lambda k, x: lax.rng_bit_generator(k, x.shape, algorithm=lax.RandomAlgorithm.RNG_PHILOX)[1]
     with pytest.raises(ConversionError, match="static shapes"):
         to_onnx(fn, [jax.ShapeDtypeStruct((4,), np.uint32), ("B",)], tmp_path / "m.onnx", cli=cli)
+
+
+def test_rbg_gamma_is_refused(rbg_impl, cli, tmp_path):
+    """random_gamma is lowered on threefry's stream only: other keys are refused by name."""
+    fn = lambda d, a: jax.random.gamma(jax.random.wrap_key_data(d, impl=rbg_impl), a)
+    with pytest.raises(ConversionError, match=f"keys of the {rbg_impl} PRNG"):
+        to_onnx(fn, [_key_data(np.random.default_rng(19)), np.full((3,), 2.0, np.float32)], tmp_path / "m.onnx", cli=cli)
 
 
 def test_philox_keys_are_refused(cli, tmp_path):
