@@ -1,7 +1,8 @@
 import PluginKit
 
-/// A threefry key array of JAX shape K lives in the graph as its key data, uint32[K..., 2]: the
-/// same form `jax.random.key_data` gives, so wrapping and unwrapping are the identity.
+/// A key array of JAX shape K lives in the graph as its key data, uint32[K..., 2] for threefry
+/// (`words` 4 for rbg): the form `jax.random.key_data` gives, so wrapping and unwrapping are the
+/// identity.
 func checkKeyData(_ key: Value, words: Int64 = 2) throws -> [Dim] {
     guard let s = key.shape, s.last == .known(words), key.dtype == .u32 else {
         let form = words == 2 ? "threefry keys (uint32[..., 2] key data)" : "keys of uint32[..., \(words)] key data"
@@ -21,7 +22,8 @@ func keyImpl(_ eqn: Equation) -> String? {
 func isRbg(_ impl: String?) -> Bool { impl == "rbg" || impl == "unsafe_rbg" }
 
 /// Keys of another PRNG (philox) have key data of the same form but other bits, so anything but
-/// threefry (or a bundle that does not say) is refused rather than drawn as threefry numbers.
+/// threefry is refused rather than drawn as threefry numbers; a bundle that names no PRNG is
+/// taken for threefry, as bundles from before `key_impl` were.
 func requireThreefry(_ eqn: Equation, allowRbg: Bool = false) throws {
     guard let name = keyImpl(eqn), name != "threefry2x32", name != "fry", !(allowRbg && isRbg(name)) else { return }
     let also = allowRbg ? ", rbg and unsafe_rbg" : ""
