@@ -20,6 +20,7 @@ func gammaLowering() -> Lowering {
         guard out.dtype == .f32, alpha.dtype == .f32 else {
             throw LoweringError.unsupported("random_gamma of \(out.dtype) (float32 only)")
         }
+        try requireThreefry(eqn)
         let keyBatch = try checkKeyData(key).dropLast()
         let shape = out.shape
         guard shape.count >= keyBatch.count, Array(shape.prefix(keyBatch.count)) == Array(keyBatch) else {

@@ -18,10 +18,17 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
 
 func randomBitsLowerings() -> [Lowering] {
     [
-        Lowering("random_bits", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); bit widths 8, 16, 32, 64; symbolic shapes count at run time") { eqn, g in
+        Lowering("random_bits", emits: ["Add", "Mul", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice", "Concat"],
+                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default), symbolic shapes count at run time; rbg and unsafe_rbg keys as rng_bit_generator's Philox, static shapes; bit widths 8, 16, 32, 64") { eqn, g in
             let width = try eqn.int("bit_width")
             let shape = try eqn.require("shape").dims ?? []
+            if isRbg(keyImpl(eqn)) {
+                guard let dtype = [8: DType.u8, 16: .u16, 32: .u32, 64: .u64][width] else {
+                    throw LoweringError.unsupported("random_bits with bit_width \(width)")
+                }
+                return [try RbgKeys(g, key: eqn.input(0)).bits(shape, dtype: dtype)]
+            }
+            try requireThreefry(eqn, allowRbg: true)
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
             switch width {
             case 32: return [try g.op("BitwiseXor", x0, x1, shape: out)]
@@ -33,21 +40,34 @@ func randomBitsLowerings() -> [Lowering] {
             default: throw LoweringError.unsupported("random_bits with bit_width \(width)")
             }
         },
-        Lowering("random_split", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default)") { eqn, g in
+        Lowering("random_split", emits: ["Add", "Mul", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
+                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); rbg and unsafe_rbg keys (unsafe_rbg: static shapes)") { eqn, g in
             let shape = try eqn.require("shape").dims ?? []
+            switch keyImpl(eqn) {
+            case "rbg": return [try RbgKeys(g, key: eqn.input(0)).split(shape)]
+            case "unsafe_rbg": return [try RbgKeys(g, key: eqn.input(0)).unsafeSplit(shape)]
+            default: try requireThreefry(eqn, allowRbg: true)
+            }
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
             return [try keyData(g, x0, x1, batch: out)]
         },
-        // fold_in encrypts the counter (0, message) under the key; the result is the new key.
-        Lowering("random_fold_in", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Slice"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys") { eqn, g in
-            let key = try eqn.input(0)
-            let batch = Array((key.shape ?? []).dropLast())
-            let (k0, k1) = try keyHalves(g, key)
-            let msg = try eqn.input(1).cast(to: .u32)
-            let (x0, x1) = try Threefry(g: g, shape: batch)(key: k0, k1, counter: g.scalar(0, .u32), msg)
-            return [try keyData(g, x0, x1, batch: batch)]
+        Lowering("random_fold_in", emits: ["Add", "Mul", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Slice", "Range", "Reshape"],
+                 minOpset: 18, dtypes: [.u32], note: "threefry, rbg and unsafe_rbg keys (unsafe_rbg: one message for all keys)") { eqn, g in
+            let message = try eqn.input(1).cast(to: .u32)
+            switch keyImpl(eqn) {
+            case "rbg": return [try RbgKeys(g, key: eqn.input(0)).foldIn(message)]
+            case "unsafe_rbg": return [try RbgKeys(g, key: eqn.input(0)).unsafeFoldIn(message)]
+            default: try requireThreefry(eqn, allowRbg: true)
+            }
+            return [try threefryFoldIn(g, key: eqn.input(0), message: message)]
         },
     ]
+}
+
+/// fold_in encrypts the counter (0, message) under the key; the result is the new key.
+func threefryFoldIn(_ g: GraphBuilder, key: Value, message: Value) throws -> Value {
+    let batch = Array((key.shape ?? []).dropLast())
+    let (k0, k1) = try keyHalves(g, key)
+    let (x0, x1) = try Threefry(g: g, shape: batch)(key: k0, k1, counter: g.scalar(0, .u32), message)
+    return try keyData(g, x0, x1, batch: batch)
 }

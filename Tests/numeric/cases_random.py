@@ -168,3 +168,50 @@ CASES += [
     case("rng_bit_generator_three_fry_odd_then_even", three_fry_bits((5, 7, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
     case("rng_bit_generator_three_fry_scalar", three_fry_bits(()), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
 ]
+
+
+def rbg_bits(algorithm, shape, dtype):
+    """lax.rng_bit_generator with the given algorithm and bit dtype: the new state and the bits."""
+    return lambda k: lax.rng_bit_generator(k, shape, dtype=dtype, algorithm=getattr(lax.RandomAlgorithm, algorithm))
+
+
+def u64_state(rng):
+    """A uint64[2] state (x64 only), both words over the full range."""
+    return rng.integers(0, 2**64, size=2, dtype=np.uint64)
+
+
+def philox_counter_near_carry(rng):
+    """A state whose counter's low half (words 2, 3) wraps within the first blocks, so the carry
+    into the high half (the key words) matters to the counters but not to the new state."""
+    k = rng.integers(0, 2**32, size=4, dtype=np.uint64).astype(np.uint32)
+    k[2], k[3] = np.uint32(2**32 - 2), np.uint32(2**32 - 1)
+    return k
+
+
+# RNG_PHILOX, and RNG_DEFAULT (Philox on XLA's CPU), over every bit dtype and shapes that leave a
+# partial last block (odd sizes), none (size 0) or a scalar; ThreeFry over the dtypes beyond uint32.
+# uint64 bits need JAX's 64-bit mode.
+_RBG_SHAPES = {"2x6": (2, 6), "7": (7,), "3x5x3": (3, 5, 3), "scalar": (), "empty": (0,), "4x0x3": (4, 0, 3)}
+_RBG_DTYPES = {"u8": np.uint8, "u16": np.uint16, "u32": np.uint32, "u64": np.uint64}
+for _alg in ["RNG_PHILOX", "RNG_DEFAULT", "RNG_THREE_FRY"]:
+    for _dn, _dt in _RBG_DTYPES.items():
+        for _sn, _shape in _RBG_SHAPES.items():
+            if _alg == "RNG_THREE_FRY" and _dn == "u32":
+                continue
+            CASES.append(case(f"rng_bit_generator_{_alg[4:].lower()}_{_dn}_{_sn}", rbg_bits(_alg, _shape, _dt), [u32(4)],
+                              ["rng_bit_generator"], EXACT, min_opset=18, x64=_dn == "u64"))
+CASES += [
+    case("rng_bit_generator_philox_carry", rbg_bits("RNG_PHILOX", (5, 3), np.uint32), [philox_counter_near_carry],
+         ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_philox_carry_u64", rbg_bits("RNG_PHILOX", (9,), np.uint64), [philox_counter_near_carry],
+         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+    case("rng_bit_generator_philox_u64_state", rbg_bits("RNG_PHILOX", (3, 5), np.uint32), [u64_state],
+         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+    case("rng_bit_generator_default_u64_state_u64", rbg_bits("RNG_DEFAULT", (4, 3), np.uint64), [u64_state],
+         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+    case("rng_bit_generator_three_fry_u64_state", rbg_bits("RNG_THREE_FRY", (2, 3), np.uint32), [u64_state],
+         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+    # A big draw, many blocks: the counter steps are computed, not stored.
+    case("rng_bit_generator_default_large", rbg_bits("RNG_DEFAULT", (123, 257), np.uint32), [u32(4)],
+         ["rng_bit_generator"], EXACT, min_opset=18),
+]

@@ -66,6 +66,18 @@ def physical_json(dtype):
     return {"dtype": "u32", "shape": [int(d) for d in key_shape]}
 
 
+def key_impl_name(atoms):
+    """The PRNG impl of the first key-typed operand (e.g. "threefry2x32", "rbg"), or None. Key
+    arrays reach the host as bare key data, in which keys of different PRNGs can look alike
+    (threefry2x32 and philox4x32 both hold u32[2]); this name tells them apart."""
+    for a in atoms:
+        dtype = getattr(getattr(a, "aval", None), "dtype", None)
+        impl = getattr(dtype, "_impl", None)
+        if is_extended(dtype) and getattr(impl, "key_shape", None) is not None:
+            return str(getattr(impl, "name", None) or "")
+    return None
+
+
 def aval_json(aval) -> dict:
     shape = getattr(aval, "shape", None)
     dtype = getattr(aval, "dtype", None)
@@ -163,6 +175,10 @@ class ProgramEncoder:
         for eqn in jaxpr.eqns:
             ins = [atom(a) for a in eqn.invars]
             params = {str(k): self.param(v) for k, v in eqn.params.items()}
+            if "key_impl" not in params:
+                impl = key_impl_name(eqn.invars)
+                if impl:
+                    params["key_impl"] = impl
             outs = [{"drop": True, "aval": self.aval(v.aval)} if jc.is_dropvar(v) else declare(v)
                     for v in eqn.outvars]
             e = {"prim": eqn.primitive.name, "in": ins, "out": outs, "params": params}
