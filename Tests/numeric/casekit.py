@@ -66,6 +66,8 @@ class Case:
     atol: float = 1e-5
     # Below this opset ONNX lacks what the case needs: conversion must fail with a clear error.
     min_opset: int = 17
+    # Above this opset the target lacks what the case needs: conversion must fail with a clear error.
+    max_opset: int = 99
     # Trace and run JAX with 64-bit types on (f64, i64, u64 cases); the default is JAX's 32-bit mode.
     x64: bool = False
     # Convert with the NN pack's strict_nan option: NaN must propagate through pooling as in JAX.
@@ -76,9 +78,10 @@ class Case:
         return [gen(rng) for gen in self.inputs]
 
 
-def case(id, fn, inputs, prims, tol=None, min_opset=17, x64=False, strict_nan=False):
+def case(id, fn, inputs, prims, tol=None, min_opset=17, x64=False, strict_nan=False, max_opset=99):
     tol = tol or F32_TOL
-    return Case(id, fn, tuple(inputs), tuple(prims), **tol, min_opset=min_opset, x64=x64, strict_nan=strict_nan)
+    return Case(id, fn, tuple(inputs), tuple(prims), **tol, min_opset=min_opset, x64=x64, strict_nan=strict_nan,
+                max_opset=max_opset)
 
 
 def jaxpr_primitives(closed) -> set[str]:

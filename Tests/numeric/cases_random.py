@@ -215,3 +215,28 @@ CASES += [
     case("rng_bit_generator_default_large", rbg_bits("RNG_DEFAULT", (123, 257), np.uint32), [u32(4)],
          ["rng_bit_generator"], EXACT, min_opset=18),
 ]
+
+
+def rng_uniform_summary(dtype, n=20000):
+    """lax.rng_uniform's values are the backend's own (XLA's and ONNX Runtime's differ), so the
+    case compares what both must agree on: every draw lies in [lo, hi), and the draws' mean,
+    rescaled to [0, 1) and rounded to one decimal, is 0.5 (its standard deviation is 0.002)."""
+    def f(lo, hi):
+        u = jax.lax.rng_uniform(lo, hi, (n,))
+        inside = jnp.all((u >= lo) & (u < hi))
+        mean = jnp.mean((u.astype(jnp.float32) - lo.astype(jnp.float32)) / (hi - lo).astype(jnp.float32))
+        return inside, jnp.round(mean * 10) / 10, u.shape[0] * jnp.ones((), jnp.int32)
+    return f
+
+
+def bounds(dtype, lo, hi):
+    return [lambda rng: np.asarray(rng.uniform(lo, lo + 1)).astype(dtype),
+            lambda rng: np.asarray(rng.uniform(hi, hi + 1)).astype(dtype)]
+
+
+CASES += [
+    case("rng_uniform_f32", rng_uniform_summary(np.float32), bounds(np.float32, -3.0, 2.0), ["rng_uniform"], EXACT, max_opset=21),
+    case("rng_uniform_f64", rng_uniform_summary(np.float64), bounds(np.float64, -1e3, 5e3), ["rng_uniform"], EXACT, x64=True, max_opset=21),
+    case("rng_uniform_f16", rng_uniform_summary(np.float16), bounds(np.float16, 0.5, 4.0), ["rng_uniform"], EXACT, max_opset=21),
+    case("rng_uniform_i32", rng_uniform_summary(np.int32), bounds(np.int32, -500, 900), ["rng_uniform"], EXACT, max_opset=21),
+]

@@ -59,12 +59,15 @@ public final class RuntimeProfile {
         return out
     }
 
-    /// The kernel row ORT would pick for `op` in a model of `opset`: the one covering the version
-    /// of the op's schema in force there.
+    /// The kernel row ORT would pick for `op` in a model of `opset`, for the version of the op's
+    /// schema in force there. ORT's rule (kernel_registry.cc): a kernel registered without an end
+    /// version serves only the schema version it starts at; a versioned one, every schema version
+    /// in its range. So RandomUniform, registered from opset 1 on, has no kernel for its opset-22
+    /// schema.
     func row(_ op: String, opset: Int) -> Row? {
         guard let list = rows?[op] else { return nil }
         let version = OpSchemas.schema(op, opset: opset)?.since ?? opset
-        return list.first { $0.first <= version && version <= $0.last }
+        return list.first { $0.last == Int.max ? $0.first == version : $0.first <= version && version <= $0.last }
     }
 
     /// The constraint a dtype question is about: output 0's type variable when an input shares it
