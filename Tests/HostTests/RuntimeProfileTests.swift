@@ -15,6 +15,18 @@ final class RuntimeProfileTests: XCTestCase {
         XCTAssertFalse(cpu.supports("Gemm", domain: "com.example", opset: 23, dtype: .f32))
     }
 
+    func testAnOpenEndedKernelServesOnlyTheSchemaVersionItStartsAt() {
+        // ORT registers RandomUniformLike from opset 1 without an end version; ONNX gave the op a
+        // new schema at opset 22, and ORT finds no kernel for it there (checked by a session).
+        let cpu = RuntimeProfile.ortCPU
+        XCTAssertTrue(cpu.supports("RandomUniformLike", opset: 21, dtype: .f32))
+        XCTAssertFalse(cpu.supports("RandomUniformLike", opset: 22, dtype: .f32))
+        XCTAssertFalse(cpu.supports("RandomUniformLike", opset: 23, dtype: .f32))
+        // A versioned kernel row still serves every schema version in its range.
+        XCTAssertTrue(cpu.supports("Acos", opset: 21, dtype: .f32))
+        XCTAssertTrue(cpu.supports("Acos", opset: 23, dtype: .f32))
+    }
+
     func testSpecTargetAcceptsEverythingAndWebDropsFloat64() {
         XCTAssertTrue(RuntimeProfile.spec.supports("Gemm", opset: 23, dtype: .bf16))
         XCTAssertTrue(RuntimeProfile.ortCPU.supports("Tanh", opset: 23, dtype: .f64))
