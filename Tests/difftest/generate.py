@@ -34,6 +34,9 @@ class V:
     dtype: str
     exact: bool
     chain: int
+    # read by no later equation: an int bitcast to a float is mostly denormals, which XLA:CPU
+    # reads as zero in every op after it (DAZ) and ONNX Runtime does not
+    terminal: bool = False
 
     @property
     def size(self):
@@ -143,7 +146,7 @@ class Gen:
         return v
 
     def pick(self, pred=lambda v: True, need_exact_float=False):
-        cands = [v for v in self.vars if pred(v)
+        cands = [v for v in self.vars if pred(v) and not v.terminal
                  and not (need_exact_float and v.dtype in FLOATS and not v.exact)]
         if not cands:
             return None
@@ -368,7 +371,10 @@ def op_bitcast(g: Gen):
     size = DTYPES[x.dtype][0].itemsize
     options = [d for d in g.dtypes("bitcast_convert_type", FLOATS + INTS) if DTYPES[d][0].itemsize == size]
     to = g.pick_dtype(options)
-    return g.add(f"lax.bitcast_convert_type({x.name}, {DTYPES[to][1]})", [x], True)
+    outs = g.add(f"lax.bitcast_convert_type({x.name}, {DTYPES[to][1]})", [x], True)
+    if outs and x.dtype not in FLOATS and to in FLOATS:
+        outs[0].terminal = True
+    return outs
 
 
 def op_reduce(g: Gen):
@@ -787,11 +793,13 @@ def body(g: Gen, params: list[V], n_eqns: int, want: list[V] | None):
     for _ in range(n_eqns):
         sub.step()
     results = []
+    # a body's results are read after it (carries, branch outputs): never a terminal value
+    readable = [v for v in sub.vars if not v.terminal]
     for w in want:
         if w is None:
-            results.append(sub.vars[-1])
+            results.append(readable[-1])
             continue
-        cands = [v for v in sub.vars if v.shape == w.shape and v.dtype == w.dtype]
+        cands = [v for v in readable if v.shape == w.shape and v.dtype == w.dtype]
         fresh = [v for v in cands if v not in params]
         results.append(fresh[-1] if fresh else cands[-1])
     return sub, results
