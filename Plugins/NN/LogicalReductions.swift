@@ -10,8 +10,9 @@ let logicalReductions: [(prim: String, boolReduce: String, intOp: String)] = [
 
 func logicalReductionLowerings() -> [Lowering] {
     logicalReductions.map { prim, boolReduce, intOp in
-        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat", "Expand", "Greater"], dtypes: [.bool] + DType.ints,
-                 note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (opset 18)") { eqn, g in
+        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat", "Expand", "Greater",
+                               "BitShift", "BitwiseAnd", "Unsqueeze", "ReduceSum", "Min", "Max", "Mul"], dtypes: [.bool] + DType.ints,
+                 note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (opset 18), bit planes over symbolic axes") { eqn, g in
             let x = try eqn.input(0)
             let out = try eqn.output(0)
             let axes = try eqn.ints("axes")
@@ -37,7 +38,7 @@ func logicalReductionLowerings() -> [Lowering] {
             let kept = (0..<shape.count).filter { !axes.contains($0) }
             let reduced = axes.map { shape[$0] }
             guard var k = Dim.product(reduced).value.map(Int.init) else {
-                throw LoweringError.unsupported("\(prim) over symbolic axes")
+                return [try bitPlaneReduction(x, axes: axes, boolReduce: boolReduce, out: out, g)]
             }
             // Nothing to combine: every output element is the reduction's identity (all bits set
             // for and, zero for or and xor), as in JAX.
@@ -60,6 +61,41 @@ func logicalReductionLowerings() -> [Lowering] {
             return [try v.reshape(out.shape)]
         }
     }
+}
+
+/// An integer and/or/xor over axes whose length is known only at run time: each bit is a 0/1
+/// plane, reduced as bools are (min, max, sum mod 2), and the planes are weighted back by their
+/// powers of two. Graph size depends on the bit width, not on the axes' length; an empty axis
+/// gives the identity (ReduceMin's int64 max clamps to 1, ReduceMax's min to 0).
+private func bitPlaneReduction(_ x: Value, axes: [Int], boolReduce: String, out: TensorType, _ g: GraphBuilder) throws -> Value {
+    let unsignedOf: [DType: DType] = [.i8: .u8, .i16: .u16, .i32: .u32, .i64: .u64, .u8: .u8, .u16: .u16, .u32: .u32, .u64: .u64]
+    let width: [DType: Int] = [.u8: 8, .u16: 16, .u32: 32, .u64: 64]
+    guard let u = unsignedOf[x.dtype], let w = width[u], let shape = x.shape else {
+        throw LoweringError.unsupported("\(boolReduce) bit planes of \(x.dtype)")
+    }
+    let shifts: Value
+    switch u {
+    case .u8: shifts = try g.constant((0..<w).map { UInt8($0) }, dtype: u)
+    case .u16: shifts = try g.constant((0..<w).map { UInt16($0) }, dtype: u)
+    case .u32: shifts = try g.constant((0..<w).map { UInt32($0) }, dtype: u)
+    default: shifts = try g.constant((0..<w).map { UInt64($0) }, dtype: u)
+    }
+    let planesShape = shape + [.known(Int64(w))]
+    let bits = try x.cast(to: u).unsqueeze([shape.count])
+    let shifted = try g.op("BitShift", bits, shifts, attributes: ["direction": .string("RIGHT")], shape: planesShape)
+    let planes = try g.op("BitwiseAnd", shifted, g.scalar(1, u), shape: planesShape).cast(to: .i64)
+    let keptShape = (0..<shape.count).filter { !axes.contains($0) }.map { shape[$0] } + [.known(Int64(w))]
+    var r = try g.op(boolReduce, planes, g.int64s(axes), attributes: ["keepdims": .int(0)], shape: keptShape)
+    switch boolReduce {
+    case "ReduceMin": r = try g.op("Min", r, g.scalar(1, .i64), shape: keptShape)
+    case "ReduceMax": r = try g.op("Max", r, g.scalar(0, .i64), shape: keptShape)
+    default: r = try g.op("Mod", r, g.scalar(2, .i64), shape: keptShape)
+    }
+    // 2^63 wraps to Int64.min: the same bit pattern, and the sum wraps modulo 2^64 like the bits.
+    let powers = try g.constant((0..<w).map { Int64(bitPattern: UInt64(1) << UInt64($0)) }, dtype: .i64)
+    let weighted = try g.op("Mul", r, powers, shape: keptShape)
+    let value = try g.op("ReduceSum", weighted, g.int64s([keptShape.count - 1]), attributes: ["keepdims": .int(0)], shape: out.shape)
+    return try value.cast(to: out.dtype)
 }
 
 private func identity(of intOp: String, _ t: DType, _ g: GraphBuilder) throws -> Value {

@@ -297,6 +297,17 @@ def _key_words(rng, shape):
     return rng.integers(0, 2**32, size=shape, dtype=np.uint64).astype(np.uint32)
 
 
+def _wide_ints(dtype):
+    info = np.iinfo(dtype)
+    return lambda rng, shape: rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+
+
+def bitwise_reductions(a, b, c):
+    return (lax.reduce(a, np.int32(-1), lax.bitwise_and, (0,)), lax.reduce(a, np.int32(0), lax.bitwise_or, (0,)),
+            lax.reduce(b, np.uint8(0), lax.bitwise_xor, (1,)), lax.reduce(b, np.uint8(255), lax.bitwise_and, (0, 1)),
+            lax.reduce(c, np.int64(0), lax.bitwise_xor, (0,)), lax.reduce(c, np.int64(0), lax.bitwise_or, (0, 1)))
+
+
 CASES = [
     SymCase("mlp_batch", _mlp, (arg("B", 6),), ({"B": 1}, {"B": 5}, {"B": 32})),
     SymCase("cnn_batch", _cnn, (arg("B", 8, 8, 3),), ({"B": 1}, {"B": 3})),
@@ -342,6 +353,11 @@ CASES = [
             (arg(2, dtype=np.uint32, gen=_key_words), arg("B", 3, gen=lambda rng, shape: rng.uniform(0.1, 5.0, shape).astype(np.float32))),
             ({"B": 1}, {"B": 6}), min_opset=18),
     SymCase("dimension_size_symbolic", dimension_size_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 5})),
+    # integer and/or/xor over a symbolic axis (bit planes); sizes include an empty batch (identity)
+    SymCase("bitwise_reductions_symbolic", bitwise_reductions,
+            (arg("B", 3, dtype=np.int32, gen=_wide_ints(np.int32)), arg(4, "B", dtype=np.uint8, gen=_wide_ints(np.uint8)),
+             arg("B", 2, dtype=np.int64, gen=_wide_ints(np.int64))),
+            ({"B": 1}, {"B": 7}, {"B": 0}), min_opset=18),
 ]
 
 # What issue 5's tests ask for, by case id (test_symbolic checks the table keeps them).
