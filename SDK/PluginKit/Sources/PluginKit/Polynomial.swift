@@ -4,7 +4,7 @@
 extension GraphBuilder {
     /// c[0] + c[1] x + ... + c[n] x^n by Horner's rule (n Mul and n Add nodes).
     public func polynomial(_ x: Value, _ coefficients: [Double]) throws -> Value {
-        precondition(!coefficients.isEmpty, "a polynomial needs at least one coefficient")
+        guard !coefficients.isEmpty else { throw LoweringError.invalid("a polynomial needs at least one coefficient") }
         let t = x.dtype
         var acc = try scalar(coefficients.last!, t)
         for c in coefficients.dropLast().reversed() {
@@ -16,7 +16,7 @@ extension GraphBuilder {
     /// c[0] T0(t) + c[1] T1(t) + ... + c[n] Tn(t) for t in [-1, 1], by Clenshaw's recurrence
     /// (stable where the equivalent power series would cancel).
     public func chebyshev(_ t: Value, _ coefficients: [Double]) throws -> Value {
-        precondition(coefficients.count >= 2, "a Chebyshev series needs at least two coefficients")
+        guard coefficients.count >= 2 else { throw LoweringError.invalid("a Chebyshev series needs at least two coefficients") }
         let dt = t.dtype
         let twoT = try op("Add", t, t)
         var b1 = try scalar(coefficients.last!, dt)
