@@ -26,7 +26,7 @@ func cumulativeLowerings() -> [Lowering] {
     ]
 }
 
-let scanOps = ["Pad", "Slice", "Cast"]
+let scanOps = ["Pad", "Slice", "Cast", "Loop", "Less", "Add", "Mul", "Reshape"]
 
 /// ONNX Runtime's CumSum covers f32, f64, i32 and i64; narrower types wrap the same when summed
 /// wider and cast back.
@@ -57,14 +57,19 @@ func doublingScan(_ reduction: WindowReduction?) -> LowerFunction {
         let out = try eqn.output(0)
         let axis = try eqn.int("axis")
         let reverse = eqn.param("reverse")?.bool ?? false
-        guard let n = out.shape[axis].value.map(Int.init) else {
-            throw LoweringError.unsupported("\(eqn.primitive) along a symbolic axis")
-        }
         let t = x.dtype
         let compute = reduction == nil ? (t == .f64 ? .f64 : .f32) : elementwiseType(t)
         let fill = try reduction.map { try identity($0, compute, g) } ?? g.scalar(-.infinity, compute)
         let rank = out.rank
         var y = try x.cast(to: compute).with(shape: out.shape)
+        let combine = { (a: Value, b: Value) throws -> Value in
+            if let r = reduction { return try g.op(r.combine, a, b, shape: out.shape) }
+            return try logAddExp(a, b, compute, g)
+        }
+        guard let n = out.shape[axis].value.map(Int.init) else {
+            let scanned = try doublingLoop(y, axis: axis, reverse: reverse, fill: fill, combine: combine, g)
+            return [try scanned.cast(from: compute, to: t).with(shape: out.shape)]
+        }
         var k = 1
         while k < n {
             var pads = Array(repeating: 0, count: 2 * rank)
@@ -73,15 +78,37 @@ func doublingScan(_ reduction: WindowReduction?) -> LowerFunction {
             let start = reverse ? k : 0
             let shifted = try g.op("Slice", padded, g.int64s([start]), g.int64s([start + n]), g.int64s([axis]),
                                    shape: out.shape)
-            if let r = reduction {
-                y = try g.op(r.combine, y, shifted, shape: out.shape)
-            } else {
-                y = try logAddExp(y, shifted, compute, g)
-            }
+            y = try combine(y, shifted)
             k *= 2
         }
         return [try y.cast(from: compute, to: t).with(shape: out.shape)]
     }
+}
+
+/// The same doubling along an axis whose length n is known only at run time: a Loop whose shift
+/// k doubles until it reaches n (ceil(log2 n) trips, none when n <= 1).
+func doublingLoop(_ y0: Value, axis: Int, reverse: Bool, fill: Value,
+                  combine: @escaping (Value, Value) throws -> Value, _ g: GraphBuilder) throws -> Value {
+    guard let shape = y0.shape else { throw LoweringError.unsupported("a cumulative op on an operand of unknown rank") }
+    let rank = shape.count
+    let n = try g.dimTensor(shape[axis])
+    var unit = [Int64](repeating: 0, count: 2 * rank)
+    unit[reverse ? rank + axis : axis] = 1
+    let unitPads = try g.int64s(unit)
+    let step = TensorType(.i64, [.known(1)])
+    let body = try g.subgraph(inputs: [.typed(TensorType(.i64, [])), .typed(TensorType(.bool, [])),
+                                       .typed(TensorType(y0.dtype, shape)), .typed(step)]) { args in
+        let y = args[2], k = args[3]
+        let padded = try g.pad(y, g.op("Mul", unitPads, k, shape: [.known(Int64(2 * rank))]), fill)
+        let start = reverse ? k : try g.int64s([0])
+        let shifted = try g.op("Slice", padded, start, g.op("Add", start, n, shape: [.known(1)]), g.int64s([axis]), shape: shape)
+        let doubled = try g.op("Add", k, k, shape: [.known(1)])
+        let again = try g.op("Less", doubled, n, shape: [.known(1)]).reshape([])
+        return [again, try combine(y, shifted), doubled]
+    }
+    let first = try g.op("Less", g.int64s([1]), n, shape: [.known(1)]).reshape([])
+    let outs = try g.node("Loop", [nil, first, y0, g.int64s([1])], outputs: 2, attributes: ["body": .graph(body)])
+    return outs[0].with(shape: shape)
 }
 
 /// max(a, b) + log(1 + exp(min(a, b) - max(a, b))): no overflow, and an infinite max (where the

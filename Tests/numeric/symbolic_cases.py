@@ -302,6 +302,11 @@ def _wide_ints(dtype):
     return lambda rng, shape: rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
 
 
+def cumulative_along_t(x, n):
+    return (lax.cummax(x, axis=1), lax.cummin(x, axis=1, reverse=True), lax.cumlogsumexp(x, axis=1),
+            lax.cumprod(x * 0.5, axis=1, reverse=True), lax.cummax(n, axis=0, reverse=True), lax.cumprod(n % 3, axis=0))
+
+
 def bitwise_reductions(a, b, c):
     return (lax.reduce(a, np.int32(-1), lax.bitwise_and, (0,)), lax.reduce(a, np.int32(0), lax.bitwise_or, (0,)),
             lax.reduce(b, np.uint8(0), lax.bitwise_xor, (1,)), lax.reduce(b, np.uint8(255), lax.bitwise_and, (0, 1)),
@@ -353,6 +358,9 @@ CASES = [
             (arg(2, dtype=np.uint32, gen=_key_words), arg("B", 3, gen=lambda rng, shape: rng.uniform(0.1, 5.0, shape).astype(np.float32))),
             ({"B": 1}, {"B": 6}), min_opset=18),
     SymCase("dimension_size_symbolic", dimension_size_symbolic, (arg("B", 3),), ({"B": 1}, {"B": 5})),
+    # cumulative ops along a symbolic axis (a Loop of doubling shifts), forward and reverse
+    SymCase("cumulative_symbolic_axis", cumulative_along_t, (arg(2, "T", 3), arg("T", 4, dtype=np.int32, gen=ints(-50, 50))),
+            ({"T": 1}, {"T": 2}, {"T": 7}, {"T": 33}, {"T": 0})),
     # integer and/or/xor over a symbolic axis (bit planes); sizes include an empty batch (identity)
     SymCase("bitwise_reductions_symbolic", bitwise_reductions,
             (arg("B", 3, dtype=np.int32, gen=_wide_ints(np.int32)), arg(4, "B", dtype=np.uint8, gen=_wide_ints(np.uint8)),
