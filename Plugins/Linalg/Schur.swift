@@ -61,7 +61,8 @@ func schurLowerings() -> [Lowering] {
     ]
 }
 
-/// T (quasi-upper-triangular, exact zeros below its 1x1 and 2x2 diagonal blocks) and Z.
+/// T (quasi-upper-triangular, exact zeros below its 1x1 and 2x2 diagonal blocks, the 2x2 ones in
+/// LAPACK's standard form) and Z.
 func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Value, z: Value) {
     let n = m.rows, dt = a.dtype, dims = m.dims
     let types = [TensorType(dt, dims), TensorType(dt, dims)]
@@ -76,7 +77,7 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         // determinant of the 2x2 block ending at the lowest unsettled row q. Settled rows below q
         // stay settled (M is block triangular there), so this deflates without moving windows.
         // Every 11th sweep takes an exceptional shift instead.
-        let (_, q) = try quasiTriangular(g, t, m)
+        let (settledNow, q) = try quasiTriangular(g, t, m)
         let up = try g.op("Max", g.op("Sub", q, g.scalar(1, .i64)), g.scalar(0, .i64), shape: single)
         let entry = { (r: Value, c: Value) throws -> Value in
             let mask = try g.op("And", g.op("Equal", rows, r), g.op("Equal", cols, c), shape: dims)
@@ -104,7 +105,10 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         let trace = try g.op("Where", exceptional, oddTrace, pairTrace, shape: single)
         let det = try g.op("Where", exceptional, oddDet, pairDet, shape: single)
         let tt = try g.op("MatMul", t, t, shape: dims)
-        let shifted = try g.op("Add", g.op("Sub", tt, g.op("Mul", trace, t)), g.op("Mul", det, eye), shape: dims)
+        // A settled T (the first sweep runs before the Loop's test) takes Q = I: the QR of the
+        // identity, so an already quasi-triangular T and its 2x2 blocks pass through unchanged.
+        let shifted = try g.op("Where", settledNow, eye,
+                               g.op("Add", g.op("Sub", tt, g.op("Mul", trace, t)), g.op("Mul", det, eye)), shape: dims)
         let (packed, taus, _) = try householderFactor(g, shifted, m)
         let qm = try householderProduct(g, packed, m, taus: taus, count: n, cols: n)
         let next = try g.op("MatMul", g.op("MatMul", qm.transpose(m.swapLast), t), qm, shape: dims)
@@ -113,7 +117,7 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         return (again, [next, try g.op("MatMul", z, qm, shape: dims)])
     }
     let (_, keepBelow, _) = try quasiTriangularParts(g, out[0], m)
-    return (try g.keep(keepBelow, out[0], shape: dims), out[1])
+    return try standardizedBlocks(g, t: g.keep(keepBelow, out[0], shape: dims), z: out[1], m)
 }
 
 /// Whether T is quasi-triangular to working precision (batch + [1, 1] bool) and which entries to

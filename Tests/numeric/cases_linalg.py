@@ -206,6 +206,7 @@ def schur_reconstruction(a):
     return z @ t @ jnp.swapaxes(z, -1, -2), jnp.trace(t, axis1=-2, axis2=-1)
 
 
+BLOCKS_2X2 = [[[1.0, 2.0], [-3.0, 0.5]], [[0.3, -1.5], [2.0, -0.4]], [[2.0, 1.0], [-1.0, 2.0]], [[0.5, -2.5], [1.2, 1.5]]]
 for n in (2, 3, 5, 8):
     CASES += [
         case(f"linalg_eig_invariants_n{n}_f32", eig_invariants, [f32(3, n, n)], ["eig"], tol=F32_SOLVE_TOL),
@@ -219,6 +220,11 @@ CASES += [
     # 1x1: the eigenvalue is the entry, both eigenvectors 1; the Schur form is the matrix.
     case("linalg_eig_1x1_full", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True), [f32(4, 1, 1)], ["eig"]),
     case("linalg_schur_1x1", lambda a: lax.linalg.schur(a), [f32(4, 1, 1)], ["schur"]),
+    # 2x2 with complex eigenvalues: already a Schur block, rotated to LAPACK's standard form
+    # (dlanv2: equal diagonal, off-diagonal entries of opposite sign), T, Z and eig as JAX's.
+    case("linalg_schur_2x2_standard_block", lambda a: lax.linalg.schur(a), [fixed(BLOCKS_2X2)], ["schur"]),
+    case("linalg_eig_2x2_standard_block", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True),
+         [fixed(BLOCKS_2X2)], ["eig"]),
     # Upper triangular with distinct diagonal: already a Schur form, eigenvalues in its order.
     case("linalg_eigvals_triangular", jnp.linalg.eigvals, [fixed([[3.0, 1.0, -2.0], [0.0, 2.0, 0.5], [0.0, 0.0, -1.0]])],
          ["eig"]),

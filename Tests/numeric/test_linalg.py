@@ -255,7 +255,8 @@ def test_eig_and_schur_against_float64_numpy(n, dtype, cli, tmp_path):
     assert not np.any((sub[..., 1:] != 0) & (sub[..., :-1] != 0))
     for b, c in zip(*np.nonzero(sub)):
         blk = t[b, c:c + 2, c:c + 2].astype(np.float64)
-        assert (blk[0, 0] - blk[1, 1]) ** 2 / 4 + blk[0, 1] * blk[1, 0] < 0
+        # LAPACK's standard form (dlanv2): equal diagonal entries, off-diagonal ones of opposite sign.
+        assert blk[0, 0] == blk[1, 1] and blk[0, 1] * blk[1, 0] < 0, blk
 
 
 def pairs_to_complex(o):
