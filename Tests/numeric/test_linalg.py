@@ -330,3 +330,21 @@ def test_complex_eig_vector_choices(left, right, cli, tmp_path):
     if right:
         vr = outs[-1]
         assert np.abs(a64 @ vr - vr * w[..., None, :]).max() <= 1e-4 * np.abs(w).max()
+
+
+def test_complex_eig_symbolic_batch(cli, tmp_path):
+    """Complex eig exported once with a symbolic batch dim, run at two batch sizes."""
+    b, = jax.export.symbolic_shape("b")
+    fn = lambda a: lax.linalg.eig(a, compute_left_eigenvectors=False)
+    path = tmp_path / "eig.onnx"
+    to_onnx(fn, [jax.ShapeDtypeStruct((b, 2, 4, 4), np.complex64)], path, cli=cli)
+    for batch in (1, 3):
+        rng = np.random.default_rng(batch)
+        a = (rng.standard_normal((batch, 2, 4, 4)) + 1j * rng.standard_normal((batch, 2, 4, 4))).astype(np.complex64)
+        w, vr = (pairs_to_complex(o) for o in run(path, [np.stack([a.real, a.imag], -1)]))
+        wj, vrj = (np.asarray(o) for o in fn(a))
+        a64 = a.astype(np.complex128)
+        ours = np.abs(a64 @ vr - vr * w[..., None, :]).max(axis=(-2, -1))
+        theirs = np.abs(a64 @ vrj - vrj * wj[..., None, :]).max(axis=(-2, -1))
+        assert w.shape == wj.shape and vr.shape == vrj.shape
+        assert np.all(ours <= 10 * np.maximum(theirs, np.finfo(np.float32).eps * np.abs(a).max() * 4)), (ours, theirs)
