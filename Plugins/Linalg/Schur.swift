@@ -14,24 +14,26 @@ func schurMaxSweeps(_ n: Int64) -> Int64 { 100 + 30 * n }
 
 func schurLowerings() -> [Lowering] {
     [
-        Lowering("schur", emits: schurOps, dtypes: linalgFloats,
-                 note: "Hessenberg reduction, then Francis double-shift QR sweeps to the real Schur form; Loop stops on convergence") { eqn, g in
+        Lowering("schur", emits: schurOps, dtypes: linalgFloats + complexLinalg,
+                 note: "Hessenberg reduction, then QR sweeps (Francis double shifts for real input, Wilkinson single shifts for complex) to the Schur form; Loop stops on convergence") { eqn, g in
             let a = try eqn.input(0)
-            let m = try MatrixShape(a.shape, "schur")
-            guard m.rows == m.cols else { throw LoweringError.invalid("schur of a non-square \(m.rows)x\(m.cols) matrix") }
             if try eqn.param("sort_eig_vals")?.bool == true { throw LoweringError.unsupported("schur with sort_eig_vals") }
             let vectors = try eqn.param("compute_schur_vectors")?.bool ?? true
+            if a.isComplex { return try lowerComplexSchur(a, vectors: vectors, g) }
+            let m = try MatrixShape(a.shape, "schur")
+            guard m.rows == m.cols else { throw LoweringError.invalid("schur of a non-square \(m.rows)x\(m.cols) matrix") }
             if m.rows == 0 { return vectors ? [a, a] : [a] }
             let s = try realSchur(g, a, m)
             return vectors ? [s.t, s.z] : [s.t]
         },
-        Lowering("eig", emits: schurOps, dtypes: linalgFloats,
-                 note: "eigenvalues from the real Schur form's 1x1 and 2x2 diagonal blocks (complex pairs as (real, imag) storage)") { eqn, g in
+        Lowering("eig", emits: schurOps, dtypes: linalgFloats + complexLinalg,
+                 note: "eigenvalues from the Schur form's diagonal (real input: its 1x1 and 2x2 blocks), vectors by back substitution; complex results as (real, imag) storage") { eqn, g in
             let a = try eqn.input(0)
-            let m = try MatrixShape(a.shape, "eig")
-            guard m.rows == m.cols else { throw LoweringError.invalid("eig of a non-square \(m.rows)x\(m.cols) matrix") }
             let left = try eqn.param("compute_left_eigenvectors")?.bool ?? true
             let right = try eqn.param("compute_right_eigenvectors")?.bool ?? true
+            if a.isComplex { return try lowerComplexEig(a, left: left, right: right, g) }
+            let m = try MatrixShape(a.shape, "eig")
+            guard m.rows == m.cols else { throw LoweringError.invalid("eig of a non-square \(m.rows)x\(m.cols) matrix") }
             let n = m.rows, dt = a.dtype
             let valueShape = m.batch + [.known(n), 2]
             let vectorShape = m.dims + [2]
@@ -59,7 +61,8 @@ func schurLowerings() -> [Lowering] {
     ]
 }
 
-/// T (quasi-upper-triangular, exact zeros below its 1x1 and 2x2 diagonal blocks) and Z.
+/// T (quasi-upper-triangular, exact zeros below its 1x1 and 2x2 diagonal blocks, the 2x2 ones in
+/// LAPACK's standard form) and Z.
 func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Value, z: Value) {
     let n = m.rows, dt = a.dtype, dims = m.dims
     let types = [TensorType(dt, dims), TensorType(dt, dims)]
@@ -74,7 +77,7 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         // determinant of the 2x2 block ending at the lowest unsettled row q. Settled rows below q
         // stay settled (M is block triangular there), so this deflates without moving windows.
         // Every 11th sweep takes an exceptional shift instead.
-        let (_, q) = try quasiTriangular(g, t, m)
+        let (settledNow, q) = try quasiTriangular(g, t, m)
         let up = try g.op("Max", g.op("Sub", q, g.scalar(1, .i64)), g.scalar(0, .i64), shape: single)
         let entry = { (r: Value, c: Value) throws -> Value in
             let mask = try g.op("And", g.op("Equal", rows, r), g.op("Equal", cols, c), shape: dims)
@@ -102,7 +105,10 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         let trace = try g.op("Where", exceptional, oddTrace, pairTrace, shape: single)
         let det = try g.op("Where", exceptional, oddDet, pairDet, shape: single)
         let tt = try g.op("MatMul", t, t, shape: dims)
-        let shifted = try g.op("Add", g.op("Sub", tt, g.op("Mul", trace, t)), g.op("Mul", det, eye), shape: dims)
+        // A settled T (the first sweep runs before the Loop's test) takes Q = I: the QR of the
+        // identity, so an already quasi-triangular T and its 2x2 blocks pass through unchanged.
+        let shifted = try g.op("Where", settledNow, eye,
+                               g.op("Add", g.op("Sub", tt, g.op("Mul", trace, t)), g.op("Mul", det, eye)), shape: dims)
         let (packed, taus, _) = try householderFactor(g, shifted, m)
         let qm = try householderProduct(g, packed, m, taus: taus, count: n, cols: n)
         let next = try g.op("MatMul", g.op("MatMul", qm.transpose(m.swapLast), t), qm, shape: dims)
@@ -111,7 +117,7 @@ func realSchur(_ g: GraphBuilder, _ a: Value, _ m: MatrixShape) throws -> (t: Va
         return (again, [next, try g.op("MatMul", z, qm, shape: dims)])
     }
     let (_, keepBelow, _) = try quasiTriangularParts(g, out[0], m)
-    return (try g.keep(keepBelow, out[0], shape: dims), out[1])
+    return try standardizedBlocks(g, t: g.keep(keepBelow, out[0], shape: dims), z: out[1], m)
 }
 
 /// Whether T is quasi-triangular to working precision (batch + [1, 1] bool) and which entries to
@@ -302,23 +308,32 @@ func schurEigenvectors(_ g: GraphBuilder, t: Value, z: Value, values: Value, _ m
         let im = try g.op("Where", writeJ, newJim, g.op("Where", writeUp, yUp.im, y.im), shape: dims)
         return [re, im]
     }
-    var v = ComplexParts(re: try g.op("MatMul", z, solved[0], shape: dims), im: try g.op("MatMul", z, solved[1], shape: dims))
-    // Unit 2-norm, then the largest entry (the first on a tie) turned real and positive.
+    let v = ComplexParts(re: try g.op("MatMul", z, solved[0], shape: dims), im: try g.op("MatMul", z, solved[1], shape: dims))
+    // Real eigenvalues keep their real vectors (and free sign); complex ones are rotated.
+    return try unitEigenvectors(g, v, rotate: g.op("Not", g.op("Equal", lambda.im, zero), shape: rowType), m)
+}
+
+/// Columns of v (batch + [n, n] parts) scaled to unit 2-norm, and where `rotate` (broadcasting
+/// to batch + [1, n]) holds, multiplied by conj(p) / |p| with p the largest-magnitude entry (the
+/// first on a tie), whose imaginary part is then exactly zero: LAPACK's geev normalisation.
+/// Returns complex storage batch + [n, n, 2].
+func unitEigenvectors(_ g: GraphBuilder, _ v: ComplexParts, rotate: Value, _ m: MatrixShape) throws -> Value {
+    let n = m.rows, dt = v.re.dtype, dims = m.dims, rowType = m.with(rows: 1, cols: n)
+    let zero = try g.scalar(0, dt), one = try g.scalar(1, dt)
     let mag2 = try g.op("Add", g.op("Mul", v.re, v.re), g.op("Mul", v.im, v.im), shape: dims)
     let len = try g.op("Sqrt", g.sum(mag2, axes: [m.rowAxis], shape: rowType))
     let big = try g.op("ArgMax", mag2, attributes: ["axis": .int(Int64(m.rowAxis)), "keepdims": .int(1)], shape: rowType)
     let pick = { (x: Value) throws -> Value in try g.op("GatherElements", x, big, attributes: ["axis": .int(Int64(m.rowAxis))], shape: rowType) }
     let pr = try pick(v.re), pi = try pick(v.im)
     let pm = try g.op("Sqrt", g.op("Add", g.op("Mul", pr, pr), g.op("Mul", pi, pi)))
-    let isComplex = try g.op("Not", g.op("Equal", lambda.im, zero))
-    let safe = try g.op("Where", g.op("Equal", pm, zero), g.scalar(1, dt), pm)
-    // Multiply by conj(p) / |p| for complex eigenvalues; real ones keep their sign.
-    let rotRe = try g.op("Where", isComplex, g.op("Div", pr, safe), g.scalar(1, dt))
-    let rotIm = try g.op("Where", isComplex, g.op("Neg", g.op("Div", pi, safe)), zero)
-    v = try g.cmul(v, ComplexParts(re: rotRe, im: rotIm))
-    let safeLen = try g.op("Where", g.op("Equal", len, zero), g.scalar(1, dt), len)
-    let re = try g.op("Div", v.re, safeLen).unsqueeze([m.rank]), im = try g.op("Div", v.im, safeLen).unsqueeze([m.rank])
-    return try g.op("Concat", re, im, attributes: ["axis": .int(Int64(m.rank))], shape: dims + [2])
+    let safe = try g.op("Where", g.op("Equal", pm, zero), one, pm)
+    let rotRe = try g.op("Where", rotate, g.op("Div", pr, safe), one)
+    let rotIm = try g.op("Where", rotate, g.op("Neg", g.op("Div", pi, safe)), zero)
+    let turned = try g.cmul(v, ComplexParts(re: rotRe, im: rotIm))
+    let safeLen = try g.op("Where", g.op("Equal", len, zero), one, len)
+    let atBig = try g.op("And", g.op("Equal", g.indices(n, shape: [n, 1]), big), rotate, shape: dims)
+    let im = try g.op("Where", atBig, zero, g.op("Div", turned.im, safeLen), shape: dims)
+    return try g.complexStorage(ComplexParts(re: g.op("Div", turned.re, safeLen, shape: dims), im: im), dims)
 }
 
 extension GraphBuilder {

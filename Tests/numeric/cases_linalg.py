@@ -206,6 +206,7 @@ def schur_reconstruction(a):
     return z @ t @ jnp.swapaxes(z, -1, -2), jnp.trace(t, axis1=-2, axis2=-1)
 
 
+BLOCKS_2X2 = [[[1.0, 2.0], [-3.0, 0.5]], [[0.3, -1.5], [2.0, -0.4]], [[2.0, 1.0], [-1.0, 2.0]], [[0.5, -2.5], [1.2, 1.5]]]
 for n in (2, 3, 5, 8):
     CASES += [
         case(f"linalg_eig_invariants_n{n}_f32", eig_invariants, [f32(3, n, n)], ["eig"], tol=F32_SOLVE_TOL),
@@ -219,9 +220,76 @@ CASES += [
     # 1x1: the eigenvalue is the entry, both eigenvectors 1; the Schur form is the matrix.
     case("linalg_eig_1x1_full", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True), [f32(4, 1, 1)], ["eig"]),
     case("linalg_schur_1x1", lambda a: lax.linalg.schur(a), [f32(4, 1, 1)], ["schur"]),
+    # 2x2 with complex eigenvalues: already a Schur block, rotated to LAPACK's standard form
+    # (dlanv2: equal diagonal, off-diagonal entries of opposite sign), T, Z and eig as JAX's.
+    case("linalg_schur_2x2_standard_block", lambda a: lax.linalg.schur(a), [fixed(BLOCKS_2X2)], ["schur"]),
+    case("linalg_eig_2x2_standard_block", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True),
+         [fixed(BLOCKS_2X2)], ["eig"]),
     # Upper triangular with distinct diagonal: already a Schur form, eigenvalues in its order.
     case("linalg_eigvals_triangular", jnp.linalg.eigvals, [fixed([[3.0, 1.0, -2.0], [0.0, 2.0, 0.5], [0.0, 0.0, -1.0]])],
          ["eig"]),
+]
+
+# Complex input (zgeev, zgees): the Schur form is triangular, and the same order-free quantities
+# compare. Random complex normal matrices, both parts non-zero.
+
+
+def complex_normal(*shape, dtype=np.complex64):
+    return lambda rng: (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+
+
+def complex_eig_invariants(a):
+    w, vl, vr = lax.linalg.eig(a, compute_left_eigenvectors=True)
+    right = jnp.abs(a @ vr - vr * w[..., None, :]).max(axis=(-2, -1))
+    vlh = jnp.conj(jnp.swapaxes(vl, -1, -2))
+    left = jnp.abs(vlh @ a - w[..., :, None] * vlh).max(axis=(-2, -1))
+    norms = jnp.linalg.norm(vr, axis=-2), jnp.linalg.norm(vl, axis=-2)
+    return jnp.sum(w, axis=-1), jnp.sum(w * w, axis=-1), right, left, *norms
+
+
+def complex_schur_reconstruction(a):
+    t, z = lax.linalg.schur(a)
+    return z @ t @ jnp.conj(jnp.swapaxes(z, -1, -2)), jnp.trace(t, axis1=-2, axis2=-1), jnp.tril(t, -1)
+
+
+for n in (1, 2, 3, 5, 8, 16):
+    CASES += [
+        case(f"linalg_eig_complex_invariants_n{n}_c64", complex_eig_invariants, [complex_normal(3, n, n)], ["eig"],
+             tol=F32_SOLVE_TOL),
+        case(f"linalg_eig_complex_invariants_n{n}_c128", complex_eig_invariants,
+             [complex_normal(3, n, n, dtype=np.complex128)], ["eig"], tol=F64_TOL, x64=True),
+        case(f"linalg_schur_complex_reconstruction_n{n}_c64", complex_schur_reconstruction, [complex_normal(3, n, n)],
+             ["schur"], tol=F32_SOLVE_TOL),
+        case(f"linalg_schur_complex_reconstruction_n{n}_c128", complex_schur_reconstruction,
+             [complex_normal(3, n, n, dtype=np.complex128)], ["schur"], tol=F64_TOL, x64=True),
+    ]
+# Direct comparisons, where the Schur form is unique: 1x1 (T = A, Z = 1, vectors 1), and an upper
+# triangular matrix with distinct diagonal (T = A, Z = I, eigenvalues in its order, vectors
+# normalised as zgeev does: unit norm, largest entry real and positive).
+TRIANGULAR_COMPLEX = [[2.0 + 1.0j, 1.0 - 0.5j, -2.0 + 0.3j, 0.4j], [0.0, -1.0 + 2.0j, 0.5 + 0.5j, 1.0],
+                      [0.0, 0.0, 0.5 - 1.5j, -0.7 + 0.2j], [0.0, 0.0, 0.0, -2.5 - 0.5j]]
+CASES += [
+    case("linalg_eig_complex_1x1_full", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True),
+         [complex_normal(4, 1, 1)], ["eig"]),
+    case("linalg_schur_complex_1x1", lambda a: lax.linalg.schur(a), [complex_normal(4, 1, 1)], ["schur"]),
+    case("linalg_eig_complex_triangular", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True),
+         [fixed(TRIANGULAR_COMPLEX, np.complex64)], ["eig"]),
+    case("linalg_eig_complex_triangular_c128", lambda a: lax.linalg.eig(a, compute_left_eigenvectors=True),
+         [fixed(TRIANGULAR_COMPLEX, np.complex128)], ["eig"], tol=F64_TOL, x64=True),
+    case("linalg_schur_complex_triangular", lambda a: lax.linalg.schur(a), [fixed(TRIANGULAR_COMPLEX, np.complex64)],
+         ["schur"]),
+    case("linalg_schur_complex_triangular_no_vectors", lambda a: lax.linalg.schur(a, compute_schur_vectors=False),
+         [fixed(TRIANGULAR_COMPLEX, np.complex64)], ["schur"]),
+    # Each combination of vectors asked for; values only is jnp.linalg.eigvals (order-free sums).
+    case("linalg_eigvals_complex", lambda a: (lambda w: (jnp.sum(w, -1), jnp.sum(w * w * w, -1)))(jnp.linalg.eigvals(a)),
+         [complex_normal(2, 6, 6)], ["eig"], tol=F32_SOLVE_TOL),
+    case("linalg_eig_complex_left_only",
+         lambda a: (lambda w, vl: jnp.abs(jnp.conj(vl).swapaxes(-1, -2) @ a - w[..., :, None] * jnp.conj(vl).swapaxes(-1, -2)).max((-2, -1)))(
+             *lax.linalg.eig(a, compute_left_eigenvectors=True, compute_right_eigenvectors=False)),
+         [complex_normal(2, 6, 6)], ["eig"], tol=F32_SOLVE_TOL),
+    case("linalg_eig_complex_right_only",
+         lambda a: (lambda w, vr: jnp.abs(a @ vr - vr * w[..., None, :]).max((-2, -1)))(*lax.linalg.eig(a, compute_left_eigenvectors=False)),
+         [complex_normal(2, 6, 6)], ["eig"], tol=F32_SOLVE_TOL),
 ]
 
 # -- eigh ----------------------------------------------------------------------------------------

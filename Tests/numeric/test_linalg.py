@@ -96,6 +96,8 @@ SIZE_FREE = {
     "eig": (lambda a: lax.linalg.eig(a), lambda n: [general(2, n, n)]),
     "schur": (lambda a: lax.linalg.schur(a), lambda n: [general(2, n, n)]),
     "qr_pivoting": (lambda a: lax.linalg.qr(a, pivoting=True), lambda n: [general(2, n, n)]),
+    "eig_complex": (lambda a: lax.linalg.eig(a), lambda n: [lambda rng: general(2, n, n)(rng).astype(np.complex64)]),
+    "schur_complex": (lambda a: lax.linalg.schur(a), lambda n: [lambda rng: general(2, n, n)(rng).astype(np.complex64)]),
 }
 
 
@@ -107,7 +109,8 @@ def test_node_count_does_not_depend_on_n(name, cli, tmp_path):
         path = tmp_path / f"{name}_{n}.onnx"
         # Shapes only: the export does not need values. Unoptimized: the optimizer folds small
         # constant masks (n = 4) but not large ones, which says nothing about the lowering.
-        to_onnx(fn, [g(np.random.default_rng(0)).shape for g in make(n)], path, optimize=False, cli=cli)
+        shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in (g(np.random.default_rng(0)) for g in make(n))]
+        to_onnx(fn, shapes, path, optimize=False, cli=cli)
         counts[n] = count_nodes(onnx.load(str(path)).graph)
     assert counts[4] == counts[256], counts
 
@@ -252,4 +255,96 @@ def test_eig_and_schur_against_float64_numpy(n, dtype, cli, tmp_path):
     assert not np.any((sub[..., 1:] != 0) & (sub[..., :-1] != 0))
     for b, c in zip(*np.nonzero(sub)):
         blk = t[b, c:c + 2, c:c + 2].astype(np.float64)
-        assert (blk[0, 0] - blk[1, 1]) ** 2 / 4 + blk[0, 1] * blk[1, 0] < 0
+        # LAPACK's standard form (dlanv2): equal diagonal entries, off-diagonal ones of opposite sign.
+        assert blk[0, 0] == blk[1, 1] and blk[0, 1] * blk[1, 0] < 0, blk
+
+
+def pairs_to_complex(o):
+    o = np.asarray(o)
+    return o if np.iscomplexobj(o) else (o[..., 0] + 1j * o[..., 1])
+
+
+def complex_eig_schur_errors(a, w, vl, vr, t, z):
+    """Per batch element, in complex128: |A v - v λ|, |uᴴ A - λ uᴴ| and |A - Z T Zᴴ| (max norm)."""
+    a = a.astype(np.complex128)
+    w, vl, vr, t, z = (x.astype(np.complex128) for x in (w, vl, vr, t, z))
+    right = np.abs(a @ vr - vr * w[..., None, :]).max(axis=(-2, -1))
+    vlh = np.conj(np.swapaxes(vl, -1, -2))
+    left = np.abs(vlh @ a - w[..., :, None] * vlh).max(axis=(-2, -1))
+    recon = np.abs(a - z @ t @ np.conj(np.swapaxes(z, -1, -2))).max(axis=(-2, -1))
+    return right, left, recon
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128], ids=["c64", "c128"])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 16])
+def test_complex_eig_and_schur(n, dtype, cli, tmp_path):
+    """Complex input: eigenvalues as a multiset against numpy's complex128 ones and JAX's, both
+    residuals and A - Z T Zᴴ within 10x of JAX's own, eigenvectors of unit norm with their
+    largest entry real and positive (zgeev's normalisation), T upper triangular, Z unitary."""
+    rng = np.random.default_rng(200 + n)
+    a = (rng.standard_normal((3, n, n)) + 1j * rng.standard_normal((3, n, n))).astype(dtype)
+    fn = lambda a: (*lax.linalg.eig(a, compute_left_eigenvectors=True), *lax.linalg.schur(a))
+    with jax.enable_x64(dtype == np.complex128):
+        path = tmp_path / "eig.onnx"
+        to_onnx(fn, [a], path, cli=cli)
+        ours = [pairs_to_complex(o) for o in run(path, [np.stack([a.real, a.imag], -1)])]
+        theirs = [np.asarray(o) for o in fn(a)]
+    w, vl, vr, t, z = ours
+    eps = np.finfo(dtype).eps
+    scale = np.abs(a).max() * n
+    floor = 10 * eps * scale
+    w64 = np.linalg.eigvals(a.astype(np.complex128))
+    for mine, jax_w, ref in zip(w, theirs[0], w64):
+        assert multiset_error(mine, ref) <= 10 * max(multiset_error(jax_w, ref), floor), (mine, jax_w, ref)
+        assert multiset_error(mine, jax_w) <= 10 * max(multiset_error(jax_w, ref), floor), (mine, jax_w)
+    for mine, jax_err in zip(complex_eig_schur_errors(a, *ours), complex_eig_schur_errors(a, *theirs)):
+        assert np.all(mine <= 10 * np.maximum(jax_err, eps * scale)), (mine, jax_err)
+    for v in (vl, vr):
+        assert np.abs(np.linalg.norm(v, axis=-2) - 1).max() <= 10 * eps
+        big = np.take_along_axis(v, np.abs(v).argmax(axis=-2)[..., None, :], axis=-2)
+        assert np.all(big.imag == 0) and np.all(big.real > 0)
+    assert np.all(np.tril(t, -1) == 0)
+    assert np.abs(np.conj(np.swapaxes(z, -1, -2)) @ z - np.eye(n)).max() <= 10 * n * eps
+    assert np.allclose(np.diagonal(t, axis1=-2, axis2=-1), w, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("left, right", [(False, False), (True, False), (False, True), (True, True)])
+def test_complex_eig_vector_choices(left, right, cli, tmp_path):
+    """Every combination of eigenvectors asked for gives those outputs, each with its residual."""
+    n = 5
+    rng = np.random.default_rng(7)
+    a = (rng.standard_normal((2, n, n)) + 1j * rng.standard_normal((2, n, n))).astype(np.complex64)
+    fn = lambda a: lax.linalg.eig(a, compute_left_eigenvectors=left, compute_right_eigenvectors=right)
+    path = tmp_path / "eig.onnx"
+    to_onnx(fn, [a], path, cli=cli)
+    outs = [pairs_to_complex(o) for o in run(path, [np.stack([a.real, a.imag], -1)])]
+    assert len(outs) == 1 + left + right
+    w = outs[0]
+    w64 = np.linalg.eigvals(a.astype(np.complex128))
+    for mine, ref in zip(w, w64):
+        assert multiset_error(mine, ref) <= 1e-4 * np.abs(ref).max()
+    a64 = a.astype(np.complex128)
+    if left:
+        vlh = np.conj(np.swapaxes(outs[1], -1, -2))
+        assert np.abs(vlh @ a64 - w[..., :, None] * vlh).max() <= 1e-4 * np.abs(w).max()
+    if right:
+        vr = outs[-1]
+        assert np.abs(a64 @ vr - vr * w[..., None, :]).max() <= 1e-4 * np.abs(w).max()
+
+
+def test_complex_eig_symbolic_batch(cli, tmp_path):
+    """Complex eig exported once with a symbolic batch dim, run at two batch sizes."""
+    b, = jax.export.symbolic_shape("b")
+    fn = lambda a: lax.linalg.eig(a, compute_left_eigenvectors=False)
+    path = tmp_path / "eig.onnx"
+    to_onnx(fn, [jax.ShapeDtypeStruct((b, 2, 4, 4), np.complex64)], path, cli=cli)
+    for batch in (1, 3):
+        rng = np.random.default_rng(batch)
+        a = (rng.standard_normal((batch, 2, 4, 4)) + 1j * rng.standard_normal((batch, 2, 4, 4))).astype(np.complex64)
+        w, vr = (pairs_to_complex(o) for o in run(path, [np.stack([a.real, a.imag], -1)]))
+        wj, vrj = (np.asarray(o) for o in fn(a))
+        a64 = a.astype(np.complex128)
+        ours = np.abs(a64 @ vr - vr * w[..., None, :]).max(axis=(-2, -1))
+        theirs = np.abs(a64 @ vrj - vrj * wj[..., None, :]).max(axis=(-2, -1))
+        assert w.shape == wj.shape and vr.shape == vrj.shape
+        assert np.all(ours <= 10 * np.maximum(theirs, np.finfo(np.float32).eps * np.abs(a).max() * 4)), (ours, theirs)
