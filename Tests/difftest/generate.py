@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import jax
+import jax.numpy as jnp
 
 from .program import DTYPES, FLOATS, INTS, NAMESPACE, SIGNED, UNSIGNED, WIDE, Program, input_source
 from .values import draw_values
@@ -139,7 +140,13 @@ class Gen:
             self.args.append(v)
             self.inputs.append(vals)
         else:
-            # inside a body: a captured constant (bodies take no free inputs)
+            # inside a body: a captured constant (bodies take no free inputs). XLA:CPU reads a
+            # denormal as zero (DAZ), and a constant is no input the oracle can rerun flushed
+            # (rsqrt of a negative denormal is -inf there, NaN in ONNX Runtime): flush it here.
+            if dtype in FLOATS:
+                wide = vals.astype(np.float64)
+                tiny = float(jnp.finfo(DTYPES[dtype][0]).smallest_normal)
+                vals = np.where((wide != 0) & (np.abs(wide) < tiny), np.copysign(0.0, wide), wide).astype(vals.dtype)
             v = V(self.fresh("k"), tuple(shape), dtype, True, 0)
             self.lines.append(f"{v.name} = jnp.asarray({input_source(vals)})")
         self.vars.append(v)

@@ -1,5 +1,7 @@
 """The oracle: run a program in JAX, convert it (default opset, optimized and --no-optimize), run
-both models in ONNX Runtime (CPU) and classify what happened.
+both models in ONNX Runtime (CPU) and classify what happened. Mode "sym" converts the program
+once more with its most common leading input dim made symbolic ("B"), where JAX can trace it so,
+and runs that model on the same concrete inputs.
 
 Classes:
   pass          every output of both models matches JAX
@@ -39,6 +41,10 @@ class Outcome:
     mode: str = ""  # which conversion: "opt" or "noopt"
     prims: set = field(default_factory=set)
     accepted: list = field(default_factory=list)  # platform-defined differences we accepted
+    # the symbolic mode: "ran" (converted and matched), "untraceable" (JAX cannot trace the
+    # program with a symbolic leading dim) or "declined <prim>: <reason>" (a pack refuses that
+    # primitive on a symbolic axis: a known limitation, counted and listed, not a failure)
+    sym: str = ""
 
 
 def signature(o: Outcome) -> str:
@@ -152,6 +158,28 @@ def write_bundle(p: Program, path: str):
         save_bundle(p.fn(), p.inputs, path)
 
 
+def symbolic_specs(p: Program):
+    """The inputs as shape specs with the most common leading dim (size >= 1) renamed "B" in every
+    input that leads with it; None when no input has one or JAX cannot trace the program so
+    (a reshape to a fixed size, a constant of that length: not shape-polymorphic, not ours)."""
+    from collections import Counter
+    from jax import export
+    leads = Counter(x.shape[0] for x in p.inputs if x.ndim >= 1 and x.shape[0] >= 1)
+    if not leads:
+        return None
+    d = leads.most_common(1)[0][0]
+    (b,) = export.symbolic_shape("B")
+    specs = [jax.ShapeDtypeStruct(((b,) + x.shape[1:]) if x.ndim >= 1 and x.shape[0] == d else x.shape, x.dtype)
+             for x in p.inputs]
+    with jax.enable_x64(p.x64):
+        try:
+            jax.eval_shape(p.fn(), *specs)
+        except Exception:  # noqa: BLE001 - JAX's own refusal
+            return None
+    return [jax.ShapeDtypeStruct(tuple("B" if not isinstance(n, int) else n for n in s.shape), s.dtype)
+            for s in specs]
+
+
 def convert(cli: str, bundle: str, out: str, optimize: bool, timeout=120, upcast_bf16=False):
     # XLA's max/min propagate NaN; ONNX Runtime's MaxPool drops it unless asked (docs/difftest.md).
     cmd = [cli, "convert", bundle, "-o", out, "--quiet", "--strict-nan"]
@@ -193,7 +221,7 @@ def run_ort(path: str, inputs):
         return None, f"run: {str(e)[:600]}"
 
 
-def check(p: Program, cli: str, workdir: str | None = None, modes=("opt", "noopt")) -> Outcome:
+def check(p: Program, cli: str, workdir: str | None = None, modes=("opt", "noopt", "sym")) -> Outcome:
     try:
         want, prims = run_jax(p)
     except Exception as e:  # noqa: BLE001 - whatever JAX rejects is not ours
@@ -205,11 +233,31 @@ def check(p: Program, cli: str, workdir: str | None = None, modes=("opt", "noopt
         except Exception as e:  # noqa: BLE001 - the tracer is ours: a program JAX runs must trace
             return Outcome("convert_error", f"bundle: {type(e).__name__}: {str(e)[:400]}", "", prims)
         accepted = []
+        sym = ""
         for mode in modes:
             out = os.path.join(tmp, f"{mode}.onnx")
+            source = bundle
+            if mode == "sym":
+                specs = symbolic_specs(p)
+                if specs is None:
+                    sym = "untraceable"
+                    continue
+                source = os.path.join(tmp, "sym.jaxpr")
+                try:
+                    from jax2onnx_swift import save_bundle
+                    with jax.enable_x64(p.x64):
+                        save_bundle(p.fn(), specs, source)
+                except Exception as e:  # noqa: BLE001 - JAX traced it symbolically: so must we
+                    return Outcome("convert_error", f"bundle: {type(e).__name__}: {str(e)[:400]}", mode, prims)
             # ONNX Runtime's CPU provider has (almost) no bf16 kernels: bf16 programs are
             # converted the way docs/difftest.md tells users to, with --upcast-bf16.
-            cls, msg = convert(cli, bundle, out, optimize=mode == "opt", upcast_bf16="bfloat16" in p.source())
+            cls, msg = convert(cli, source, out, optimize=mode != "noopt", upcast_bf16="bfloat16" in p.source())
+            if cls == "convert_error" and mode == "sym":
+                import re
+                m = re.search(r"every pack declined '([\w-]+)':\s*\S+ declined: (.*)", msg)
+                if m and "symbolic" in m.group(2):
+                    sym = f"declined {m.group(1)}: {m.group(2).strip()[:120]}"
+                    continue
             if cls:
                 return Outcome(cls, msg, mode, prims)
             got, err = run_ort(out, p.inputs)
@@ -232,4 +280,6 @@ def check(p: Program, cli: str, workdir: str | None = None, modes=("opt", "noopt
                         accepted.append(reason)
                         continue
                     return Outcome("mismatch", problem, mode, prims)
-    return Outcome("pass", "", "", prims, accepted)
+            if mode == "sym":
+                sym = "ran"
+    return Outcome("pass", "", "", prims, accepted, sym)

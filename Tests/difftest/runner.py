@@ -51,6 +51,11 @@ def run(programs: int, seed: int, cli: str, claims: dict, out: str | None = None
             per_prim[prim][o.cls] += 1
         if o.accepted:
             classes["accepted"] += 1
+        if o.sym:
+            kind = o.sym.split(" ", 1)[0]
+            classes[f"sym_{kind}"] += 1
+            if kind == "declined":
+                classes["sym_declined: " + o.sym.split(" ", 1)[1]] += 1
         if o.cls in FAILURES:
             log(f"seed {s}: {o.cls} ({o.mode}) {o.detail.splitlines()[0][:300] if o.detail else ''}")
             failures.append((s, o.cls, o.detail))
@@ -68,6 +73,11 @@ def report(classes, per_prim, elapsed, log=print):
     log(f"\n== {sum(classes[c] for c in CLASSES)} programs in {elapsed:.0f}s")
     for c in CLASSES + ("accepted", "generator_error"):
         log(f"  {c:14s} {classes.get(c, 0)}")
+    log("\n== symbolic mode (leading dim made symbolic)")
+    for c in ("sym_ran", "sym_untraceable", "sym_declined"):
+        log(f"  {c:16s} {classes.get(c, 0)}")
+    for c in sorted(k for k in classes if k.startswith("sym_declined: ")):
+        log(f"    {classes[c]:5d}  {c[len('sym_declined: '):]}")
     log("\n== per primitive (programs using it)")
     cols = CLASSES
     log("  " + f"{'primitive':28s}" + "".join(f"{c:>14s}" for c in cols))
