@@ -30,8 +30,8 @@ let nnPack = Pack(
 func windowLowerings() -> [Lowering] {
     let layout = ["Transpose", "Reshape", "Unsqueeze", "Squeeze", "Pad", "Slice", "Concat", "Cast"]
     let ops: [WindowReduction: [String]] = [
-        .max: ["MaxPool", "IsNaN", "Greater", "Where", "Max"] + layout,
-        .min: ["MaxPool", "Neg", "IsNaN", "Greater", "Where", "Min"] + layout,
+        .max: ["MaxPool", "IsNaN", "IsInf", "Not", "Greater", "Where", "Max"] + layout,
+        .min: ["MaxPool", "Neg", "IsNaN", "IsInf", "Not", "Greater", "Where", "Min"] + layout,
         .sum: ["Conv", "Add"] + layout,
     ]
     let types = DType.floats + DType.ints

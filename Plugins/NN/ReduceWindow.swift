@@ -118,7 +118,8 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
     switch r {
     case .max, .min:
         // ONNX Runtime rejects pads as large as the kernel; those are padded explicitly with -inf.
-        if zip(pads, kernel).contains(where: { $0.0.lo >= $0.1 || $0.0.hi >= $0.1 }) {
+        let windowInPadding = zip(pads, kernel).contains(where: { $0.0.lo >= $0.1 || $0.0.hi >= $0.1 })
+        if windowInPadding {
             x = try padConstant(x, pads, axes: spatialAxes, fill: g.scalar(r == .max ? -.infinity : .infinity, compute), g)
             pads = pads.map { _ in (0, 0) }
         }
@@ -128,10 +129,21 @@ func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorT
             "pads": .ints(pads.map(\.lo) + pads.map(\.hi)),
         ]
         y = try g.op("MaxPool", x, attributes: attrs)
+        // ONNX Runtime's MaxPool starts from the lowest finite value, so a window holding only
+        // -inf gives -3.4e38 where XLA gives -inf. A window can lie wholly in the padding here,
+        // and -inf data is what strict_nan asks to get exactly: a pooled mask of values above
+        // -inf puts -inf back where there are none.
+        let strict = try g.boolOption("strict_nan")
+        if windowInPadding || strict {
+            let aboveNegInf = try g.op("Cast", g.op("Not", g.op("IsInf", x, attributes: ["detect_positive": .int(0)])),
+                                       attributes: ["to": .int(Int64(compute.rawValue))])
+            let some = try g.op("Greater", g.op("MaxPool", aboveNegInf, attributes: attrs), g.scalar(0, compute))
+            y = try g.op("Where", some, y, g.scalar(-.infinity, compute))
+        }
         if r == .min { y = try g.op("Neg", y) }
         // MaxPool skips NaN; XLA's max and min propagate it, so on request a pooled NaN mask puts
         // it back. Off by default, as other exporters emit MaxPool as it is.
-        guard try g.boolOption("strict_nan") else { break }
+        guard strict else { break }
         let nanMask = try g.op("Cast", g.op("IsNaN", x), attributes: ["to": .int(Int64(compute.rawValue))])
         let hasNaN = try g.op("Greater", g.op("MaxPool", nanMask, attributes: attrs), g.scalar(0, compute))
         y = try g.op("Where", hasNaN, g.scalar(.nan, compute), y)

@@ -171,4 +171,10 @@ CASES = [
          lambda a, b: (lax.dot_general(a, b, (((1, 0, 3), (0, 1, 2)), ((), ())), preferred_element_type=jnp.uint64),
                        lax.dot_general(a[:, :, :2, :2].astype(jnp.float32), b[:, :, :2].astype(jnp.float32), (((1,), (0,)), ((), ())))),
          [ints(np.int64, 3, 0, 4, 4), ints(np.int64, 0, 3, 4)], ["dot_general"], EXACT, x64=True),
+    # a window wholly in the padding is the init value, -inf; ONNX Runtime's MaxPool starts from the
+    # lowest finite value (seed 359)
+    case("difftest_reduce_window_max_all_padding",
+         lambda x: (lax.reduce_window(x[:, 0], -jnp.inf, lax.max, (1,), (1,), ((1, 0),)),
+                    lax.reduce_window(x, jnp.inf, lax.min, (2, 1), (1, 1), ((0, 3), (1, 0)))),
+         [lambda rng: rng.normal(size=(3, 2)).astype(np.float32)], ["reduce_window_max", "reduce_window_min"]),
 ]
