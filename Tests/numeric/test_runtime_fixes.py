@@ -82,6 +82,23 @@ def test_bf16_spec_target_keeps_bf16_ops_ort_cannot_run(name, fn, inputs, cli, t
         ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
+def test_allclose_feeds_and_fetches_a_bf16_interface(cli, tmp_path):
+    """A model whose inputs and outputs are bfloat16 (ONNX Runtime's Python API has no such
+    arrays) is still compared by allclose: across the boundary as float32, exactly."""
+    from jax2onnx_swift import allclose, to_onnx
+
+    def f(x, y):
+        return (jnp.tanh(x) * y.astype(jnp.bfloat16) + 1).astype(jnp.bfloat16), y * 2
+
+    x = rng.normal(size=(3, 4)).astype(jnp.bfloat16)
+    y = rng.normal(size=(3, 4)).astype(np.float32)
+    path = tmp_path / "bf16_io.onnx"
+    to_onnx(f, [x, y], str(path), cli=cli)
+    assert allclose(f, str(path), [x, y], **BF16_TOL)[0]
+    ok, message = allclose(lambda x, y: (f(x, y)[0] * 3, y * 2), str(path), [x, y], **BF16_TOL)
+    assert not ok and "output 0 (output_0)" in message, message
+
+
 # ---- fused Attention: only for masks ORT's kernel accepts ----
 
 HEADS, HEAD_DIM = 8, 16
