@@ -19,6 +19,16 @@ func intsOr(_ eqn: Equation, _ name: String, _ count: Int, fill: Int = 1) -> [In
     return Array(repeating: fill, count: count)
 }
 
+/// The window axes a helper below indexes must exist in its operand: a damaged program whose
+/// operand rank disagrees with its padding or spec would otherwise index past the shape.
+func checkWindowAxes(_ x: Value, _ axes: [Int], _ what: String) throws -> [Dim] {
+    guard let shape = x.shape else { throw LoweringError.unsupported("\(what) of an operand of unknown rank") }
+    guard axes.allSatisfy({ $0 >= 0 && $0 < shape.count }) else {
+        throw LoweringError.invalid("\(what) on axes \(axes) of a rank-\(shape.count) operand")
+    }
+    return shape
+}
+
 func knownShape(_ x: Value, _ what: String) throws -> [Int] {
     guard let s = x.shape, let k = s.map(\.value) as? [Int64] else {
         throw LoweringError.unsupported("\(what) needs static dimensions")
@@ -29,6 +39,7 @@ func knownShape(_ x: Value, _ what: String) throws -> [Int] {
 /// Inserts `d - 1` copies of `fill` between neighbours along each axis (XLA's base / lhs dilation):
 /// each axis is split off, padded at its end and flattened, and the trailing padding cut.
 func dilate(_ x: Value, _ dilation: [Int], axes: [Int], fill: Value, _ g: GraphBuilder) throws -> Value {
+    _ = try checkWindowAxes(x, axes, "dilation")
     var v = x
     for (axis, d) in zip(axes, dilation) where d > 1 {
         // Only the dilated axis needs a static size; others (a symbolic batch) pass through.
@@ -51,7 +62,7 @@ func dilate(_ x: Value, _ dilation: [Int], axes: [Int], fill: Value, _ g: GraphB
 /// Applies the negative parts of XLA padding as slices and returns the non-negative rest.
 func cropNegativePads(_ x: Value, _ pads: [(lo: Int, hi: Int)], axes: [Int], _ g: GraphBuilder) throws -> (Value, [(lo: Int, hi: Int)]) {
     guard pads.contains(where: { $0.lo < 0 || $0.hi < 0 }) else { return (x, pads) }
-    guard var shape = x.shape else { throw LoweringError.unsupported("negative padding of an operand of unknown rank") }
+    var shape = try checkWindowAxes(x, axes, "negative padding")
     var starts: [Int] = [], ends: [Int] = [], sliced: [Int] = []
     for (axis, p) in zip(axes, pads) where p.lo < 0 || p.hi < 0 {
         guard let n = shape[axis].value.map(Int.init) else { throw LoweringError.unsupported("negative padding of a symbolic axis") }
@@ -67,7 +78,7 @@ func cropNegativePads(_ x: Value, _ pads: [(lo: Int, hi: Int)], axes: [Int], _ g
 /// Pads the given axes with a constant (no node when there is nothing to pad).
 func padConstant(_ x: Value, _ pads: [(lo: Int, hi: Int)], axes: [Int], fill: Value, _ g: GraphBuilder) throws -> Value {
     guard pads.contains(where: { $0.lo != 0 || $0.hi != 0 }) else { return x }
-    let rank = x.rank ?? 0
+    let rank = try checkWindowAxes(x, axes, "padding").count
     var all = Array(repeating: 0, count: 2 * rank)
     var shape = x.shape
     for (axis, p) in zip(axes, pads) {

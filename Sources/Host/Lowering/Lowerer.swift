@@ -427,7 +427,8 @@ enum ScalarEncoding {
         case .u32: return raw(UInt32(truncatingIfNeeded: i).littleEndian)
         case .i64: return raw(i.littleEndian)
         case .u64:
-            if case let .double(x) = v, x >= 9.2e18 { return raw(UInt64(x).littleEndian) }
+            // Above Int64's range a double still names a UInt64, saturating at 2^64 and beyond.
+            if case let .double(x) = v, x >= 9.2e18 { return raw((UInt64(exactly: x.rounded(.towardZero)) ?? .max).littleEndian) }
             return raw(UInt64(bitPattern: i).littleEndian)
         default: return []
         }
