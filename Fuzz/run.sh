@@ -3,7 +3,8 @@
 # .build/fuzz and runs it over Fuzz/seeds for SECONDS (default 60), growing the corpus in
 # .build/fuzz/corpus. Crash reproducers land in .build/fuzz/artifacts.
 #   Fuzz/run.sh [seconds] [extra libFuzzer flags...]
-# A long run: J2O_FUZZ_RELEASE=1 nice -n 10 Fuzz/run.sh 7000 -jobs=2 -workers=2
+# A long run: J2O_FUZZ_RELEASE=1 nice -n 10 Fuzz/run.sh 6600 -fork=2 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
+#   (fork mode goes on past a crash and counts every one; -jobs=2 stops each worker at its first)
 #   (J2O_FUZZ_RELEASE=1 builds with -O, still with ASan and Swift's overflow and bounds checks,
 #   about three times the executions per second of the debug build; its scratch is .build/fuzz-release)
 # Reproduce one input: .build/fuzz/debug/HostFuzz .build/fuzz/artifacts/crash-...
