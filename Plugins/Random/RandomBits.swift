@@ -18,30 +18,30 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
 
 func randomBitsLowerings() -> [Lowering] {
     [
-        Lowering("random_bits", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); bit widths 8, 16, 32, 64; symbolic shapes count at run time") { eqn, g in
+        Lowering("random_bits", emits: GraphBuilder.bitwiseOps + ["Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
+                 dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); bit widths 8, 16, 32, 64; symbolic shapes count at run time") { eqn, g in
             let width = try eqn.int("bit_width")
             let shape = try eqn.require("shape").dims ?? []
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
             switch width {
-            case 32: return [try g.op("BitwiseXor", x0, x1, shape: out)]
+            case 32: return [try g.bitwise("BitwiseXor", x0, x1, type: .u32, shape: out)]
             case 8, 16:
-                return [try g.op("BitwiseXor", x0, x1, shape: out).cast(to: width == 8 ? .u8 : .u16)]
+                return [try g.bitwise("BitwiseXor", x0, x1, type: .u32, shape: out).cast(to: width == 8 ? .u8 : .u16)]
             case 64:
                 let hi = try g.op("BitShift", x0.cast(to: .u64), g.scalar(32, .u64), attributes: ["direction": .string("LEFT")], shape: out)
-                return [try g.op("BitwiseOr", hi, x1.cast(to: .u64), shape: out)]
+                return [try g.disjointOr(hi, x1.cast(to: .u64), shape: out)]
             default: throw LoweringError.unsupported("random_bits with bit_width \(width)")
             }
         },
-        Lowering("random_split", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default)") { eqn, g in
+        Lowering("random_split", emits: GraphBuilder.bitwiseOps + ["Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
+                 dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default)") { eqn, g in
             let shape = try eqn.require("shape").dims ?? []
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
             return [try keyData(g, x0, x1, batch: out)]
         },
         // fold_in encrypts the counter (0, message) under the key; the result is the new key.
-        Lowering("random_fold_in", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Slice"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys") { eqn, g in
+        Lowering("random_fold_in", emits: GraphBuilder.bitwiseOps + ["Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Slice"],
+                 dtypes: [.u32], note: "threefry keys") { eqn, g in
             let key = try eqn.input(0)
             let batch = Array((key.shape ?? []).dropLast())
             let (k0, k1) = try keyHalves(g, key)

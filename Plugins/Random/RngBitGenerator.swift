@@ -8,9 +8,8 @@ import PluginKit
 /// they decline rather than give other bits.
 func rngBitGeneratorLowering() -> Lowering {
     Lowering("rng_bit_generator",
-             emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Cast", "Gather", "Concat", "Unsqueeze",
-                     "Reshape", "Slice", "Expand"],
-             minOpset: 18, dtypes: [.u32],
+             emits: GraphBuilder.bitwiseOps + ["Gather", "Concat", "Reshape", "Slice", "Expand"],
+             dtypes: [.u32],
              note: "algorithm=RNG_THREE_FRY, uint32 bits of a static shape; RNG_DEFAULT and RNG_PHILOX decline") { eqn, g in
         let algorithm = eqn.param("algorithm")?.string ?? "?"
         guard algorithm.hasSuffix("THREE_FRY") else {
@@ -39,11 +38,12 @@ func rngBitGeneratorLowering() -> Lowering {
             try g.op("BitShift", x, u64(by), attributes: ["direction": .string(direction)], shape: shape)
         }
         func halves(_ x: Value, shape: [Dim]) throws -> (Value, Value) {
-            let low = try g.op("BitwiseAnd", x, u64(0xFFFF_FFFF), shape: shape).cast(to: .u32).with(shape: shape)
+            // The low word: x mod 2^32 (what a cast to uint32 keeps, said without relying on it).
+            let low = try g.op("Mod", x, u64(1 << 32), shape: shape).cast(to: .u32).with(shape: shape)
             return (low, try shift(x, 32, "RIGHT", shape: shape).cast(to: .u32).with(shape: shape))
         }
         let (k0, k1) = (try word(0), try word(1))
-        let counter = try g.op("BitwiseOr", word(2).cast(to: .u64), shift(word(3).cast(to: .u64), 32, "LEFT", shape: []), shape: [])
+        let counter = try g.disjointOr(word(2).cast(to: .u64), shift(word(3).cast(to: .u64), 32, "LEFT", shape: []), shape: [])
         let steps = try g.constant((0..<UInt64(blocks)).map { $0 }, dtype: .u64, shape: [blocks])
         let (lo, hi) = try halves(g.op("Add", counter, steps, shape: [.known(blocks)]), shape: [.known(blocks)])
         let halfShape = half.map { Dim.known($0) }
