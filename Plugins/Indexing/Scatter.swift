@@ -9,33 +9,39 @@ import PluginKit
 /// windows are redirected there, and the block is sliced away afterwards.
 ///
 /// Duplicate coordinates: the reducing forms combine every update (ScatterND applies them in
-/// order); plain `scatter` with duplicates is unspecified in JAX and in ONNX alike (ONNX Runtime
-/// keeps the last one).
+/// order, as does the Loop that stands for a reducing ScatterND below the opset that has it);
+/// plain `scatter` with duplicates is unspecified in JAX and in ONNX alike (ONNX Runtime keeps
+/// the last one).
 func scatterLowerings() -> [Lowering] {
-    let forms: [(names: [String], reduction: String?, minOpset: Int32)] = [
-        (["scatter"], nil, 17),
-        (["scatter-add", "scatter_add"], "add", 17),
-        (["scatter-mul", "scatter_mul"], "mul", 17),
+    let forms: [(names: [String], reduction: String?)] = [
+        (["scatter"], nil),
+        (["scatter-add", "scatter_add"], "add"),
+        (["scatter-mul", "scatter_mul"], "mul"),
         // x.at[i].subtract(v): adding the negated updates (0 - v, so unsigned types wrap as XLA's do).
-        (["scatter-sub", "scatter_sub"], "sub", 17),
-        (["scatter-min", "scatter_min"], "min", 18),
-        (["scatter-max", "scatter_max"], "max", 18),
+        (["scatter-sub", "scatter_sub"], "sub"),
+        (["scatter-min", "scatter_min"], "min"),
+        (["scatter-max", "scatter_max"], "max"),
     ]
     return forms.flatMap { form in
         form.names.map { name in
             Lowering(name, emits: ["Cast", "Gather", "Max", "Min", "Add", "Mul", "Neg", "Shape", "Unsqueeze", "Squeeze", "Expand", "Concat", "Transpose",
                                    "Reshape", "Pad", "Where", "And", "GreaterOrEqual", "LessOrEqual", "Sub", "ScatterND", "Slice", "Range",
-                                   "IsNaN", "Greater"],
-                     minOpset: form.minOpset,
+                                   "IsNaN", "Greater", "Less", "Or", "Loop", "GatherND"],
                      dtypes: (form.reduction == nil ? DType.numbers + [.bool] : DType.numbers)
                         + (["min", "max"].contains(form.reduction ?? "") ? [] : [.c64, .c128]),
                      note: "any dimension numbers; modes clip, fill (out-of-bounds windows dropped), promise_in_bounds (clamped)"
-                        + (form.reduction == nil ? "" : "; f16/bf16 reduced in f32 for ONNX Runtime")
+                        + (form.reduction == nil ? "" : "; f16/bf16 reduced in f32 for ONNX Runtime; " + loopNote(form.reduction!))
                         + (form.reduction == nil ? "; duplicate indices keep the last update" : "")) { eqn, g in
                 try lowerScatter(eqn, g, reduction: form.reduction)
             }
         }
     }
+}
+
+/// Where a reducing form turns into a Loop (scatter-sub adds).
+private func loopNote(_ reduction: String) -> String {
+    let first = GraphBuilder.scatterNDReductionOpset(reduction == "sub" ? "add" : reduction)
+    return "below opset \(first) a Loop of GatherND, combine, ScatterND per update"
 }
 
 private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requested: String?) throws -> [Value] {
@@ -112,7 +118,9 @@ private func lowerScatter(_ eqn: Equation, _ g: GraphBuilder, reduction requeste
         grid = try g.indexGrid([redirected] + rest, shape: full)
     }
     var y: Value
-    if let r = reduction {
+    if let r = reduction, g.opset < GraphBuilder.scatterNDReductionOpset(r) {
+        y = try g.scatterNDByLoop(target, grid.with(shape: full + [.known(Int64(rank))]), u, reduction: r)
+    } else if let r = reduction {
         // ONNX Runtime's ScatterND has no reducing kernel for 16-bit floats (its kernel table lists
         // f16 only for reduction none, so the profile cannot tell): reduce in f32 and round back,
         // exact for max and min, one rounding for add and mul.

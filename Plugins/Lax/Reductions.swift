@@ -23,7 +23,7 @@ func reductionLowerings() -> [Lowering] {
         }
     }
     for (prim, op) in [("argmax", "ArgMax"), ("argmin", "ArgMin")] {
-        out.append(Lowering(prim, emits: (op == "ArgMax" ? [op] : [op, "ArgMax"]) + ["Cast", "IsNaN", "ReduceMax", "Where", "BitwiseXor"],
+        out.append(Lowering(prim, emits: (op == "ArgMax" ? [op] : [op, "ArgMax"]) + ["Cast", "IsNaN", "ReduceMax", "Where", "BitwiseXor", "Add"],
                             note: "first index on ties, like JAX; the first NaN wins, as in JAX") { eqn, g in
             let x = try eqn.input(0)
             let axes = try x.rank.map { try eqn.axes("axes", rank: $0) } ?? eqn.ints("axes")
@@ -35,10 +35,7 @@ func reductionLowerings() -> [Lowering] {
             case .i32, .i64, .f32, .f64: xin = x
             case .u32: xin = try x.cast(to: .i64)
             case .f16, .bf16: xin = try x.cast(to: .f32)
-            case .u64 where g.opset >= 18:
-                // Flipping the top bit of the wrapped i64 maps unsigned order onto signed order.
-                xin = try g.op("BitwiseXor", x.cast(to: .i64), g.int64s([Int64.min]))
-            case .u64: throw LoweringError.unsupported("\(prim) on u64 needs opset 18 (BitwiseXor)")
+            case .u64: xin = try g.uint64AsOrderedInt64(x)
             default: xin = try x.cast(to: .i32)
             }
             var r = try g.op(op, xin, attributes: attrs)

@@ -3,16 +3,18 @@ import PluginKit
 /// reduce_and / reduce_or / reduce_xor. On bools they are numeric reductions of 0/1: the
 /// minimum, the maximum, and the sum's parity. ONNX has no bitwise reductions, so on integers the
 /// reduced axes are moved to the front and flattened into one, which is halved log2(K) times by
-/// combining its two halves with BitwiseAnd/Or/Xor (opset 18).
+/// combining its two halves with BitwiseAnd/Or/Xor (opset 18; bit planes below, see PluginKit's
+/// `bitwise`).
 let logicalReductions: [(prim: String, boolReduce: String, intOp: String)] = [
     ("reduce_and", "ReduceMin", "BitwiseAnd"), ("reduce_or", "ReduceMax", "BitwiseOr"), ("reduce_xor", "ReduceSum", "BitwiseXor"),
 ]
 
 func logicalReductionLowerings() -> [Lowering] {
     logicalReductions.map { prim, boolReduce, intOp in
-        Lowering(prim, emits: [boolReduce, "Cast", "Mod", intOp, "Transpose", "Reshape", "Slice", "Concat", "Expand", "Greater",
-                               "BitShift", "BitwiseAnd", "Unsqueeze", "ReduceSum", "Min", "Max", "Mul"], dtypes: [.bool] + DType.ints,
-                 note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (opset 18), bit planes over symbolic axes") { eqn, g in
+        Lowering(prim, emits: [boolReduce, "Cast", "Mod", "Transpose", "Reshape", "Slice", "Concat", "Expand", "Greater", "Min", "Max"]
+                    + GraphBuilder.bitwiseOps,
+                 dtypes: [.bool] + DType.ints,
+                 note: "bools: \(boolReduce) of 0/1\(prim == "reduce_xor" ? " mod 2" : ""); integers: halving tree of \(intOp) (bit planes below opset 18), bit planes over symbolic axes") { eqn, g in
             let x = try eqn.input(0)
             let out = try eqn.output(0)
             let axes = try eqn.ints("axes")
@@ -32,7 +34,6 @@ func logicalReductionLowerings() -> [Lowering] {
                 // false for or (a Cast would make it true); ReduceMin's Int32.max is true for and.
                 return [try g.op("Greater", r, g.scalar(0, .i32), shape: out.shape)]
             }
-            if g.opset < 18 { throw LoweringError.unsupported("\(prim) on integers needs opset 18 (\(intOp))") }
             let op = intOp
             guard let shape = x.shape else { throw LoweringError.unsupported("\(prim) on an operand of unknown rank") }
             let kept = (0..<shape.count).filter { !axes.contains($0) }
@@ -50,7 +51,7 @@ func logicalReductionLowerings() -> [Lowering] {
                 let h = k / 2
                 let a = try g.op("Slice", v, zero, g.int64s([h]), zero, shape: [.known(Int64(h))] + keptShape)
                 let b = try g.op("Slice", v, g.int64s([h]), g.int64s([2 * h]), zero, shape: [.known(Int64(h))] + keptShape)
-                var c = try g.op(op, a, b, shape: a.shape)
+                var c = try g.bitwise(op, a, b, type: t, shape: a.shape)
                 if k % 2 == 1 {
                     let rest = try g.op("Slice", v, g.int64s([2 * h]), g.int64s([k]), zero)
                     c = try g.op("Concat", c, rest, attributes: ["axis": .int(0)], shape: [.known(Int64(h + 1))] + keptShape)
@@ -83,9 +84,14 @@ private func bitPlaneReduction(_ x: Value, axes: [Int], boolReduce: String, out:
     let planesShape = shape + [.known(Int64(w))]
     let bits = try x.cast(to: u).unsqueeze([shape.count])
     let shifted = try g.op("BitShift", bits, shifts, attributes: ["direction": .string("RIGHT")], shape: planesShape)
-    let planes = try g.op("BitwiseAnd", shifted, g.scalar(1, u), shape: planesShape).cast(to: .i64)
+    let planes = try g.bitwise("BitwiseAnd", shifted, g.scalar(1, u), type: u, shape: planesShape).cast(to: .i64)
     let keptShape = (0..<shape.count).filter { !axes.contains($0) }.map { shape[$0] } + [.known(Int64(w))]
-    var r = try g.op(boolReduce, planes, g.int64s(axes), attributes: ["keepdims": .int(0)], shape: keptShape)
+    var r: Value
+    if boolReduce == "ReduceSum" || g.opset >= 18 {
+        r = try g.op(boolReduce, planes, g.int64s(axes), attributes: ["keepdims": .int(0)], shape: keptShape)
+    } else {
+        r = try g.op(boolReduce, planes, attributes: ["axes": .ints(axes), "keepdims": .int(0)], shape: keptShape)
+    }
     switch boolReduce {
     case "ReduceMin": r = try g.op("Min", r, g.scalar(1, .i64), shape: keptShape)
     case "ReduceMax": r = try g.op("Max", r, g.scalar(0, .i64), shape: keptShape)

@@ -77,17 +77,21 @@ struct WindowSelection {
 }
 
 func selectAndScatterLowerings() -> [Lowering] {
-    let ops = ["Pad", "Reshape", "Gather", "ArgMax", "ArgMin", "GatherElements", "Squeeze", "ScatterElements", "Expand", "Slice"]
+    let ops = ["Pad", "Reshape", "Gather", "ArgMax", "ArgMin", "GatherElements", "Squeeze", "ScatterElements", "Expand", "Slice",
+               "Unsqueeze", "Loop", "GatherND", "ScatterND", "Shape", "Concat", "Add", "Cast"]
     return [
-        Lowering("select_and_scatter_add", emits: ops, minOpset: 16, dtypes: DType.floats,
-                 note: "static shapes: a constant table of window candidates, ArgMax/ArgMin (first on ties), ScatterElements add") { eqn, g in
+        Lowering("select_and_scatter_add", emits: ops, dtypes: DType.floats,
+                 note: "static shapes: a constant table of window candidates, ArgMax/ArgMin (first on ties), ScatterElements add (below opset 16 a Loop of ScatterND)") { eqn, g in
             let source = try eqn.input(0), operand = try eqn.input(1)
             let sel = try WindowSelection(eqn, operand: operand, g)
             let total = sel.paddedShape.reduce(1, *)
             let zeros = try g.scalar(0, source.dtype).expand([.known(total)])
-            let sums = try g.op("ScatterElements", zeros, sel.selected(operand, g).reshape([.known(sel.windows.reduce(1, *))]),
-                                source.reshape([.known(sel.windows.reduce(1, *))]),
-                                attributes: ["axis": .int(0), "reduction": .string("add")])
+            let n = Dim.known(sel.windows.reduce(1, *))
+            let picked = try sel.selected(operand, g).reshape([n]), values = try source.reshape([n])
+            // ScatterElements has reduction add from opset 16; below, the same sum as ScatterND rows.
+            let sums = g.opset >= 16
+                ? try g.op("ScatterElements", zeros, picked, values, attributes: ["axis": .int(0), "reduction": .string("add")])
+                : try g.scatterNDByLoop(zeros, picked.unsqueeze([1]), values, reduction: "add")
             var out = try sums.reshape(sel.paddedShape.map { .known($0) })
             if !sel.pads.allSatisfy({ $0.lo == 0 && $0.hi == 0 }) {
                 let rank = sel.paddedShape.count

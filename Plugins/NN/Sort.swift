@@ -55,11 +55,9 @@ func sortPasses(_ key: Value, _ g: GraphBuilder) throws -> [Value] {
     return [value, try nan.cast(to: .i32).with(shape: x.shape)]
 }
 
-/// u64 reordered as i64 (TopK has no unsigned 64-bit type): flipping the sign bit maps unsigned
-/// order onto signed order.
+/// u64 reordered as i64 (TopK has no unsigned 64-bit type).
 func unsignedAsSigned(_ x: Value, _ g: GraphBuilder) throws -> Value {
-    guard g.opset >= 18 else { throw LoweringError.unsupported("ordering u64 values needs opset 18 (BitwiseXor)") }
-    return try g.op("BitwiseXor", x.cast(to: .i64), g.constant([Int64.min], dtype: .i64, shape: []), shape: x.shape)
+    try g.uint64AsOrderedInt64(x)
 }
 
 /// ONNX Runtime's TopK covers f32, f64, i32 and i64; narrower types widen without changing order.

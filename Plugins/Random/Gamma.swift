@@ -12,9 +12,9 @@ import PluginKit
 func gammaLowering() -> Lowering {
     Lowering("random_gamma",
              emits: ["Loop", "Where", "ReduceMax", "Cast", "Add", "Sub", "Mul", "Div", "Neg", "Sqrt", "Log", "Pow", "Max",
-                     "Abs", "Less", "Equal", "LessOrEqual", "GreaterOrEqual", "And", "Or", "BitShift", "BitwiseOr",
-                     "BitwiseXor", "Gather", "Unsqueeze", "Expand", "Range", "Squeeze", "Reshape"],
-             minOpset: 18, dtypes: [.u32],
+                     "Abs", "Less", "Equal", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Gather", "Expand", "Range",
+                     "Squeeze", "Reshape"] + GraphBuilder.bitwiseOps,
+             dtypes: [.u32],
              note: "float32 draws from threefry keys: JAX's Marsaglia-Tsang sampler on its stream, two nested Loops over all elements at once") { eqn, g in
         let key = try eqn.input(0), alpha = try eqn.input(1), out = try eqn.output(0)
         guard out.dtype == .f32, alpha.dtype == .f32 else {
@@ -56,7 +56,7 @@ struct GammaSampler {
     /// which a cast and a power-of-two scale give exactly, without a bitcast.
     func uniform(_ key: KeyPair, _ lo: Float = 0, _ hi: Float = 1) throws -> Value {
         let (a, b) = try Threefry(g: g, shape: shape)(key: key.0, key.1, counter: g.scalar(0, .u32), g.scalar(0, .u32))
-        let bits = try op("BitwiseXor", a, b)
+        let bits = try g.bitwise("BitwiseXor", a, b, type: .u32, shape: shape)
         let mantissa = try g.op("BitShift", bits, g.scalar(9, .u32), attributes: ["direction": .string("RIGHT")], shape: shape)
         let unit = try op("Mul", mantissa.cast(to: .f32), f(0x1p-23))
         if lo == 0 && hi == 1 { return try op("Max", f(0), unit) }

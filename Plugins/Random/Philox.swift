@@ -9,7 +9,7 @@ struct Philox {
     let shape: [Dim]
 
     func u32(_ x: UInt32) throws -> Value { try g.scalar(Double(x), .u32) }
-    func xor(_ a: Value, _ b: Value) throws -> Value { try g.op("BitwiseXor", a, b, shape: shape) }
+    func xor(_ a: Value, _ b: Value) throws -> Value { try g.bitwise("BitwiseXor", a, b, type: .u32, shape: shape) }
 
     /// (low, high) words of m * x.
     func mulHiLo(_ m: UInt32, _ x: Value) throws -> (Value, Value) {
@@ -46,14 +46,14 @@ struct Philox {
 }
 
 func philoxLowerings() -> [Lowering] {
-    let emits = ["Add", "Mul", "Cast", "BitShift", "BitwiseXor", "Expand"]
+    let emits = ["Add", "Mul", "Cast", "BitShift", "Expand"] + GraphBuilder.bitwiseOps
     return [
-        Lowering("philox4x32", emits: emits, minOpset: 18, dtypes: [.u32], note: "10-round Philox-4x32 in uint64 products") { eqn, g in
+        Lowering("philox4x32", emits: emits, dtypes: [.u32], note: "10-round Philox-4x32 in uint64 products") { eqn, g in
             let shape = try eqn.output(0).shape
             let i = try (0..<6).map { try eqn.input($0) }
             return try Philox(g: g, shape: shape).fourByThirtyTwo(key: (i[0], i[1]), counter: (i[2], i[3], i[4], i[5]))
         },
-        Lowering("philox2x32", emits: emits, minOpset: 18, dtypes: [.u32], note: "10-round Philox-2x32 in uint64 products") { eqn, g in
+        Lowering("philox2x32", emits: emits, dtypes: [.u32], note: "10-round Philox-2x32 in uint64 products") { eqn, g in
             let shape = try eqn.output(0).shape
             let i = try (0..<3).map { try eqn.input($0) }
             return try Philox(g: g, shape: shape).twoByThirtyTwo(key: i[0], counter: (i[1], i[2]))

@@ -18,8 +18,8 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
 
 func randomBitsLowerings() -> [Lowering] {
     [
-        Lowering("random_bits", emits: ["Add", "Mul", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice", "Concat"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default), symbolic shapes count at run time; rbg and unsafe_rbg keys as rng_bit_generator's Philox, static shapes; bit widths 8, 16, 32, 64") { eqn, g in
+        Lowering("random_bits", emits: GraphBuilder.bitwiseOps + ["Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice", "Concat"],
+                 dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default), symbolic shapes count at run time; rbg and unsafe_rbg keys as rng_bit_generator's Philox (opset 18), static shapes; bit widths 8, 16, 32, 64") { eqn, g in
             let width = try eqn.int("bit_width")
             let shape = try eqn.require("shape").dims ?? []
             if isRbg(keyImpl(eqn)) {
@@ -31,17 +31,17 @@ func randomBitsLowerings() -> [Lowering] {
             try requireThreefry(eqn, allowRbg: true)
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
             switch width {
-            case 32: return [try g.op("BitwiseXor", x0, x1, shape: out)]
+            case 32: return [try g.bitwise("BitwiseXor", x0, x1, type: .u32, shape: out)]
             case 8, 16:
-                return [try g.op("BitwiseXor", x0, x1, shape: out).cast(to: width == 8 ? .u8 : .u16)]
+                return [try g.bitwise("BitwiseXor", x0, x1, type: .u32, shape: out).cast(to: width == 8 ? .u8 : .u16)]
             case 64:
                 let hi = try g.op("BitShift", x0.cast(to: .u64), g.scalar(32, .u64), attributes: ["direction": .string("LEFT")], shape: out)
-                return [try g.op("BitwiseOr", hi, x1.cast(to: .u64), shape: out)]
+                return [try g.disjointOr(hi, x1.cast(to: .u64), shape: out)]
             default: throw LoweringError.unsupported("random_bits with bit_width \(width)")
             }
         },
-        Lowering("random_split", emits: ["Add", "Mul", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); rbg and unsafe_rbg keys (unsafe_rbg: static shapes)") { eqn, g in
+        Lowering("random_split", emits: GraphBuilder.bitwiseOps + ["Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Range", "Squeeze", "Reshape", "Slice"],
+                 dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default); rbg and unsafe_rbg keys (unsafe_rbg: static shapes)") { eqn, g in
             let shape = try eqn.require("shape").dims ?? []
             switch keyImpl(eqn) {
             case "rbg": return [try RbgKeys(g, key: eqn.input(0)).split(shape)]
@@ -51,8 +51,8 @@ func randomBitsLowerings() -> [Lowering] {
             let (x0, x1, out) = try encryptIota(g, key: eqn.input(0), shape: shape)
             return [try keyData(g, x0, x1, batch: out)]
         },
-        Lowering("random_fold_in", emits: ["Add", "Mul", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Slice", "Range", "Reshape"],
-                 minOpset: 18, dtypes: [.u32], note: "threefry, rbg and unsafe_rbg keys (unsafe_rbg: one message for all keys)") { eqn, g in
+        Lowering("random_fold_in", emits: GraphBuilder.bitwiseOps + ["Gather", "Unsqueeze", "Expand", "Concat", "Cast", "Slice", "Range", "Reshape"],
+                 dtypes: [.u32], note: "threefry, rbg and unsafe_rbg keys (unsafe_rbg: one message for all keys)") { eqn, g in
             let message = try eqn.input(1).cast(to: .u32)
             switch keyImpl(eqn) {
             case "rbg": return [try RbgKeys(g, key: eqn.input(0)).foldIn(message)]

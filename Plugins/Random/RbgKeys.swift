@@ -11,6 +11,8 @@ struct RbgKeys {
     let batch: [Dim]
 
     init(_ g: GraphBuilder, key: Value) throws {
+        // rng_bit_generator's Philox words go through ONNX's bitwise ops directly.
+        guard g.opset >= 18 else { throw LoweringError.unsupported("rbg and unsafe_rbg keys draw with rng_bit_generator's Philox, which needs opset 18 (BitwiseXor)") }
         self.g = g
         self.key = key
         batch = Array(try checkKeyData(key, words: 4).dropLast())

@@ -4,13 +4,12 @@ import PluginKit
 /// PRNG impl: add-rotate-xor mixing of word pairs that alternate each round, and a key injection
 /// (with the injection number added) after every fourth round.
 func threefry4x32Lowering() -> Lowering {
-    Lowering("threefry4x32", emits: ["Add", "BitShift", "BitwiseOr", "BitwiseXor", "Expand"], minOpset: 18, dtypes: [.u32],
+    Lowering("threefry4x32", emits: ["Add", "Expand"] + GraphBuilder.bitwiseOps, dtypes: [.u32],
              note: "20-round Threefry-4x32 in uint32 arithmetic") { eqn, g in
         let shape = try eqn.output(0).shape
         let t = Threefry(g: g, shape: shape)
         let i = try (0..<8).map { try eqn.input($0) }
-        let parity = try g.op("BitwiseXor", g.op("BitwiseXor", g.op("BitwiseXor", i[0], i[1]), g.op("BitwiseXor", i[2], i[3])),
-                              t.u32(Threefry.parity))
+        let parity = try t.xor(t.xor(t.xor(i[0], i[1]), t.xor(i[2], i[3])), t.u32(Threefry.parity))
         let ks = Array(i[0..<4]) + [parity]
         var x = try (0..<4).map { try t.add(i[4 + $0], ks[$0]) }
         for round in 0..<20 {

@@ -219,7 +219,7 @@ CASES = [
     case("equinox_markers", _equinox_markers, [f32(*S)], ["nonbatchable", "select_if_vmap"], tol=EXACT),
     # -- random key plumbing -------------------------------------------------------------------
     case("random_clone", lambda x: x + jax.random.normal(jax.random.clone(jax.random.key(5)), x.shape), [f32(*S)],
-         ["random_clone", "random_bits"], min_opset=18),
+         ["random_clone", "random_bits"]),
     # -- regressions ---------------------------------------------------------------------------
     case("scan_captured_scalar", _scan_captured_scalar, [f32(3)], ["scan"]),
     case("vmap_while_batched_predicate", _vmapped_while_masked, [lambda rng: rng.uniform(0.1, 2.0, size=(5, 3)).astype(np.float32)],

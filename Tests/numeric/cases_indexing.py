@@ -23,6 +23,12 @@ def unique_idx(n, lo, hi):
     return lambda rng: rng.permutation(np.arange(lo, hi + 1))[:n].astype(np.int32)
 
 
+def wide_ints(t, *shape):
+    """Integers over t's whole range (u64 past 2**63 too), so sums and products wrap."""
+    info = np.iinfo(t)
+    return lambda rng: rng.integers(info.min, info.max, size=shape, dtype=t, endpoint=True)
+
+
 def _gdn(**kw):
     return lax.GatherDimensionNumbers(**kw)
 
@@ -126,10 +132,17 @@ CASES: list[Case] = [
     case("at_mul_f32", lambda x, i, u: J(x).at[i].mul(u), [f32(5, 3), idx(7), f32(7, 3)], ["scatter-mul|scatter_mul"]),
     case("at_mul_clip_i32", lambda x, i, u: J(x).at[i].mul(u, mode="clip"), [i32(5, 3), idx(7), i32(7, 3, lo=-3, hi=3)],
          ["scatter-mul|scatter_mul"], EXACT),
-    case("at_min_f32", lambda x, i, u: J(x).at[i].min(u), [f32(5, 3), idx(7), f32(7, 3)], ["scatter-min|scatter_min"],
-         min_opset=18),
+    case("at_min_f32", lambda x, i, u: J(x).at[i].min(u), [f32(5, 3), idx(7), f32(7, 3)], ["scatter-min|scatter_min"]),
     case("at_max_i32", lambda x, i, u: J(x).at[:, i].max(u, mode="clip"), [i32(3, 5), idx(7), i32(3, 7)],
-         ["scatter-max|scatter_max"], EXACT, min_opset=18),
+         ["scatter-max|scatter_max"], EXACT),
+    # Narrow and 64-bit integers through every reduction, duplicates included: below opset 16/18
+    # the reductions are a Loop, and its sums and products must wrap as XLA's do.
+    *[case(f"at_reductions_duplicates_{t.__name__}",
+           lambda x, i, u: (J(x).at[i].add(u), J(x).at[i].mul(u), J(x).at[i].min(u), J(x).at[i].max(u)),
+           [wide_ints(t, 5, 3), idx(12, lo=-5, hi=4), wide_ints(t, 12, 3)],
+           ["scatter-add|scatter_add", "scatter-mul|scatter_mul", "scatter-min|scatter_min", "scatter-max|scatter_max"],
+           EXACT, x64=t in (np.int64, np.uint64))
+      for t in (np.int8, np.uint8, np.int16, np.uint16, np.uint32, np.int64, np.uint64)],
 ]
 
 REQUIRED = """

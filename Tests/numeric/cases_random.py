@@ -38,37 +38,37 @@ def wrap(k):
 
 CASES = [
     case("threefry2x32_u32", lambda k0, k1, x0, x1: threefry2x32_p.bind(k0, k1, x0, x1),
-         [u32(3, 4), u32(3, 4), u32(3, 4), u32(3, 4)], ["threefry2x32"], EXACT, min_opset=18),
+         [u32(3, 4), u32(3, 4), u32(3, 4), u32(3, 4)], ["threefry2x32"], EXACT),
     case("random_bits_u32", lambda k: jax.random.bits(wrap(k), (3, 5)),
-         [key_data()], ["random_wrap", "random_bits"], EXACT, min_opset=18),
+         [key_data()], ["random_wrap", "random_bits"], EXACT),
     case("random_bits_seeded_key", lambda k: jax.random.bits(wrap(k), (17,)),
-         [seeded_key()], ["random_bits"], EXACT, min_opset=18),
+         [seeded_key()], ["random_bits"], EXACT),
     case("random_bits_u8", lambda k: jax.random.bits(wrap(k), (4, 3), dtype=jnp.uint8),
-         [key_data()], ["random_bits"], EXACT, min_opset=18),
+         [key_data()], ["random_bits"], EXACT),
     case("random_bits_u16", lambda k: jax.random.bits(wrap(k), (9,), dtype=jnp.uint16),
-         [key_data()], ["random_bits"], EXACT, min_opset=18),
+         [key_data()], ["random_bits"], EXACT),
     case("random_bits_batched_keys", lambda k: jax.vmap(lambda kk: jax.random.bits(kk, (2, 3)))(wrap(k)),
-         [key_data(4)], ["random_bits"], EXACT, min_opset=18),
+         [key_data(4)], ["random_bits"], EXACT),
     case("random_split", lambda k: jax.random.key_data(jax.random.split(wrap(k), 5)),
-         [key_data()], ["random_split", "random_unwrap"], EXACT, min_opset=18),
+         [key_data()], ["random_split", "random_unwrap"], EXACT),
     case("random_split_2d", lambda k: jax.random.key_data(jax.random.split(wrap(k), (2, 3))),
-         [seeded_key()], ["random_split"], EXACT, min_opset=18),
+         [seeded_key()], ["random_split"], EXACT),
     case("random_fold_in_const", lambda k: jax.random.key_data(jax.random.fold_in(wrap(k), 12345)),
-         [key_data()], ["random_fold_in"], EXACT, min_opset=18),
+         [key_data()], ["random_fold_in"], EXACT),
     case("random_fold_in_input", lambda k, d: jax.random.key_data(jax.random.fold_in(wrap(k), d)),
-         [key_data(), i32(lo=-2**31, hi=2**31 - 1)], ["random_fold_in"], EXACT, min_opset=18),
+         [key_data(), i32(lo=-2**31, hi=2**31 - 1)], ["random_fold_in"], EXACT),
     case("random_seed_i32", lambda s: jax.random.key_data(jax.random.key(s)),
          [i32(lo=-2**31, hi=2**31 - 1)], ["random_seed", "random_unwrap"], EXACT),
     case("random_fold_in_then_bits", lambda k: jax.random.bits(jax.random.fold_in(wrap(k), 3), (6,)),
-         [key_data()], ["random_fold_in", "random_bits"], EXACT, min_opset=18),
+         [key_data()], ["random_fold_in", "random_bits"], EXACT),
     case("typed_key_input_bits", lambda k: jax.random.bits(k, (2, 4)),
-         [typed_key()], ["random_bits"], EXACT, min_opset=18),
+         [typed_key()], ["random_bits"], EXACT),
     case("typed_key_input_split_out", lambda k: jax.random.split(k, 3),
-         [typed_key()], ["random_split"], EXACT, min_opset=18),
+         [typed_key()], ["random_split"], EXACT),
     case("typed_key_batch_fold_in", lambda k, d: jax.random.key_data(jax.vmap(jax.random.fold_in, in_axes=(0, None))(k, d)),
-         [typed_key(3), i32(lo=-100, hi=100)], ["random_fold_in"], EXACT, min_opset=18),
+         [typed_key(3), i32(lo=-100, hi=100)], ["random_fold_in"], EXACT),
     case("random_bits_u64", lambda k: jax.random.bits(wrap(k), (3, 2), dtype=jnp.uint64),
-         [key_data()], ["random_bits"], EXACT, min_opset=18, x64=True),
+         [key_data()], ["random_bits"], EXACT, x64=True),
     case("random_seed_i64", lambda s: jax.random.key_data(jax.random.key(s)),
          [lambda rng: np.int64(rng.integers(-2**62, 2**62))], ["random_seed"], EXACT, x64=True),
 ]
@@ -78,15 +78,15 @@ CASES = [
 # bits -> shift -> or -> bitcast -> affine; normal adds erf_inv).
 CASES += [
     case("random_uniform", lambda k: jax.random.uniform(wrap(k), (4, 6), minval=-2.0, maxval=3.0),
-         [key_data()], ["random_bits", "shift_right_logical", "bitcast_convert_type"], min_opset=18),
+         [key_data()], ["random_bits", "shift_right_logical", "bitcast_convert_type"]),
     case("random_normal", lambda k: jax.random.normal(wrap(k), (5, 7)),
-         [key_data()], ["random_bits", "erf_inv"], min_opset=18),
+         [key_data()], ["random_bits", "erf_inv"]),
     case("random_randint", lambda k: jax.random.randint(wrap(k), (6, 4), -7, 19),
-         [key_data()], ["random_bits"], EXACT, min_opset=18),
+         [key_data()], ["random_bits"], EXACT),
     case("random_dropout", lambda k, x: jnp.where(jax.random.bernoulli(wrap(k), 0.8, x.shape), x / 0.8, 0.0),
-         [key_data(), f32(6, 5)], ["random_bits", "select_n"], min_opset=18),
+         [key_data(), f32(6, 5)], ["random_bits", "select_n"]),
     case("random_dropout_typed_key", lambda k, x: jnp.where(jax.random.bernoulli(k, 0.5, x.shape), x * 2.0, 0.0),
-         [typed_key(), f32(3, 8)], ["random_bits"], min_opset=18),
+         [typed_key(), f32(3, 8)], ["random_bits"]),
 ]
 
 REQUIRED = ["threefry2x32", "random_bits", "random_wrap", "random_unwrap", "random_seed",
@@ -113,17 +113,17 @@ def shape_params(lo=0.05, hi=6.0):
 # random_gamma: JAX's own rejection sampler on its threefry stream, so the draws are JAX's.
 CASES += [
     case("random_gamma", lambda k, a: jax.random.gamma(wrap(k), a),
-         [key_data(), shape_params()], ["random_gamma"], min_opset=18),
+         [key_data(), shape_params()], ["random_gamma"]),
     case("random_loggamma", lambda k, a: jax.random.loggamma(wrap(k), a),
-         [key_data(), shape_params(0.01, 3.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+         [key_data(), shape_params(0.01, 3.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5)),
     case("random_gamma_batched_keys", lambda k, a: jax.vmap(jax.random.gamma)(wrap(k), a),
-         [key_data(4), shape_params()], ["random_gamma"], min_opset=18),
+         [key_data(4), shape_params()], ["random_gamma"]),
     case("random_gamma_shape_arg", lambda k, a: jax.random.gamma(wrap(k), a[0, :5], shape=(3, 5)),
-         [key_data(), shape_params()], ["random_gamma"], min_opset=18),
+         [key_data(), shape_params()], ["random_gamma"]),
     case("random_beta", lambda k, a: jax.random.beta(wrap(k), a, a[::-1] + 0.5),
-         [key_data(), shape_params()], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+         [key_data(), shape_params()], ["random_gamma"], dict(rtol=1e-4, atol=1e-5)),
     case("random_dirichlet", lambda k, a: jax.random.dirichlet(wrap(k), a[0, :6], (7,)),
-         [key_data(), shape_params(0.3, 4.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5), min_opset=18),
+         [key_data(), shape_params(0.3, 4.0)], ["random_gamma"], dict(rtol=1e-4, atol=1e-5)),
 ]
 
 
@@ -134,11 +134,11 @@ from jax._src.random.philox4x32 import philox4x32_p  # noqa: E402
 from jax._src.random.threefry4x32 import threefry4x32_p  # noqa: E402
 
 CASES += [
-    case("philox4x32", lambda *w: philox4x32_p.bind(*w), [u32(3, 4)] * 6, ["philox4x32"], EXACT, min_opset=18),
+    case("philox4x32", lambda *w: philox4x32_p.bind(*w), [u32(3, 4)] * 6, ["philox4x32"], EXACT),
     case("philox4x32_broadcast_key", lambda k0, k1, *x: philox4x32_p.bind(k0, k1, *x),
-         [u32(), u32(), u32(5), u32(5), u32(5), u32(5)], ["philox4x32"], EXACT, min_opset=18),
-    case("philox2x32", lambda *w: philox2x32_p.bind(*w), [u32(7), u32(7), u32(7)], ["philox2x32"], EXACT, min_opset=18),
-    case("threefry4x32", lambda *w: threefry4x32_p.bind(*w), [u32(2, 6)] * 8, ["threefry4x32"], EXACT, min_opset=18),
+         [u32(), u32(), u32(5), u32(5), u32(5), u32(5)], ["philox4x32"], EXACT),
+    case("philox2x32", lambda *w: philox2x32_p.bind(*w), [u32(7), u32(7), u32(7)], ["philox2x32"], EXACT),
+    case("threefry4x32", lambda *w: threefry4x32_p.bind(*w), [u32(2, 6)] * 8, ["threefry4x32"], EXACT),
 ]
 
 
@@ -157,16 +157,16 @@ def counter_near_carry(rng):
 from jax import lax  # noqa: E402
 
 CASES += [
-    case("rng_bit_generator_three_fry", three_fry_bits((3, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
-    case("rng_bit_generator_three_fry_odd", three_fry_bits((7,)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry", three_fry_bits((3, 4)), [u32(4)], ["rng_bit_generator"], EXACT),
+    case("rng_bit_generator_three_fry_odd", three_fry_bits((7,)), [u32(4)], ["rng_bit_generator"], EXACT),
     case("rng_bit_generator_three_fry_carry", three_fry_bits((2, 5)), [counter_near_carry], ["rng_bit_generator"],
-         EXACT, min_opset=18),
+         EXACT),
     # XLA halves the first even axis, else the largest odd one.
-    case("rng_bit_generator_three_fry_square", three_fry_bits((4, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
-    case("rng_bit_generator_three_fry_all_odd", three_fry_bits((3, 5, 3)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
-    case("rng_bit_generator_three_fry_3d", three_fry_bits((3, 2, 6)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
-    case("rng_bit_generator_three_fry_odd_then_even", three_fry_bits((5, 7, 4)), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
-    case("rng_bit_generator_three_fry_scalar", three_fry_bits(()), [u32(4)], ["rng_bit_generator"], EXACT, min_opset=18),
+    case("rng_bit_generator_three_fry_square", three_fry_bits((4, 4)), [u32(4)], ["rng_bit_generator"], EXACT),
+    case("rng_bit_generator_three_fry_all_odd", three_fry_bits((3, 5, 3)), [u32(4)], ["rng_bit_generator"], EXACT),
+    case("rng_bit_generator_three_fry_3d", three_fry_bits((3, 2, 6)), [u32(4)], ["rng_bit_generator"], EXACT),
+    case("rng_bit_generator_three_fry_odd_then_even", three_fry_bits((5, 7, 4)), [u32(4)], ["rng_bit_generator"], EXACT),
+    case("rng_bit_generator_three_fry_scalar", three_fry_bits(()), [u32(4)], ["rng_bit_generator"], EXACT),
 ]
 
 

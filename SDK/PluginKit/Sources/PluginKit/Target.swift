@@ -28,6 +28,7 @@ extension GraphBuilder {
     /// Returns the node's outputs.
     func emitForTarget(_ op: String, _ inputs: [Value?], outputs: Int,
                        attributes: KeyValuePairs<String, Attr>) throws -> [j2o_value] {
+        if let widened = try emitNarrowArithmetic(op, inputs, outputs: outputs, attributes: attributes) { return widened }
         if hostHasTarget, op != "Cast", let low = inputs.lazy.compactMap({ $0?.dtype }).first(where: { $0 == .bf16 || $0 == .f16 }),
            !supports(op, low), supports(op, .f32) {
             var wide: [Value?] = []
