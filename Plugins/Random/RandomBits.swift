@@ -19,7 +19,7 @@ func encryptIota(_ g: GraphBuilder, key: Value, shape: [Dim]) throws -> (Value, 
 func randomBitsLowerings() -> [Lowering] {
     [
         Lowering("random_bits", emits: GraphBuilder.bitwiseOps + ["Gather", "Unsqueeze", "Expand", "Cast", "Range", "Squeeze", "Reshape", "Slice", "Concat"],
-                 dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default), symbolic shapes count at run time; rbg and unsafe_rbg keys as rng_bit_generator's Philox (opset 18), static shapes; bit widths 8, 16, 32, 64") { eqn, g in
+                 dtypes: [.u32], note: "threefry keys, partitionable mode (JAX's default), symbolic shapes count at run time; rbg and unsafe_rbg keys as rng_bit_generator's Philox, static shapes; bit widths 8, 16, 32, 64") { eqn, g in
             let width = try eqn.int("bit_width")
             let shape = try eqn.require("shape").dims ?? []
             if isRbg(keyImpl(eqn)) {

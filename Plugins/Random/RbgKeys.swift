@@ -11,8 +11,6 @@ struct RbgKeys {
     let batch: [Dim]
 
     init(_ g: GraphBuilder, key: Value) throws {
-        // rng_bit_generator's Philox words go through ONNX's bitwise ops directly.
-        guard g.opset >= 18 else { throw LoweringError.unsupported("rbg and unsafe_rbg keys draw with rng_bit_generator's Philox, which needs opset 18 (BitwiseXor)") }
         self.g = g
         self.key = key
         batch = Array(try checkKeyData(key, words: 4).dropLast())
@@ -80,6 +78,6 @@ struct RbgKeys {
         let state = try joined(seed, seed, batch: [])
         let drawn = try philoxBits(g, state: RngState(g, key: state), dims: [10, 4], dtype: .u32).1
         let last = try g.op("Slice", drawn, g.int64s([9]), g.int64s([10]), g.int64s([0]), shape: [1, 4]).reshape([4])
-        return try g.op("BitwiseXor", key, last, shape: batch + [4])
+        return try g.bitwise("BitwiseXor", key, last, type: .u32, shape: batch + [4])
     }
 }

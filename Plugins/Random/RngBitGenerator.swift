@@ -5,9 +5,8 @@ import PluginKit
 /// rbg and unsafe_rbg PRNGs draw their bits this way with RNG_DEFAULT.
 func rngBitGeneratorLowering() -> Lowering {
     Lowering("rng_bit_generator",
-             emits: ["Add", "Mul", "BitShift", "BitwiseOr", "BitwiseXor", "BitwiseAnd", "Cast", "Gather", "Concat",
-                     "Unsqueeze", "Reshape", "Slice", "Expand", "Range"],
-             minOpset: 18, dtypes: [.u8, .u16, .u32, .u64],
+             emits: GraphBuilder.bitwiseOps + ["Gather", "Concat", "Reshape", "Slice", "Expand", "Range"],
+             dtypes: [.u8, .u16, .u32, .u64],
              note: "RNG_THREE_FRY, RNG_PHILOX and RNG_DEFAULT (Philox, as on XLA's CPU); uint8/16/32/64 bits of a static shape; uint32[4] or uint64[2] state") { eqn, g in
         let algorithm = eqn.param("algorithm")?.string ?? "?"
         let generate: (GraphBuilder, RngState, [Int64], DType) throws -> (Value, Value)

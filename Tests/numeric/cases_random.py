@@ -199,21 +199,21 @@ for _alg in ["RNG_PHILOX", "RNG_DEFAULT", "RNG_THREE_FRY"]:
             if _alg == "RNG_THREE_FRY" and _dn == "u32":
                 continue
             CASES.append(case(f"rng_bit_generator_{_alg[4:].lower()}_{_dn}_{_sn}", rbg_bits(_alg, _shape, _dt), [u32(4)],
-                              ["rng_bit_generator"], EXACT, min_opset=18, x64=_dn == "u64"))
+                              ["rng_bit_generator"], EXACT, x64=_dn == "u64"))
 CASES += [
     case("rng_bit_generator_philox_carry", rbg_bits("RNG_PHILOX", (5, 3), np.uint32), [philox_counter_near_carry],
-         ["rng_bit_generator"], EXACT, min_opset=18),
+         ["rng_bit_generator"], EXACT),
     case("rng_bit_generator_philox_carry_u64", rbg_bits("RNG_PHILOX", (9,), np.uint64), [philox_counter_near_carry],
-         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+         ["rng_bit_generator"], EXACT, x64=True),
     case("rng_bit_generator_philox_u64_state", rbg_bits("RNG_PHILOX", (3, 5), np.uint32), [u64_state],
-         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+         ["rng_bit_generator"], EXACT, x64=True),
     case("rng_bit_generator_default_u64_state_u64", rbg_bits("RNG_DEFAULT", (4, 3), np.uint64), [u64_state],
-         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+         ["rng_bit_generator"], EXACT, x64=True),
     case("rng_bit_generator_three_fry_u64_state", rbg_bits("RNG_THREE_FRY", (2, 3), np.uint32), [u64_state],
-         ["rng_bit_generator"], EXACT, min_opset=18, x64=True),
+         ["rng_bit_generator"], EXACT, x64=True),
     # A big draw, many blocks: the counter steps are computed, not stored.
     case("rng_bit_generator_default_large", rbg_bits("RNG_DEFAULT", (123, 257), np.uint32), [u32(4)],
-         ["rng_bit_generator"], EXACT, min_opset=18),
+         ["rng_bit_generator"], EXACT),
 ]
 
 
