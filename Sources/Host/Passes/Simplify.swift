@@ -65,9 +65,10 @@ struct Simplify: GraphPass {
         let out = n.outputs[0]
         switch n.op {
         case "Reshape":
-            // Reshape(Reshape(x)) reads x directly.
+            // Reshape(Reshape(x)) reads x directly; not to an empty shape, whose 0 a Reshape
+            // without allowzero (all of them below opset 14) reads as "x's dim here".
             if let p = r.producer(n.inputs[0]), r.node(p).op == "Reshape", r.int(r.node(p), "allowzero") != 1,
-               r.int(n, "allowzero") != 1, let target = r.staticShape(out) {
+               r.int(n, "allowzero") != 1, let target = r.staticShape(out), !target.contains(0) {
                 let x = r.node(p).inputs[0]
                 r.remove(i)
                 let shape = r.int64Constant(target)

@@ -138,17 +138,13 @@ public final class GraphBuilder {
         let allowZero = dims.contains(.known(0))
         if allowZero, opset < 14, let k = dims.firstIndex(of: .known(0)) {
             // Reshape-13 reads a 0 as "keep the input's dim" and has no allowzero. The result is
-            // empty: with one empty axis, a -1 there is inferred as 0; with more, a -1 at the
-            // first and ones elsewhere, broadcast to the rest.
-            if dims.filter({ $0 == .known(0) }).count == 1 {
-                var spec = dims
-                spec[k] = .known(-1)
-                return try op("Reshape", x, shapeTensor(spec), shape: dims)
-            }
-            var spec = [Int64](repeating: 1, count: dims.count)
-            spec[k] = -1
-            let thin = try op("Reshape", x, int64s(spec), shape: spec.map { .known($0 == -1 ? 0 : $0) })
-            return try expand(thin, dims)
+            // empty: first ones with a -1 at the first empty axis (inferred as 0), then the target
+            // with a 0 there, which keeps that 0. More empty axes are broadcast to.
+            var thinSpec = [Int64](repeating: 1, count: dims.count)
+            thinSpec[k] = -1
+            let thin = try op("Reshape", x, int64s(thinSpec), shape: thinSpec.map { .known($0 == -1 ? 0 : $0) })
+            if dims.filter({ $0 == .known(0) }).count > 1 { return try expand(thin, dims) }
+            return try op("Reshape", thin, shapeTensor(dims), shape: dims)
         }
         return try op("Reshape", x, reshapeTarget(x, dims, allowZero: allowZero),
                       attributes: allowZero ? ["allowzero": .int(1)] : [:], shape: dims)
