@@ -95,14 +95,17 @@ def test_swish_matches_jax(cli, tmp_path):
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_pool_nan_guard(strict, cli, tmp_path):
-    """Max pooling: plain MaxPool by default, the NaN guard (a mask pool and a Where) with --strict-nan."""
+    """Max pooling: plain MaxPool by default; with --strict-nan the NaN guard (a mask pool and a
+    Where) and the -inf guard (a pool of the values above -inf and a Where: ONNX Runtime's MaxPool
+    gives its lowest finite value for a window of only -inf)."""
     import cases_nn
     case = {c.id: c for c in cases_nn.CASES}["max_pool_nan_f32"]
     path = tmp_path / "pool.onnx"
     inputs = case.make_inputs()
     to_onnx(case.fn, inputs, path, strict_nan=strict)
     got = collections.Counter(n.op_type for n in onnx.load(str(path)).graph.node)
-    assert got["MaxPool"] == (2 if strict else 1) and got["IsNaN"] == int(strict) and got["Where"] == int(strict), dict(got)
+    assert got["MaxPool"] == (3 if strict else 1) and got["IsNaN"] == int(strict) and got["IsInf"] == int(strict), dict(got)
+    assert got["Where"] == 2 * int(strict), dict(got)
     # Away from NaN the two exports agree with JAX either way.
     clean = [np.nan_to_num(x, nan=0.5) for x in inputs]
     ok, msg = allclose(case.fn, str(path), clean, rtol=1e-6, atol=1e-6)
