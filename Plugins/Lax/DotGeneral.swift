@@ -30,6 +30,11 @@ func dotGeneral(_ g: GraphBuilder, _ lhsIn: Value, _ rhsIn: Value, _ dn: Param, 
     guard lc.count == rc.count, lb.count == rb.count else {
         throw LoweringError.invalid("dot_general pairs \(lc.count) lhs with \(rc.count) rhs contracting axes and \(lb.count) with \(rb.count) batch axes")
     }
+    // Paired axes must be one size. JAX checks this when it traces, so only a damaged bundle
+    // pairs two different numbers, or a number with a symbol (which JAX cannot prove equal).
+    for (l, r) in zip(lc + lb, rc + rb) where ls[l] != rs[r] && (ls[l].value != nil || rs[r].value != nil) {
+        throw LoweringError.invalid("dot_general pairs lhs axis \(l) of size \(ls[l]) with rhs axis \(r) of size \(rs[r])")
+    }
     let lfree = (0..<ls.count).filter { !lc.contains($0) && !lb.contains($0) }
     let rfree = (0..<rs.count).filter { !rc.contains($0) && !rb.contains($0) }
     // A sum over nothing is zero. ONNX Runtime's MatMul with K = 0 fills its output as int64

@@ -11,22 +11,74 @@ public enum ShapeTruth {
             // A node reading a value already reported would only repeat the first disagreement.
             var reported: Set<ValueID> = []
             for n in g.nodes {
+                if let v = n.outputs.first, v != 0, !n.inputs.contains(where: reported.contains),
+                   let why = broadcastConflict(n, r) {
+                    reported.insert(v)
+                    problems.append("\(origin(n, g)): \(n.op) inputs do not fit (\(why))")
+                    if problems.count == 10 { break }
+                    continue
+                }
                 guard let v = n.outputs.first, v != 0, let declared = g.values[Int(v)].shape,
                       !n.inputs.contains(where: reported.contains),
                       let inferred = r.infer(v), let why = disagreement(declared, inferred) else { continue }
                 reported.insert(v)
-                var at = "a node the host made"
-                if n.origin >= 0, Int(n.origin) < g.provenance.count {
-                    let p = g.provenance[Int(n.origin)]
-                    at = "equation '\(p.primitive)'" + (p.source.map { " at \($0)" } ?? "") + " (pack \(p.pack))"
-                }
-                problems.append("\(at): \(n.op) computes \(text(inferred)) but the bundle declares \(text(declared)) (\(why))")
+                problems.append("\(origin(n, g)): \(n.op) computes \(text(inferred)) but the bundle declares \(text(declared)) (\(why))")
                 if problems.count == 10 { break }
             }
             if !problems.isEmpty {
                 throw HostError.conversion(["shapes disagree \(stage):"] + problems.map { "  " + $0 })
             }
         }
+    }
+
+    static func origin(_ n: Node, _ g: Graph) -> String {
+        guard n.origin >= 0, Int(n.origin) < g.provenance.count else { return "a node the host made" }
+        let p = g.provenance[Int(n.origin)]
+        return "equation '\(p.primitive)'" + (p.source.map { " at \($0)" } ?? "") + " (pack \(p.pack))"
+    }
+
+    /// Inputs that cannot go together: two known sizes other than 1 on one axis of a broadcasting
+    /// op's inputs (or an Expand's input and target), a MatMul contracting two known sizes that
+    /// differ, a Reshape to another number of elements. ONNX's inference or ONNX Runtime rejects
+    /// such a node; shape inference alone cannot tell it from "not known statically".
+    static func broadcastConflict(_ n: Node, _ r: Rewriter) -> String? {
+        if n.op == "Reshape", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.intValues(n.inputs[1]),
+           !t.contains(-1), !t.contains(0), let size = knownSize(s), let target = knownSize(t.map { .known($0) }), size != target {
+            return "\(size) elements reshaped to \(text(t.map { .known($0) }))"
+        }
+        if n.op == "MatMul", n.inputs.count == 2, let a = r.shape(n.inputs[0]), let b = r.shape(n.inputs[1]), a.count >= 2, b.count >= 2,
+           let k1 = a[a.count - 1].value, let k2 = b[b.count - 2].value, k1 != k2 {
+            return "contracts \(k1) with \(k2)"
+        }
+        var shapes: [[Dim]] = []
+        if Simplify.broadcasting.contains(n.op) {
+            for v in n.inputs where v != 0 { guard let s = r.shape(v) else { return nil }; shapes.append(s) }
+        } else if n.op == "Expand", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.intValues(n.inputs[1]) {
+            shapes = [s, t.map { .known($0) }]
+        } else {
+            return nil
+        }
+        let rank = shapes.map(\.count).max() ?? 0
+        for axis in 0..<rank {
+            var seen: Int64?
+            for s in shapes where axis >= rank - s.count {
+                guard let d = s[axis - (rank - s.count)].value, d != 1 else { continue }
+                if let x = seen, x != d { return "axis \(axis): \(x) and \(d), shapes " + shapes.map(text).joined(separator: " and ") }
+                seen = d
+            }
+        }
+        return nil
+    }
+
+    static func knownSize(_ s: [Dim]) -> Int64? {
+        var p: Int64 = 1
+        for d in s {
+            guard let v = d.value else { return nil }
+            let (r, o) = p.multipliedReportingOverflow(by: v)
+            if o { return nil }
+            p = r
+        }
+        return p
     }
 
     /// Only a rank or a pair of numbers can disagree for sure: two symbolic texts may be one
