@@ -89,7 +89,8 @@ final class HostileInputTests: XCTestCase {
     /// like, operands dropped): each was a trap inside a lowering; now each is a one-line error.
     func testFoundCrashesAreOneLineErrors() throws {
         let folder = Fixture.testsDir.appendingPathComponent("Fixtures/hostile").path
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jaxpr") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+            .filter { $0.hasSuffix(".jaxpr") && !$0.hasPrefix("invalid-") }.sorted()
         XCTAssertGreaterThanOrEqual(files.count, 10)
         for f in files {
             let r = try Fixture.run(Fixture.cli, ["convert", folder + "/" + f, "-o", dir + "/m.onnx"])
@@ -98,6 +99,23 @@ final class HostileInputTests: XCTestCase {
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(f): \(r.stderr)")
             XCTAssertTrue(r.stderr.hasPrefix("error: "), "\(f): \(r.stderr)")
             XCTAssertFalse(r.stderr.contains("crashed"), "\(f): \(r.stderr)")
+        }
+    }
+
+    /// Bundles the fuzz corpus sample turned up that exited 0 with a model onnx.checker or ONNX
+    /// Runtime rejects (Fixtures/hostile/invalid-*): shapes that cannot go together. Each is now
+    /// refused by the shape check (exit 1, the equation named) and writes nothing.
+    func testFoundInvalidModelsAreRefused() throws {
+        let folder = Fixture.testsDir.appendingPathComponent("Fixtures/hostile").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("invalid-") }.sorted()
+        XCTAssertEqual(files.count, 4)
+        for f in files {
+            let out = dir + "/" + f + ".onnx"
+            let r = try Fixture.run(Fixture.cli, ["convert", folder + "/" + f, "-o", out])
+            XCTAssertEqual(r.status, 1, "\(f): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: "), "\(f): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("equation"), "\(f): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), f)
         }
     }
 }
