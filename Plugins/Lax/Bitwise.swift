@@ -5,24 +5,14 @@ import PluginKit
 func bitwiseLowerings() -> [Lowering] {
     var out: [Lowering] = []
     for (prim, boolOp, intOp) in logicalOps {
-        out.append(Lowering(prim, emits: uniqueOps([boolOp, intOp, "Mul", "Add", "Sub"], bitPlaneOps),
+        out.append(Lowering(prim, emits: uniqueOps([boolOp], GraphBuilder.bitwiseOps),
                             dtypes: [.bool] + DType.ints,
                             note: "bool: logical; integers: \(intOp) from opset 18, bit planes below") { eqn, g in
             let a = try eqn.input(0), b = try eqn.input(1), t = a.dtype
             let shape = try eqn.output(0).shape
             guard t.isBool || t.isInt else { throw LoweringError.unsupported("\(prim) on \(t)") }
             if t.isBool { return [try g.op(boolOp, a, b, shape: shape)] }
-            if g.opset >= 18 { return [try g.op(intOp, a, b, shape: shape)] }
-            // Opset 17 has no bitwise ops: combine 0/1 bit planes arithmetically.
-            let pa = try bitPlanes(a, g), pb = try bitPlanes(b, g)
-            let both = try g.op("Mul", pa, pb)
-            let planes: Value
-            switch prim {
-            case "and": planes = both
-            case "or": planes = try g.op("Sub", g.op("Add", pa, pb), both)
-            default: planes = try g.op("Sub", g.op("Add", pa, pb), g.op("Add", both, both))
-            }
-            return [try fromBitPlanes(planes.with(shape: pa.shape), t, g).with(shape: shape)]
+            return [try g.bitwise(intOp, a, b, type: t, shape: shape)]
         })
     }
     out.append(Lowering("not", emits: ["Not", "BitwiseNot", "Sub", "Cast"], dtypes: [.bool] + DType.ints,

@@ -63,7 +63,8 @@ func log1p(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let t = x.dtype, one = try g.scalar(1, t)
     let u = try g.op("Add", x, one)
     let d = try g.op("Sub", u, one)
-    let ratio = try g.op("Div", g.op("Mul", x, g.op("Log", u)), d)
+    // x / d first: x * log(u) overflows for x near the type's max, where log1p is finite.
+    let ratio = try g.op("Mul", g.op("Log", u), g.op("Div", x, d))
     let r = try g.op("Where", g.op("Equal", d, g.scalar(0, t)), x, ratio)
     // log1p(inf) = inf, where (inf * inf) / inf would be NaN.
     return try g.op("Where", g.op("Equal", x, g.scalar(.infinity, t)), x, r)
@@ -73,7 +74,8 @@ func expm1(_ x: Value, _ g: GraphBuilder) throws -> Value {
     let t = x.dtype, one = try g.scalar(1, t)
     let u = try g.op("Exp", x)
     let um1 = try g.op("Sub", u, one)
-    let ratio = try g.op("Div", g.op("Mul", um1, x), g.op("Log", u))
+    // x / log(u) first: (u - 1) * x overflows for x near log(max), where expm1 is finite.
+    let ratio = try g.op("Mul", um1, g.op("Div", x, g.op("Log", u)))
     let small = try g.op("Where", g.op("Equal", u, one), x, ratio)
     let minusOne = try g.scalar(-1, t)
     let big = try g.op("Where", g.op("Equal", um1, minusOne), minusOne, small)

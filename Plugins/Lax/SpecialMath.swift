@@ -122,15 +122,17 @@ extension FloatMath {
                 fac = try mul(mul(fac, mul(add(s, m - 1), add(s, m))), invA2)
             }
         }
-        // Domain as JAX defines it: s == 1 is the pole, s < 1 undefined; a non-positive integer q
-        // hits a pole of a term, +inf for even s and NaN (no sign) otherwise; any other q <= 0 is
-        // undefined unless s is an integer.
-        var out = try select(eq(s, 1), .infinity, sum)
-        out = try select(lt(s, 1), .nan, out)
+        // Domain as JAX defines it, later rules winning: s < 1 and s = +inf are undefined; a
+        // non-positive integer q (-inf too) hits a pole of a term, +inf for a finite even s and
+        // NaN (no sign) otherwise; any other q <= 0 is undefined unless s is an integer; s == 1 is
+        // the pole, even at a NaN q.
+        var out = try select(lt(s, 1), .nan, sum)
+        out = try select(eq(s, .infinity), .nan, out)
         let qNonPos = try le(q, 0)
-        let evenS = try isInteger(mul(s, 0.5))
+        let evenS = try and(isInteger(mul(s, 0.5)), lt(g.op("Abs", s), c(.infinity)))
         out = try select(and(qNonPos, isInteger(q)), select(evenS, .infinity, c(.nan)), out)
         out = try select(and(qNonPos, not(isInteger(s))), .nan, out)
+        out = try select(eq(s, 1), .infinity, out)
         return out
     }
 

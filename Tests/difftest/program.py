@@ -70,6 +70,8 @@ class Program:
     # the narrowest float type anywhere in the program ("bf16", "f16" or None): float outputs
     # may carry its rounding even when they are wider
     narrow: str | None = None
+    # top-level values made by a rounding op (conditioning.py jitters them)
+    rounded: set = field(default_factory=set)
 
     def source(self) -> str:
         out = []

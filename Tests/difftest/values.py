@@ -7,6 +7,8 @@ import numpy as np
 
 import jax.numpy as jnp
 
+from .program import FLOATS, code_of
+
 
 def draw_values(rng: np.random.Generator, shape, dtype: np.dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
@@ -36,3 +38,24 @@ def draw_values(rng: np.random.Generator, shape, dtype: np.dtype) -> np.ndarray:
     pick = rng.random(size) < special_rate
     v[pick] = edges[rng.integers(len(edges), size=int(pick.sum()))]
     return v.reshape(shape)
+
+
+def denormal(x: np.ndarray):
+    """Where x holds denormals (None for non-float or empty x)."""
+    if code_of(x.dtype) not in FLOATS or x.size == 0:
+        return None
+    tiny = float(jnp.finfo(x.dtype).smallest_normal)
+    with np.errstate(invalid="ignore"):
+        return (np.abs(x.astype(np.float64)) < tiny) & (x != 0)
+
+
+def has_denormals(inputs) -> bool:
+    return any(m is not None and m.any() for m in map(denormal, inputs))
+
+
+def flush_denormals(inputs):
+    out = []
+    for x in inputs:
+        m = denormal(x)
+        out.append(x if m is None else np.where(m, np.copysign(np.zeros_like(x), x), x).astype(x.dtype))
+    return out

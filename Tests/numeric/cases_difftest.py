@@ -177,4 +177,14 @@ CASES = [
          lambda x: (lax.reduce_window(x[:, 0], -jnp.inf, lax.max, (1,), (1,), ((1, 0),)),
                     lax.reduce_window(x, jnp.inf, lax.min, (2, 1), (1, 1), ((0, 3), (1, 0)))),
          [lambda rng: rng.normal(size=(3, 2)).astype(np.float32)], ["reduce_window_max", "reduce_window_min"]),
+    # a near the type's max: x * log(1 + x) overflowed before the division (seed 503 of --seed 1)
+    case("difftest_log1p_at_float_max", lax.log1p,
+         [lambda rng: np.array([3.4028235e38, -0.5, 1e38, 2.5e30, 3.0, 1e-7, -1e-30, 0.0], np.float32)], ["log1p"]),
+    case("difftest_expm1_near_overflow", lax.expm1,
+         [lambda rng: np.array([88.7, 88.0, 85.0, 60.0, 1e-7, -1e-30, -100.0, 0.5], np.float32)], ["expm1"]),
+    # zeta's domain rules in JAX's order: s < 1 and s = +inf undefined, q a non-positive integer
+    # (-inf too) a pole for a finite even s, s = 1 the pole whatever q (seed 644 of --seed 1)
+    case("difftest_zeta_domain_edges", lax.zeta,
+         [lambda rng: np.repeat(np.array([-np.inf, -2.0, 0.5, 1.0, 2.0, 3.0, 2.5, np.inf], np.float32), 7),
+          lambda rng: np.tile(np.array([-np.inf, -2.0, -2.5, 0.0, 1.0, 2.5, np.nan], np.float32), 8)], ["zeta"]),
 ]

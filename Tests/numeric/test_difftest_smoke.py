@@ -23,10 +23,7 @@ MAX_EQNS = 12
 # seed -> why it still fails (an open bug, see docs/difftest.md); fixed ones must leave the list.
 # A seed names a program only for a given claim set (the generator draws from the claimed
 # primitives), so a pack that claims more reshuffles the list: regenerate it then.
-KNOWN_OPEN: dict[int, str] = {
-    20297: "f64 expm1 chain at 2.2e38: a conv's last-bit difference grows by |x| through exp "
-           "(the tolerance counts chain length, not condition number; docs/difftest.md)",
-}
+KNOWN_OPEN: dict[int, str] = {}
 
 
 def test_generated_programs_match_jax(cli, tmp_path):
