@@ -79,7 +79,8 @@ func convolution(_ x0: Value, _ w0: Value, _ p: ConvolutionParams, dtype: DType,
     let w = try w0.cast(to: compute).with(shape: w0.shape).transpose(rhsSpec)
 
     if useConv, lhsDilation.contains(where: { $0 > 1 }), strides.allSatisfy({ $0 == 1 }), batchGroups == 1,
-       let kernel = w.shape?.dropFirst(2).map(\.value) as? [Int64] {
+       let kernel = w.shape?.dropFirst(2).map(\.value) as? [Int64],
+       groups == 1 || w.shape?.allSatisfy({ $0.value != nil }) == true {
         // A transposed convolution: correlating the zero-dilated input with W is ConvTranspose
         // with W flipped and its feature axes swapped, when the padding stays within the kernel.
         let reach = zip(kernel, rhsDilation).map { (Int($0.0) - 1) * $0.1 }
@@ -120,16 +121,22 @@ func convolution(_ x0: Value, _ w0: Value, _ p: ConvolutionParams, dtype: DType,
     return try y.transpose(outPerm).cast(from: compute, to: out.dtype).with(shape: out.shape)
 }
 
-/// Conv's [O, I/G, k...] kernel as ConvTranspose's [I, O/G, k...], spatially flipped.
+/// Conv's [O, I/G, k...] kernel as ConvTranspose's [I, O/G, k...], spatially flipped. Grouped
+/// kernels need static dims (they are regrouped by Reshape); ungrouped ones only a known rank.
 func transposedKernel(_ w: Value, groups: Int, _ g: GraphBuilder) throws -> Value {
-    let s = try knownShape(w, "a transposed convolution's kernel")
-    let spatial = Array(s.dropFirst(2))
-    let k = spatial.map { Dim.known(Int64($0)) }
-    let o = s[0], ig = s[1]
-    let swapped = groups == 1 ? try w.transpose([1, 0] + Array(2..<s.count)) : try w.reshape([.known(Int64(groups)), .known(Int64(o / groups)), .known(Int64(ig))] + k)
-        .transpose([0, 2, 1] + Array(3..<(3 + spatial.count)))
-        .reshape([.known(Int64(groups * ig)), .known(Int64(o / groups))] + k)
-    let axes = Array(2..<(2 + spatial.count))
+    guard let rank = w.rank, rank >= 3 else { throw LoweringError.unsupported("a transposed convolution's kernel of unknown rank") }
+    let axes = Array(2..<rank)
+    let swapped: Value
+    if groups == 1 {
+        swapped = try w.transpose([1, 0] + axes)
+    } else {
+        let s = try knownShape(w, "a grouped transposed convolution's kernel")
+        let k = s.dropFirst(2).map { Dim.known(Int64($0)) }
+        let o = s[0], ig = s[1]
+        swapped = try w.reshape([.known(Int64(groups)), .known(Int64(o / groups)), .known(Int64(ig))] + k)
+            .transpose([0, 2, 1] + Array(3..<(rank + 1)))
+            .reshape([.known(Int64(groups * ig)), .known(Int64(o / groups))] + k)
+    }
     return try g.op("Slice", swapped, g.int64s(axes.map { _ in Int64(-1) }), g.int64s(axes.map { _ in Int64.min }),
                     g.int64s(axes), g.int64s(axes.map { _ in Int64(-1) }), shape: swapped.shape)
 }
@@ -139,8 +146,13 @@ func transposedKernel(_ w: Value, groups: Int, _ g: GraphBuilder) throws -> Valu
 /// [G, O/G, C/G*P] x [N, G, C/G*P, L] is the whole convolution in the compute type.
 func unfoldedConvolution(_ x0: Value, _ w: Value, strides: [Int], dilations: [Int], pads: [(lo: Int, hi: Int)],
                          groups: Int, outShape: [Dim], _ t: DType, _ g: GraphBuilder) throws -> Value {
-    let ws = try knownShape(w, "a convolution kernel")
-    let kernel = Array(ws.dropFirst(2))
+    // The output-feature dim may be symbolic (a kernel traced with a polymorphic leading dim):
+    // it only passes through the MatMul's rows. The window and input-feature dims shape the
+    // unfolding and must be known.
+    guard let wShape = w.shape, wShape.count >= 3, let kernelDims = wShape.dropFirst(2).map(\.value) as? [Int64] else {
+        throw LoweringError.unsupported("a convolution kernel needs static spatial dimensions")
+    }
+    let kernel = kernelDims.map(Int.init)
     let spatial = kernel.count
     let axes = Array(2..<(2 + spatial))
     let x = try padConstant(x0, pads, axes: axes, fill: g.scalar(0, t), g)
@@ -164,10 +176,12 @@ func unfoldedConvolution(_ x0: Value, _ w: Value, strides: [Int], dilations: [In
     }
     let stacked = slices.count == 1 ? slices[0]! : try g.op("Concat", slices, attributes: ["axis": .int(2)])
     let n = outShape[0]
-    let cg = Int(c) / groups, o = ws[0]
+    let cg = Int(c) / groups
+    let perGroup: Dim = wShape[0].value.map { .known($0 / Int64(groups)) }
+        ?? (groups == 1 ? wShape[0] : .symbolic("floordiv(\(wShape[0]), \(groups))"))
     let length = outSpatial.reduce(1, *)
     let cols = try stacked.reshape([n, .known(Int64(groups)), .known(Int64(cg * positions)), .known(length)])
-    let rows = try w.reshape([.known(Int64(groups)), .known(Int64(o / groups)), .known(Int64(cg * positions))])
-    let y = try g.op("MatMul", rows, cols, shape: [n, .known(Int64(groups)), .known(Int64(o / groups)), .known(length)])
+    let rows = try w.reshape([.known(Int64(groups)), perGroup, .known(Int64(cg * positions))])
+    let y = try g.op("MatMul", rows, cols, shape: [n, .known(Int64(groups)), perGroup, .known(length)])
     return try y.reshape(outShape)
 }

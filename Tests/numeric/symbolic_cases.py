@@ -318,9 +318,22 @@ def bitwise_reductions(a, b, c):
             lax.reduce(c, np.int64(0), lax.bitwise_xor, (0,)), lax.reduce(c, np.int64(0), lax.bitwise_or, (0, 1)))
 
 
+def conv_symbolic_out_features(x, w):
+    """A kernel whose output-feature dim is the symbol (B filters, applied to a fixed input):
+    Conv for floats, the unfolded MatMul for integers; both with lhs dilation (ConvTranspose)."""
+    wi = lax.convert_element_type(jnp.round(w * 3), jnp.int32)
+    xi = lax.convert_element_type(jnp.round(x * 3), jnp.int32)
+    dn = ("NCH", "OIH", "NCH")
+    return (lax.conv_general_dilated(x, w, (1,), ((1, 2),), dimension_numbers=dn),
+            lax.conv_general_dilated(x, w, (1,), ((1, 1),), (2,), dimension_numbers=dn),
+            lax.conv_general_dilated(xi, wi, (2,), ((0, 1),), dimension_numbers=dn))
+
+
 CASES = [
     SymCase("mlp_batch", _mlp, (arg("B", 6),), ({"B": 1}, {"B": 5}, {"B": 32})),
     SymCase("cnn_batch", _cnn, (arg("B", 8, 8, 3),), ({"B": 1}, {"B": 3})),
+    SymCase("conv_symbolic_out_features", conv_symbolic_out_features, (arg(2, 3, 7), arg("B", 3, 3)),
+            ({"B": 1}, {"B": 4})),
     SymCase("pool_batch", pool_batch, (arg("B", 6, 6, 3),), ({"B": 1}, {"B": 4})),
     SymCase("causal_attention", causal_attention, (arg("B", "T", D),), BT),
     SymCase("arange_broadcast", arange_broadcast, (arg("B", "T"),), BT),
