@@ -200,19 +200,27 @@ func slicedWindows(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: 
     var pads = active.map { w.pads[$0] }
     (x, pads) = try cropNegativePads(x, pads, axes: active, g)
     x = try padConstant(x, pads, axes: active, fill: fill, g)
-    let outSizes = try active.map { a -> Int in
-        guard let n = out.shape[a].value else { throw LoweringError.unsupported("reduce_window over a symbolic axis") }
-        return Int(n)
-    }
+    // A symbolic output axis is sliced to its end and then cut to its size, which only the
+    // graph knows: the strided slice from a window offset holds at least that many elements.
+    let outDims = active.map { out.shape[$0] }
+    let symbolic = outDims.indices.filter { outDims[$0].value == nil }
+    let symbolicAxes = symbolic.map { active[$0] }
+    let cutEnds = symbolic.isEmpty ? nil : try g.shapeTensor(symbolic.map { outDims[$0] })
     var acc: Value?
     var offset = Array(repeating: 0, count: active.count)
     for _ in 0..<positions {
         let starts = offset.enumerated().map { k, o in o * w.windowDilation[active[k]] }
         // An empty output axis ends where it starts: s - stride + 1 could be negative, which
         // Slice reads as counted from the end.
-        let ends = starts.enumerated().map { k, s in outSizes[k] == 0 ? s : s + (outSizes[k] - 1) * w.strides[active[k]] + 1 }
-        let slice = try g.op("Slice", x, g.int64s(starts), g.int64s(ends), g.int64s(active),
-                             g.int64s(active.map { w.strides[$0] }), shape: out.shape)
+        let ends = starts.enumerated().map { k, s -> Int in
+            guard let n = outDims[k].value.map(Int.init) else { return Int.max }
+            return n == 0 ? s : s + (n - 1) * w.strides[active[k]] + 1
+        }
+        var slice = try g.op("Slice", x, g.int64s(starts), g.int64s(ends), g.int64s(active),
+                             g.int64s(active.map { w.strides[$0] }), shape: symbolic.isEmpty ? out.shape : nil)
+        if let cutEnds {
+            slice = try g.op("Slice", slice, g.int64s(symbolic.map { _ in 0 }), cutEnds, g.int64s(symbolicAxes), shape: out.shape)
+        }
         acc = try acc.map { try g.op(r.combine, $0, slice, shape: out.shape) } ?? slice
         for k in (0..<offset.count).reversed() {
             offset[k] += 1

@@ -329,9 +329,20 @@ def conv_symbolic_out_features(x, w):
             lax.conv_general_dilated(xi, wi, (2,), ((0, 1),), dimension_numbers=dn))
 
 
+def windows_over_symbolic_axis(x):
+    """reduce_window along the symbolic axis itself: pools for floats, strided slices for
+    integers (padding and strides included)."""
+    xi = lax.convert_element_type(jnp.round(x * 4), jnp.int32)
+    return (lax.reduce_window(x, -jnp.inf, lax.max, (3, 1), (2, 1), ((1, 1), (0, 0))),
+            lax.reduce_window(xi, np.int32(0), lax.add, (2, 2), (1, 1), ((0, 1), (1, 0))),
+            lax.reduce_window(xi, np.int32(2**31 - 1), lax.min, (3, 1), (2, 1), ((2, 0), (0, 0))))
+
+
 CASES = [
     SymCase("mlp_batch", _mlp, (arg("B", 6),), ({"B": 1}, {"B": 5}, {"B": 32})),
     SymCase("cnn_batch", _cnn, (arg("B", 8, 8, 3),), ({"B": 1}, {"B": 3})),
+    SymCase("windows_over_symbolic_axis", windows_over_symbolic_axis, (arg("B", 3),),
+            ({"B": 1}, {"B": 4}, {"B": 7})),
     SymCase("conv_symbolic_out_features", conv_symbolic_out_features, (arg(2, 3, 7), arg("B", 3, 3)),
             ({"B": 1}, {"B": 4})),
     SymCase("pool_batch", pool_batch, (arg("B", 6, 6, 3),), ({"B": 1}, {"B": 4})),
