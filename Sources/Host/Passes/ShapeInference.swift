@@ -22,15 +22,61 @@ extension Rewriter {
         guard g.values[Int(v)].scope == 0, p >= 0, p < g.nodes.count else { return nil }
         let n = g.nodes[p]
         guard n.outputs.first == v else { return nil }
+        return inferOutput(of: n)
+    }
+
+    /// The first output's shape of node n by ONNX's rules, from its inputs' shapes (declared or
+    /// inferred); any node, a subgraph's included.
+    func inferOutput(of n: Node) -> [Dim]? {
         let ins = n.inputs
         func input(_ k: Int) -> [Dim]? { k < ins.count && ins[k] != 0 ? shape(ins[k]) : nil }
-        if Self.sameShapeOps.contains(n.op) { return input(0) }
+        if Self.sameShapeOps.contains(n.op) || n.op == "CumSum" { return input(0) }
         if Simplify.broadcasting.contains(n.op) {
             var shapes: [[Dim]] = []
             for k in ins.indices where ins[k] != 0 { guard let s = input(k) else { return nil }; shapes.append(s) }
             return Simplify.broadcastShape(shapes)
         }
         switch n.op {
+        case "Pad":
+            guard var s = input(0), ins.count > 1, let pads = intValues(ins[1]) else { return nil }
+            var axes = Array(0..<s.count)
+            if ins.count > 3, ins[3] != 0 {
+                guard let a = intValues(ins[3]) else { return nil }
+                axes = a.map { Int($0 < 0 ? $0 + Int64(s.count) : $0) }
+            }
+            guard pads.count == 2 * axes.count, axes.allSatisfy({ $0 >= 0 && $0 < s.count }) else { return nil }
+            for (k, a) in axes.enumerated() {
+                guard let d = s[a].value else { continue }
+                let (lo, o1) = d.addingReportingOverflow(pads[k]), (hi, o2) = lo.addingReportingOverflow(pads[k + axes.count])
+                guard !o1, !o2 else { return nil }
+                s[a] = .known(hi)
+            }
+            return s
+        case "Expand":
+            guard let s = input(0), ins.count > 1, let t = intValues(ins[1]) else { return nil }
+            return Simplify.broadcastShape([s, t.map { .known($0) }])
+        case "ArgMax", "ArgMin":
+            guard var s = input(0) else { return nil }
+            let a0 = int(n, "axis") ?? 0
+            let a = Int(a0 < 0 ? a0 + Int64(s.count) : a0)
+            guard a >= 0, a < s.count else { return nil }
+            if int(n, "keepdims") == 0 { s.remove(at: a) } else { s[a] = .known(1) }
+            return s
+        case "Gather":
+            guard let data = input(0), let idx = input(1) else { return nil }
+            let a0 = int(n, "axis") ?? 0
+            let a = Int(a0 < 0 ? a0 + Int64(data.count) : a0)
+            guard a >= 0, a < data.count else { return nil }
+            return Array(data[..<a]) + idx + Array(data[(a + 1)...])
+        case "Tile":
+            guard var s = input(0), ins.count > 1, let reps = intValues(ins[1]), reps.count == s.count else { return nil }
+            for (i, r) in reps.enumerated() where r != 1 {
+                guard let d = s[i].value else { return nil }
+                let (t, o) = d.multipliedReportingOverflow(by: r)
+                guard !o else { return nil }
+                s[i] = .known(t)
+            }
+            return s
         case "Transpose":
             guard let s = input(0) else { return nil }
             let perm = ints(n, "perm") ?? (0..<Int64(s.count)).reversed().map { $0 }
@@ -111,10 +157,13 @@ extension Rewriter {
         case "Concat":
             guard case let .int(axis0)? = n.attribute("axis"), var s = input(0) else { return nil }
             let axis = Int(axis0 < 0 ? axis0 + Int64(s.count) : axis0)
+            guard axis >= 0, axis < s.count else { return nil }
             var total: Int64 = 0
             for k in ins.indices {
                 guard let t = input(k), axis < t.count, let d = t[axis].value else { return nil }
-                total += d
+                let (sum, o) = total.addingReportingOverflow(d)
+                guard !o else { return nil }
+                total = sum
             }
             s[axis] = .known(total)
             return s
@@ -125,12 +174,14 @@ extension Rewriter {
             guard let axes, let steps else { return nil }
             for (j, a0) in axes.enumerated() {
                 let a = Int(a0 < 0 ? a0 + Int64(s.count) : a0)
-                guard a < s.count, let dim = s[a].value, steps[j] != 0 else { return nil }
+                guard a >= 0, a < s.count, j < starts.count, j < ends.count, j < steps.count, let dim = s[a].value,
+                      steps[j] != 0, steps[j] != .min else { return nil }
                 func clampIndex(_ x: Int64, _ lo: Int64, _ hi: Int64) -> Int64 { min(max(x < 0 ? x + dim : x, lo), hi) }
                 let step = steps[j]
                 let start = step > 0 ? clampIndex(starts[j], 0, dim) : clampIndex(starts[j], -1, dim - 1)
                 let end = step > 0 ? clampIndex(ends[j], 0, dim) : clampIndex(ends[j], -1, dim - 1)
-                let count = step > 0 ? max(0, (end - start + step - 1) / step) : max(0, (start - end - step - 1) / -step)
+                // start and end are clamped into [-1, dim]: only the step can be extreme
+                let count = step > 0 ? (end > start ? (end - start - 1) / step + 1 : 0) : (start > end ? (start - end - 1) / -step + 1 : 0)
                 s[a] = .known(count)
             }
             return s

@@ -10,21 +10,22 @@ public enum ShapeTruth {
             var problems: [String] = []
             // A node reading a value already reported would only repeat the first disagreement.
             var reported: Set<ValueID> = []
-            for n in g.nodes {
-                if let v = n.outputs.first, v != 0, !n.inputs.contains(where: reported.contains),
-                   let why = broadcastConflict(n, r) {
+            func visit(_ nodes: [Node]) {
+                for n in nodes where problems.count < 10 {
+                    for sub in n.subgraphs { visit(sub.nodes) }
+                    guard let v = n.outputs.first, v != 0, !n.inputs.contains(where: reported.contains) else { continue }
+                    if let why = conflict(n, r) {
+                        reported.insert(v)
+                        problems.append("\(origin(n, g)): \(n.op) inputs do not fit (\(why))")
+                        continue
+                    }
+                    guard let declared = g.values[Int(v)].shape, let inferred = r.inferOutput(of: n),
+                          let why = disagreement(declared, inferred) else { continue }
                     reported.insert(v)
-                    problems.append("\(origin(n, g)): \(n.op) inputs do not fit (\(why))")
-                    if problems.count == 10 { break }
-                    continue
+                    problems.append("\(origin(n, g)): \(n.op) computes \(text(inferred)) but the bundle declares \(text(declared)) (\(why))")
                 }
-                guard let v = n.outputs.first, v != 0, let declared = g.values[Int(v)].shape,
-                      !n.inputs.contains(where: reported.contains),
-                      let inferred = r.infer(v), let why = disagreement(declared, inferred) else { continue }
-                reported.insert(v)
-                problems.append("\(origin(n, g)): \(n.op) computes \(text(inferred)) but the bundle declares \(text(declared)) (\(why))")
-                if problems.count == 10 { break }
             }
+            visit(g.nodes)
             if !problems.isEmpty {
                 throw HostError.conversion(["shapes disagree \(stage):"] + problems.map { "  " + $0 })
             }
@@ -39,9 +40,12 @@ public enum ShapeTruth {
 
     /// Inputs that cannot go together: two known sizes other than 1 on one axis of a broadcasting
     /// op's inputs (or an Expand's input and target), a MatMul contracting two known sizes that
-    /// differ, a Reshape to another number of elements. ONNX's inference or ONNX Runtime rejects
+    /// differ, a Reshape to another number of elements, axes outside the operand (Squeeze,
+    /// Unsqueeze, Slice, Concat), a Squeeze of a size other than 1, Concat inputs of other ranks
+    /// or sizes, a Pad with the wrong number of pads. ONNX's inference or ONNX Runtime rejects
     /// such a node; shape inference alone cannot tell it from "not known statically".
-    static func broadcastConflict(_ n: Node, _ r: Rewriter) -> String? {
+    static func conflict(_ n: Node, _ r: Rewriter) -> String? {
+        if let why = axisConflict(n, r) { return why }
         if n.op == "Reshape", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.intValues(n.inputs[1]),
            !t.contains(-1), !t.contains(0), let size = knownSize(s), let target = knownSize(t.map { .known($0) }), size != target {
             return "\(size) elements reshaped to \(text(t.map { .known($0) }))"
@@ -66,6 +70,46 @@ public enum ShapeTruth {
                 if let x = seen, x != d { return "axis \(axis): \(x) and \(d), shapes " + shapes.map(text).joined(separator: " and ") }
                 seen = d
             }
+        }
+        return nil
+    }
+
+    static func axisConflict(_ n: Node, _ r: Rewriter) -> String? {
+        let ins = n.inputs
+        func normalized(_ axes: [Int64], rank: Int) -> [Int]? {
+            let out = axes.map { Int($0 < 0 ? $0 + Int64(rank) : $0) }
+            return out.allSatisfy({ $0 >= 0 && $0 < rank }) && Set(out).count == out.count ? out : nil
+        }
+        switch n.op {
+        case "Squeeze":
+            guard ins.count > 1, ins[1] != 0, let s = r.shape(ins[0]), let axes = r.intValues(ins[1]) else { return nil }
+            guard let a = normalized(axes, rank: s.count) else { return "axes \(axes) of a rank-\(s.count) operand" }
+            if let bad = a.first(where: { s[$0].value.map { $0 != 1 } ?? false }) { return "axis \(bad) has size \(s[bad])" }
+        case "Unsqueeze":
+            guard ins.count > 1, let s = r.shape(ins[0]), let axes = r.intValues(ins[1]) else { return nil }
+            if normalized(axes, rank: s.count + axes.count) == nil { return "axes \(axes) for a rank-\(s.count) operand" }
+        case "Slice":
+            guard ins.count > 3, ins[3] != 0, let s = r.shape(ins[0]), let axes = r.intValues(ins[3]) else { return nil }
+            if normalized(axes, rank: s.count) == nil { return "axes \(axes) of a rank-\(s.count) operand" }
+        case "Concat":
+            guard let axis0 = r.int(n, "axis") else { return nil }
+            var shapes: [[Dim]] = []
+            for v in ins where v != 0 { guard let s = r.shape(v) else { return nil }; shapes.append(s) }
+            guard let first = shapes.first else { return nil }
+            if shapes.contains(where: { $0.count != first.count }) { return "ranks " + shapes.map { String($0.count) }.joined(separator: ", ") }
+            guard let axis = normalized([axis0], rank: first.count)?.first else { return "axis \(axis0) of rank-\(first.count) inputs" }
+            for k in first.indices where k != axis {
+                let known = Set(shapes.compactMap { $0[k].value })
+                if known.count > 1 { return "axis \(k): sizes \(known.sorted())" }
+            }
+        case "Pad":
+            guard ins.count > 1, let s = r.shape(ins[0]), let pads = r.intValues(ins[1]) else { return nil }
+            let axes = ins.count > 3 && ins[3] != 0 ? r.intValues(ins[3]) : nil
+            let count = axes?.count ?? s.count
+            if pads.count != 2 * count { return "\(pads.count) pads for \(count) axes" }
+            if let axes, normalized(axes, rank: s.count) == nil { return "axes \(axes) of a rank-\(s.count) operand" }
+        default:
+            break
         }
         return nil
     }
