@@ -150,7 +150,7 @@ func unfoldedConvolution(_ x0: Value, _ w: Value, strides: [Int], dilations: [In
     // it only passes through the MatMul's rows. The window and input-feature dims shape the
     // unfolding and must be known.
     guard let wShape = w.shape, wShape.count >= 3, let kernelDims = wShape.dropFirst(2).map(\.value) as? [Int64] else {
-        throw LoweringError.unsupported("a convolution kernel needs static spatial dimensions")
+        throw LoweringError.unsupported("a convolution kernel with symbolic spatial dimensions (f64 and integer convolutions unfold the kernel)")
     }
     let kernel = kernelDims.map(Int.init)
     let spatial = kernel.count
