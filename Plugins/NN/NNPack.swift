@@ -28,7 +28,7 @@ let nnPack = Pack(
     ] + selectAndScatterLowerings())
 
 func windowLowerings() -> [Lowering] {
-    let layout = ["Transpose", "Reshape", "Unsqueeze", "Squeeze", "Pad", "Slice", "Concat", "Cast"]
+    let layout = ["Transpose", "Reshape", "Unsqueeze", "Squeeze", "Pad", "Slice", "Concat", "Cast", "Expand"]
     let ops: [WindowReduction: [String]] = [
         .max: ["MaxPool", "IsNaN", "IsInf", "Not", "Greater", "Where", "Max"] + layout,
         .min: ["MaxPool", "Neg", "IsNaN", "IsInf", "Not", "Greater", "Where", "Min"] + layout,

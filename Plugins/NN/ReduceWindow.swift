@@ -93,6 +93,9 @@ func lowerReduceWindow(_ r: WindowReduction) -> LowerFunction {
 
 /// The pool route: active axes last, the rest folded into ONNX's batch and channel axes.
 func pooled(_ r: WindowReduction, _ x0: Value, _ w: WindowParams, _ out: TensorType, _ g: GraphBuilder) throws -> Value {
+    // A window wider than its padded axis leaves no output there: an empty result, which ONNX
+    // Runtime's pools and Conv refuse to compute (they reject the input shape).
+    if out.shape.contains(.known(0)) { return try g.scalar(0, out.dtype).expand(out.shape) }
     let active = w.active
     let passive = (0..<out.rank).filter { !active.contains($0) }
     let t = x0.dtype

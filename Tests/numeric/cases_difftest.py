@@ -187,4 +187,12 @@ CASES = [
     case("difftest_zeta_domain_edges", lax.zeta,
          [lambda rng: np.repeat(np.array([-np.inf, -2.0, 0.5, 1.0, 2.0, 3.0, 2.5, np.inf], np.float32), 7),
           lambda rng: np.tile(np.array([-np.inf, -2.0, -2.5, 0.0, 1.0, 2.5, np.nan], np.float32), 8)], ["zeta"]),
+    # a dilated window wider than its axis: an empty result, which ONNX Runtime's Conv and
+    # MaxPool refuse to compute (seed 1767 of --seed 1)
+    case("difftest_reduce_window_wider_than_axis",
+         lambda x: (lax.reduce_window(x, np.float32(0), lax.add, (2, 3, 2), (1, 1, 2), ((0, 0), (0, 1), (1, 1)),
+                                      (1, 1, 1), (2, 1, 2)),
+                    lax.reduce_window(x, -jnp.inf, lax.max, (2, 1, 1), (1, 1, 1), ((0, 0), (0, 0), (0, 0)),
+                                      (1, 1, 1), (2, 1, 1))),
+         [f32(2, 2, 2)], ["reduce_window_sum", "reduce_window_max"]),
 ]

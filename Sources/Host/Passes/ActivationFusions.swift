@@ -1,6 +1,6 @@
 /// Softplus and Mish from the way JAX writes them. jax.nn.softplus is logaddexp(x, 0), which
 /// lowers to `where(isnan(x), x, relu(x) + log1p(exp(-|x|)))` with log1p spelt out as
-/// `u = e + 1; where(e == inf, e, where(u - 1 == 0, e, e * log(u) / (u - 1)))`; jax.nn.mish is
+/// `u = e + 1; where(e == inf, e, where(u - 1 == 0, e, log(u) * (e / (u - 1))))`; jax.nn.mish is
 /// x * tanh(softplus(x)). ONNX Runtime's Softplus and Mish agree with that to an ulp in f32 and
 /// f16, keep NaN and the infinities, and have no f64 kernels, so only f32 and f16 are fused.
 /// x * sigmoid(x) (jax.nn.silu) becomes Swish from opset 24, in f32 and f16 only: ONNX Runtime's
@@ -12,7 +12,7 @@ extension Fusions {
     static func log1p(_ e: Pattern) -> Pattern {
         let u = op("Add", e, num(1), as: "u")
         let d = op("Sub", u, num(1), as: "d")
-        let kahan = op("Div", op("Mul", e, op("Log", u)), d)
+        let kahan = op("Mul", op("Log", u), op("Div", e, d))
         return op("Where", op("Equal", e, num(.infinity)), e, op("Where", op("Equal", d, num(0)), e, kahan))
     }
 
