@@ -104,12 +104,14 @@ final class HostileInputTests: XCTestCase {
 
     /// Bundles the fuzz corpus sample turned up that exited 0 with a model onnx.checker or ONNX
     /// Runtime rejects (Fixtures/hostile/invalid-*): shapes that cannot go together, declared shapes
-    /// the ops' rules contradict (inside Loop and Scan bodies too), axes outside an operand. Each is
+    /// the ops' rules contradict (inside Loop and Scan bodies too, on a Loop's or Scan's own
+    /// outputs, through a GatherND or an Expand whose target is computed from `Shape`), axes
+    /// outside an operand, a Squeeze of a size other than 1. Each is
     /// now refused by the shape check (exit 1, the equation named) and writes nothing.
     func testFoundInvalidModelsAreRefused() throws {
         let folder = Fixture.testsDir.appendingPathComponent("Fixtures/hostile").path
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("invalid-") }.sorted()
-        XCTAssertEqual(files.count, 12)
+        XCTAssertEqual(files.count, 18)
         for f in files {
             let out = dir + "/" + f + ".onnx"
             let r = try Fixture.run(Fixture.cli, ["convert", folder + "/" + f, "-o", out])

@@ -82,6 +82,8 @@ final class Rewriter {
         return inferShape(v)
     }
     var inferred: [ValueID: [Dim]?] = [:]
+    /// Each subgraph's node list by scope id, gathered on first use (ShapeInference.swift).
+    var scopeNodes: [Int32: [Node]]?
     func staticShape(_ v: ValueID) -> [Int64]? {
         guard let s = shape(v) else { return nil }
         var out: [Int64] = []

@@ -18,11 +18,112 @@ extension Rewriter {
     }
 
     func infer(_ v: ValueID) -> [Dim]? {
-        let p = Int(g.values[Int(v)].producer)
-        guard g.values[Int(v)].scope == 0, p >= 0, p < g.nodes.count else { return nil }
-        let n = g.nodes[p]
-        guard n.outputs.first == v else { return nil }
-        return inferOutput(of: n)
+        let info = g.values[Int(v)]
+        let p = Int(info.producer)
+        guard p >= 0, let nodes = nodes(ofScope: info.scope), p < nodes.count else { return nil }
+        let n = nodes[p]
+        guard let k = n.outputs.firstIndex(of: v) else { return nil }
+        if k == 0, n.subgraphs.isEmpty { return inferOutput(of: n) }
+        let all = inferOutputs(of: n)
+        return k < all.count ? all[k] : nil
+    }
+
+    /// The node list a value's `producer` indexes. Passes rewrite the top level only, so the
+    /// subgraphs' lists gathered once stay true for this session.
+    func nodes(ofScope scope: Int32) -> [Node]? {
+        if scope == 0 { return g.nodes }
+        if scopeNodes == nil {
+            var map: [Int32: [Node]] = [:]
+            func walk(_ nodes: [Node]) { for n in nodes { for s in n.subgraphs { map[s.scope] = s.nodes; walk(s.nodes) } } }
+            walk(g.nodes)
+            scopeNodes = map
+        }
+        return scopeNodes?[scope]
+    }
+
+    /// A size ONNX's rules leave unknown, named for the value and axis it belongs to: it can only
+    /// equal itself (and what is computed from that very axis), never a size it is not.
+    static func unknown(_ v: ValueID, _ axis: Int) -> Dim { .symbolic("?\(v).\(axis)") }
+
+    /// The elements of a 1-D integer value that holds a shape, as dims: a constant's numbers, the
+    /// dims `Shape` reads, concatenations of those; otherwise one unknown per element when the
+    /// length is known. Nil when not even the length is.
+    func dimValues(_ v: ValueID) -> [Dim]? {
+        if let c = intValues(v) { return c.map { .known($0) } }
+        let info = g.values[Int(v)]
+        if info.scope == 0, let p = Optional(Int(info.producer)), p >= 0, p < g.nodes.count, g.nodes[p].outputs.first == v {
+            let n = g.nodes[p]
+            switch n.op {
+            case "Shape":
+                if let s = shape(n.inputs[0]) {
+                    func bound(_ x: Int64?, _ dflt: Int) -> Int { x.map { Int(min(max($0 < 0 ? $0 + Int64(s.count) : $0, 0), Int64(s.count))) } ?? dflt }
+                    let lo = bound(int(n, "start"), 0), hi = bound(int(n, "end"), s.count)
+                    return lo < hi ? Array(s[lo..<hi]) : []
+                }
+            case "Concat":
+                var out: [Dim] = []
+                for x in n.inputs { guard let d = dimValues(x) else { out = []; break }; out += d }
+                if !out.isEmpty || n.inputs.isEmpty { return out }
+            case "Cast":
+                return dimValues(n.inputs[0])
+            default:
+                break
+            }
+        }
+        guard let s = shape(v), s.count == 1, let k = s[0].value, k >= 0, k <= 64 else { return nil }
+        return (0..<Int(k)).map { Self.unknown(v, $0) }
+    }
+
+    /// Every output's shape of a node that holds subgraphs (Loop, Scan, If), from its bodies'
+    /// declared or inferred outputs; other nodes give their first output only. A carried state
+    /// keeps its initial value's shape (JAX fixes it; ONNX's inference starts from it).
+    func inferOutputs(of n: Node) -> [[Dim]?] {
+        func attrInts(_ name: String) -> [Int64]? { ints(n, name) }
+        func axis(_ a: Int64, _ rank: Int) -> Int? {
+            let x = a < 0 ? a + Int64(rank) : a
+            return x >= 0 && x < Int64(rank) ? Int(x) : nil
+        }
+        switch n.op {
+        case "Scan":
+            guard case let .graph(body)? = n.attribute("body"), let m0 = int(n, "num_scan_inputs"), m0 >= 0,
+                  Int(m0) <= n.inputs.count else { return [] }
+            let m = Int(m0), states = n.inputs.count - m
+            guard body.outputs.count >= states, n.outputs.count == body.outputs.count else { return [] }
+            // The sequence length: the first scan input's size along its scan axis.
+            var length: Dim?
+            if m > 0, let s = shape(n.inputs[states]) {
+                let a = attrInts("scan_input_axes")?.first ?? 0
+                length = axis(a, s.count).map { s[$0] }
+            }
+            let outAxes = attrInts("scan_output_axes")
+            return n.outputs.indices.map { k -> [Dim]? in
+                guard k >= states else { return shape(n.inputs[k]) ?? shape(body.outputs[k]) }
+                guard var s = shape(body.outputs[k]), let length else { return nil }
+                let j = k - states
+                guard let a = axis(outAxes.flatMap { j < $0.count ? $0[j] : nil } ?? 0, s.count + 1) else { return nil }
+                s.insert(length, at: a)
+                return s
+            }
+        case "Loop":
+            // Body: (iteration, condition, states...) -> (condition, states..., scan outputs...).
+            guard case let .graph(body)? = n.attribute("body"), n.inputs.count >= 2 else { return [] }
+            let states = n.inputs.count - 2
+            guard body.outputs.count == n.outputs.count + 1, body.outputs.count >= 1 + states else { return [] }
+            return n.outputs.indices.map { k -> [Dim]? in
+                guard k >= states else { return shape(n.inputs[k + 2]) ?? shape(body.outputs[k + 1]) }
+                // The iteration count is known only at run time (the condition may end it early).
+                return shape(body.outputs[k + 1]).map { [Self.unknown(n.outputs[k], 0)] + $0 }
+            }
+        case "If":
+            guard case let .graph(a)? = n.attribute("then_branch"), case let .graph(b)? = n.attribute("else_branch"),
+                  a.outputs.count == n.outputs.count, b.outputs.count == n.outputs.count else { return [] }
+            return n.outputs.indices.map { k -> [Dim]? in
+                guard let x = shape(a.outputs[k]), let y = shape(b.outputs[k]), x.count == y.count else { return nil }
+                return zip(x, y).enumerated().map { $1.0 == $1.1 ? $1.0 : Self.unknown(n.outputs[k], $0) }
+            }
+        default:
+            return [inferOutput(of: n)]
+        }
     }
 
     /// The first output's shape of node n by ONNX's rules, from its inputs' shapes (declared or
@@ -53,8 +154,20 @@ extension Rewriter {
             }
             return s
         case "Expand":
-            guard let s = input(0), ins.count > 1, let t = intValues(ins[1]) else { return nil }
-            return Simplify.broadcastShape([s, t.map { .known($0) }])
+            guard let s = input(0), ins.count > 1 else { return nil }
+            if let t = intValues(ins[1]) { return Simplify.broadcastShape([s, t.map { .known($0) }]) }
+            // A target computed at run time (from Shape, say): its length still fixes the rank,
+            // and a known size other than 1 on either side is the size (the other is it or 1).
+            guard let t = dimValues(ins[1]) else { return nil }
+            let rank = max(s.count, t.count)
+            let a = [Dim](repeating: .known(1), count: rank - s.count) + s, b = [Dim](repeating: .known(1), count: rank - t.count) + t
+            return (0..<rank).map { k in
+                if a[k] == .known(1) || a[k] == b[k] { return b[k] }
+                if b[k] == .known(1) { return a[k] }
+                if a[k].value != nil, b[k].value == nil { return a[k] }
+                if b[k].value != nil, a[k].value == nil { return b[k] }
+                return Self.unknown(n.outputs[0], k)
+            }
         case "ArgMax", "ArgMin":
             guard var s = input(0) else { return nil }
             let a0 = int(n, "axis") ?? 0
@@ -68,6 +181,12 @@ extension Rewriter {
             let a = Int(a0 < 0 ? a0 + Int64(data.count) : a0)
             guard a >= 0, a < data.count else { return nil }
             return Array(data[..<a]) + idx + Array(data[(a + 1)...])
+        case "GatherND":
+            // indices[:-1] + data[batch_dims + depth:], depth being the indices' last size.
+            guard let data = input(0), let idx = input(1), let depth = idx.last?.value else { return nil }
+            let b = int(n, "batch_dims") ?? 0
+            guard b >= 0, depth >= 0, b < Int64(idx.count), b + depth <= Int64(data.count) else { return nil }
+            return Array(idx.dropLast()) + Array(data[Int(b + depth)...])
         case "Tile":
             guard var s = input(0), ins.count > 1, let reps = intValues(ins[1]), reps.count == s.count else { return nil }
             for (i, r) in reps.enumerated() where r != 1 {

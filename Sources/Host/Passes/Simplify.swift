@@ -8,7 +8,7 @@ struct Simplify: GraphPass {
 
     static let broadcasting: Set<String> = ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Less",
                                              "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor",
-                                             "Where", "PRelu", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "Mod"]
+                                             "Where", "PRelu", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitShift", "Mod"]
 
     func run(_ g: Graph, opset: Int) {
         let r = Rewriter(g, opset: opset)

@@ -19,10 +19,18 @@ public enum ShapeTruth {
                         problems.append("\(origin(n, g)): \(n.op) inputs do not fit (\(why))")
                         continue
                     }
-                    guard let declared = g.values[Int(v)].shape, let inferred = r.inferOutput(of: n),
-                          let why = disagreement(declared, inferred) else { continue }
-                    reported.insert(v)
-                    problems.append("\(origin(n, g)): \(n.op) computes \(text(inferred)) but the bundle declares \(text(declared)) (\(why))")
+                    // A Loop, Scan or If gives every output from its bodies; other nodes are
+                    // checked on the first, the one the packs bind an equation's result to.
+                    let outputs = n.subgraphs.isEmpty ? [r.inferOutput(of: n)] : r.inferOutputs(of: n)
+                    for (k, inferred) in outputs.enumerated() where k < n.outputs.count {
+                        let v = n.outputs[k]
+                        guard v != 0, let declared = g.values[Int(v)].shape, let inferred,
+                              let why = disagreement(declared, inferred) else { continue }
+                        reported.insert(v)
+                        problems.append("\(origin(n, g)): \(n.op) computes \(text(inferred)) but the bundle declares \(text(declared))"
+                            + (outputs.count > 1 ? " for output \(k)" : "") + " (\(why))")
+                        break
+                    }
                 }
             }
             visit(g.nodes)
@@ -57,8 +65,8 @@ public enum ShapeTruth {
         var shapes: [[Dim]] = []
         if Simplify.broadcasting.contains(n.op) {
             for v in n.inputs where v != 0 { guard let s = r.shape(v) else { return nil }; shapes.append(s) }
-        } else if n.op == "Expand", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.intValues(n.inputs[1]) {
-            shapes = [s, t.map { .known($0) }]
+        } else if n.op == "Expand", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.dimValues(n.inputs[1]) {
+            shapes = [s, t]
         } else {
             return nil
         }
@@ -102,6 +110,10 @@ public enum ShapeTruth {
                 let known = Set(shapes.compactMap { $0[k].value })
                 if known.count > 1 { return "axis \(k): sizes \(known.sorted())" }
             }
+        case "GatherND":
+            guard ins.count > 1, let data = r.shape(ins[0]), let idx = r.shape(ins[1]), let depth = idx.last?.value else { return nil }
+            let b = r.int(n, "batch_dims") ?? 0
+            if depth > Int64(data.count) - b { return "index depth \(depth) into a rank-\(data.count) operand with \(b) batch axes" }
         case "Pad":
             guard ins.count > 1, let s = r.shape(ins[0]), let pads = r.intValues(ins[1]) else { return nil }
             let axes = ins.count > 3 && ins[3] != 0 ? r.intValues(ins[3]) : nil
@@ -135,5 +147,8 @@ public enum ShapeTruth {
         return nil
     }
 
-    static func text(_ s: [Dim]) -> String { "[" + s.map { $0.value.map(String.init) ?? "\($0)" }.joined(separator: ", ") + "]" }
+    /// A size the rules leave unknown prints as "?", whatever internal name it carries.
+    static func text(_ s: [Dim]) -> String {
+        "[" + s.map { d in d.value.map(String.init) ?? (d.description.hasPrefix("?") ? "?" : d.description) }.joined(separator: ", ") + "]"
+    }
 }
