@@ -160,17 +160,17 @@ struct FoldConstants: GraphPass {
         case "Unsqueeze":
             guard a.count == 2, let x = a[0], let axes = ints(a[1]) else { return nil }
             let r = x.dims.count + axes.count
-            let norm = Set(axes.map { $0 < 0 ? $0 &+ Int64(r) : $0 })
-            guard norm.count == axes.count, norm.allSatisfy({ $0 >= 0 && $0 < Int64(r) }) else { return nil }
+            guard let norm = Rewriter.normalizedAxes(axes, rank: r).map(Set.init) else { return nil }
             var dims: [Int64] = [], k = 0
-            for i in 0..<r { if norm.contains(Int64(i)) { dims.append(1) } else { dims.append(x.dims[k]); k += 1 } }
+            for i in 0..<r { if norm.contains(i) { dims.append(1) } else { dims.append(x.dims[k]); k += 1 } }
             return x.with(dims: dims)
         case "Squeeze":
             guard let x = a.first ?? nil else { return nil }
-            let r = Int64(x.dims.count)
-            let axes = a.count > 1 ? Set((ints(a[1]) ?? []).map { $0 < 0 ? $0 &+ r : $0 }) : Set((0..<r).filter { x.dims[Int($0)] == 1 })
-            guard axes.allSatisfy({ $0 >= 0 && $0 < r && x.dims[Int($0)] == 1 }) else { return nil }
-            return x.with(dims: x.dims.enumerated().filter { !axes.contains(Int64($0.offset)) }.map(\.element))
+            let r = x.dims.count
+            guard let axes = a.count > 1 ? Rewriter.normalizedAxes(ints(a[1]) ?? [], rank: r, repeats: true).map(Set.init)
+                                         : Set((0..<r).filter { x.dims[$0] == 1 }),
+                  axes.allSatisfy({ x.dims[$0] == 1 }) else { return nil }
+            return x.with(dims: x.dims.enumerated().filter { !axes.contains($0.offset) }.map(\.element))
         case "Transpose":
             guard let x = a.first ?? nil else { return nil }
             var perm = Array((0..<x.dims.count).reversed())
@@ -186,8 +186,7 @@ struct FoldConstants: GraphPass {
             let parts = a.compactMap { $0 }
             guard parts.count == a.count else { return nil }
             let r = first.dims.count
-            let axis = Int(truncatingIfNeeded: axis0 < 0 ? axis0 + Int64(r) : axis0)
-            guard axis >= 0, axis < r, parts.allSatisfy({ p in
+            guard let axis = Rewriter.normalizedAxis(axis0, rank: r), parts.allSatisfy({ p in
                 p.dims.count == r && p.dtype == first.dtype && (0..<r).allSatisfy { $0 == axis || p.dims[$0] == first.dims[$0] }
             }) else { return nil }
             let outer = Int(first.dims[..<axis].reduce(1, *))

@@ -15,6 +15,21 @@ extension Rewriter {
         return nil
     }
 
+    /// ONNX axes (a negative one counts from the end) as indices into a rank-`rank` operand; nil
+    /// when one falls outside it or, unless `repeats` allows it, one is given twice. Every rule
+    /// that reads axes a damaged bundle may have made goes through here.
+    static func normalizedAxes(_ axes: [Int64], rank: Int, repeats: Bool = false) -> [Int]? {
+        var out: [Int] = []
+        out.reserveCapacity(axes.count)
+        for a in axes { guard let x = normalizedAxis(a, rank: rank) else { return nil }; out.append(x) }
+        return repeats || Set(out).count == out.count ? out : nil
+    }
+
+    static func normalizedAxis(_ a: Int64, rank: Int) -> Int? {
+        let x = a < 0 ? a &+ Int64(rank) : a
+        return x >= 0 && x < Int64(rank) ? Int(x) : nil
+    }
+
     /// The integer contents of a constant value (axes, shapes, perms).
     func intValues(_ v: ValueID) -> [Int64]? {
         guard let t = constant(v), t.dtype == .i64 || t.dtype == .i32, let h = HostTensor(t, limit: 1 << 16) else { return nil }
@@ -40,10 +55,8 @@ extension Rewriter {
             if int(n, "noop_with_empty_axes") == 1 { return nil }
             return Array(0..<r)
         }
-        let normal = axes.map { $0 < 0 ? $0 &+ Int64(r) : $0 }
         // Axes outside the rank make the node invalid; the verifier reports it, the passes leave it.
-        guard normal.allSatisfy({ $0 >= 0 && $0 < Int64(r) }) else { return nil }
-        return normal.map { Int($0) }.sorted()
+        return Self.normalizedAxes(axes, rank: r, repeats: true)?.sorted()
     }
 
     func keepDims(_ n: Node) -> Bool { (int(n, "keepdims") ?? 1) != 0 }

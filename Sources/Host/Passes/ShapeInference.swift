@@ -79,10 +79,6 @@ extension Rewriter {
     /// keeps its initial value's shape (JAX fixes it; ONNX's inference starts from it).
     func inferOutputs(of n: Node) -> [[Dim]?] {
         func attrInts(_ name: String) -> [Int64]? { ints(n, name) }
-        func axis(_ a: Int64, _ rank: Int) -> Int? {
-            let x = a < 0 ? a + Int64(rank) : a
-            return x >= 0 && x < Int64(rank) ? Int(x) : nil
-        }
         switch n.op {
         case "Scan":
             guard case let .graph(body)? = n.attribute("body"), let m0 = int(n, "num_scan_inputs"), m0 >= 0,
@@ -93,14 +89,14 @@ extension Rewriter {
             var length: Dim?
             if m > 0, let s = shape(n.inputs[states]) {
                 let a = attrInts("scan_input_axes")?.first ?? 0
-                length = axis(a, s.count).map { s[$0] }
+                length = Self.normalizedAxis(a, rank: s.count).map { s[$0] }
             }
             let outAxes = attrInts("scan_output_axes")
             return n.outputs.indices.map { k -> [Dim]? in
                 guard k >= states else { return shape(n.inputs[k]) ?? shape(body.outputs[k]) }
                 guard var s = shape(body.outputs[k]), let length else { return nil }
                 let j = k - states
-                guard let a = axis(outAxes.flatMap { j < $0.count ? $0[j] : nil } ?? 0, s.count + 1) else { return nil }
+                guard let a = Self.normalizedAxis(outAxes.flatMap { j < $0.count ? $0[j] : nil } ?? 0, rank: s.count + 1) else { return nil }
                 s.insert(length, at: a)
                 return s
             }
@@ -142,10 +138,10 @@ extension Rewriter {
             guard var s = input(0), ins.count > 1, let pads = intValues(ins[1]) else { return nil }
             var axes = Array(0..<s.count)
             if ins.count > 3, ins[3] != 0 {
-                guard let a = intValues(ins[3]) else { return nil }
-                axes = a.map { Int($0 < 0 ? $0 + Int64(s.count) : $0) }
+                guard let a = intValues(ins[3]).flatMap({ Self.normalizedAxes($0, rank: s.count, repeats: true) }) else { return nil }
+                axes = a
             }
-            guard pads.count == 2 * axes.count, axes.allSatisfy({ $0 >= 0 && $0 < s.count }) else { return nil }
+            guard pads.count == 2 * axes.count else { return nil }
             for (k, a) in axes.enumerated() {
                 guard let d = s[a].value else { continue }
                 let (lo, o1) = d.addingReportingOverflow(pads[k]), (hi, o2) = lo.addingReportingOverflow(pads[k + axes.count])
@@ -170,16 +166,12 @@ extension Rewriter {
             }
         case "ArgMax", "ArgMin":
             guard var s = input(0) else { return nil }
-            let a0 = int(n, "axis") ?? 0
-            let a = Int(a0 < 0 ? a0 + Int64(s.count) : a0)
-            guard a >= 0, a < s.count else { return nil }
+            guard let a = Self.normalizedAxis(int(n, "axis") ?? 0, rank: s.count) else { return nil }
             if int(n, "keepdims") == 0 { s.remove(at: a) } else { s[a] = .known(1) }
             return s
         case "Gather":
             guard let data = input(0), let idx = input(1) else { return nil }
-            let a0 = int(n, "axis") ?? 0
-            let a = Int(a0 < 0 ? a0 + Int64(data.count) : a0)
-            guard a >= 0, a < data.count else { return nil }
+            guard let a = Self.normalizedAxis(int(n, "axis") ?? 0, rank: data.count) else { return nil }
             return Array(data[..<a]) + idx + Array(data[(a + 1)...])
         case "GatherND":
             // indices[:-1] + data[batch_dims + depth:], depth being the indices' last size.
@@ -230,16 +222,16 @@ extension Rewriter {
             }
             return dims
         case "Unsqueeze":
-            guard var s = input(0), let axes = intValues(ins[1]) else { return nil }
-            let r = s.count + axes.count
-            for a in axes.map({ Int($0 < 0 ? $0 + Int64(r) : $0) }).sorted() { guard a <= s.count else { return nil }; s.insert(.known(1), at: a) }
+            guard var s = input(0), let axes = intValues(ins[1]),
+                  let at = Self.normalizedAxes(axes, rank: s.count + axes.count) else { return nil }
+            for a in at.sorted() { s.insert(.known(1), at: a) }
             return s
         case "Squeeze":
             guard let s = input(0) else { return nil }
             let axes: Set<Int>
             if ins.count > 1, ins[1] != 0 {
-                guard let a = intValues(ins[1]) else { return nil }
-                axes = Set(a.map { Int($0 < 0 ? $0 + Int64(s.count) : $0) })
+                guard let a = intValues(ins[1]).flatMap({ Self.normalizedAxes($0, rank: s.count) }) else { return nil }
+                axes = Set(a)
             } else {
                 axes = Set(s.indices.filter { s[$0] == .known(1) })
             }
@@ -274,9 +266,8 @@ extension Rewriter {
             }
             return out
         case "Concat":
-            guard case let .int(axis0)? = n.attribute("axis"), var s = input(0) else { return nil }
-            let axis = Int(axis0 < 0 ? axis0 + Int64(s.count) : axis0)
-            guard axis >= 0, axis < s.count else { return nil }
+            guard case let .int(axis0)? = n.attribute("axis"), var s = input(0),
+                  let axis = Self.normalizedAxis(axis0, rank: s.count) else { return nil }
             var total: Int64 = 0
             for k in ins.indices {
                 guard let t = input(k), axis < t.count, let d = t[axis].value else { return nil }
@@ -292,8 +283,7 @@ extension Rewriter {
             let steps = ins.count > 4 && ins[4] != 0 ? intValues(ins[4]) : [Int64](repeating: 1, count: starts.count)
             guard let axes, let steps else { return nil }
             for (j, a0) in axes.enumerated() {
-                let a = Int(a0 < 0 ? a0 + Int64(s.count) : a0)
-                guard a >= 0, a < s.count, j < starts.count, j < ends.count, j < steps.count, let dim = s[a].value,
+                guard let a = Self.normalizedAxis(a0, rank: s.count), j < starts.count, j < ends.count, j < steps.count, let dim = s[a].value,
                       steps[j] != 0, steps[j] != .min else { return nil }
                 func clampIndex(_ x: Int64, _ lo: Int64, _ hi: Int64) -> Int64 { min(max(x < 0 ? x + dim : x, lo), hi) }
                 let step = steps[j]

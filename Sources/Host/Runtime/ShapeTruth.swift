@@ -84,28 +84,24 @@ public enum ShapeTruth {
 
     static func axisConflict(_ n: Node, _ r: Rewriter) -> String? {
         let ins = n.inputs
-        func normalized(_ axes: [Int64], rank: Int) -> [Int]? {
-            let out = axes.map { Int($0 < 0 ? $0 + Int64(rank) : $0) }
-            return out.allSatisfy({ $0 >= 0 && $0 < rank }) && Set(out).count == out.count ? out : nil
-        }
         switch n.op {
         case "Squeeze":
             guard ins.count > 1, ins[1] != 0, let s = r.shape(ins[0]), let axes = r.intValues(ins[1]) else { return nil }
-            guard let a = normalized(axes, rank: s.count) else { return "axes \(axes) of a rank-\(s.count) operand" }
+            guard let a = Rewriter.normalizedAxes(axes, rank: s.count) else { return "axes \(axes) of a rank-\(s.count) operand" }
             if let bad = a.first(where: { s[$0].value.map { $0 != 1 } ?? false }) { return "axis \(bad) has size \(s[bad])" }
         case "Unsqueeze":
             guard ins.count > 1, let s = r.shape(ins[0]), let axes = r.intValues(ins[1]) else { return nil }
-            if normalized(axes, rank: s.count + axes.count) == nil { return "axes \(axes) for a rank-\(s.count) operand" }
+            if Rewriter.normalizedAxes(axes, rank: s.count + axes.count) == nil { return "axes \(axes) for a rank-\(s.count) operand" }
         case "Slice":
             guard ins.count > 3, ins[3] != 0, let s = r.shape(ins[0]), let axes = r.intValues(ins[3]) else { return nil }
-            if normalized(axes, rank: s.count) == nil { return "axes \(axes) of a rank-\(s.count) operand" }
+            if Rewriter.normalizedAxes(axes, rank: s.count) == nil { return "axes \(axes) of a rank-\(s.count) operand" }
         case "Concat":
             guard let axis0 = r.int(n, "axis") else { return nil }
             var shapes: [[Dim]] = []
             for v in ins where v != 0 { guard let s = r.shape(v) else { return nil }; shapes.append(s) }
             guard let first = shapes.first else { return nil }
             if shapes.contains(where: { $0.count != first.count }) { return "ranks " + shapes.map { String($0.count) }.joined(separator: ", ") }
-            guard let axis = normalized([axis0], rank: first.count)?.first else { return "axis \(axis0) of rank-\(first.count) inputs" }
+            guard let axis = Rewriter.normalizedAxes([axis0], rank: first.count)?.first else { return "axis \(axis0) of rank-\(first.count) inputs" }
             for k in first.indices where k != axis {
                 let known = Set(shapes.compactMap { $0[k].value })
                 if known.count > 1 { return "axis \(k): sizes \(known.sorted())" }
@@ -119,7 +115,7 @@ public enum ShapeTruth {
             let axes = ins.count > 3 && ins[3] != 0 ? r.intValues(ins[3]) : nil
             let count = axes?.count ?? s.count
             if pads.count != 2 * count { return "\(pads.count) pads for \(count) axes" }
-            if let axes, normalized(axes, rank: s.count) == nil { return "axes \(axes) of a rank-\(s.count) operand" }
+            if let axes, Rewriter.normalizedAxes(axes, rank: s.count) == nil { return "axes \(axes) of a rank-\(s.count) operand" }
         default:
             break
         }
