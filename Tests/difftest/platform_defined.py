@@ -126,6 +126,17 @@ explain("a denormal input, which XLA:CPU reads as zero in arithmetic but not in 
         denormal_inputs, _flush)
 
 
+def folds_constants(p):
+    text = p.source()
+    return "jnp.asarray(" in text or "iota(" in text
+
+
+explain("XLA evaluates a compiled program's constant subexpressions with its own constant folder, "
+        "which disagrees with its kernels at edges (atan2(0, 0) folds to NaN, the kernel gives 0). "
+        "Rerun: JAX op by op (jax.disable_jit), each op its kernel on concrete operands",
+        folds_constants, lambda p: (p.with_(eager=True), True))
+
+
 def explanations_for(p: Program):
     """(name, reason, edit) of every explanation whose cause the program holds."""
     return [(name, reason, edit) for name, reason, applies, edit in EXPLANATIONS if applies(p)]

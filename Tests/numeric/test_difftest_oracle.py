@@ -109,3 +109,21 @@ def test_ill_conditioned_difference_is_accepted_and_a_real_error_is_not():
     wrong = want[0] * np.float32(1.01)
     problems = [oracle.compare(p, 0, wrong, want[0])]
     assert problems[0] and oracle.conditioning_explains(p, [wrong], want, problems) is None
+
+
+def atan2_of_folded_zeros():
+    # atan2(0, 0) from constants: XLA's constant folder gives NaN, its kernel (and ONNX) 0
+    return program(["z = lax.broadcasted_iota(jnp.float32, (4,), 0)",
+                    "v = lax.atan2(lax.reduce_precision(z, exponent_bits=8, mantissa_bits=3), z) + x"],
+                   ["x"], [np.array([0.5, -1.5, 2.0, 3.25], np.float32)], ["v"])
+
+
+def test_constant_folded_difference_is_accepted_with_its_reason(cli, tmp_path):
+    o = oracle.check(atan2_of_folded_zeros(), cli, workdir=str(tmp_path), modes=("opt",))
+    assert o.cls == "pass", o.detail
+    assert any(a.startswith("folds_constants") for a in o.accepted), o.accepted
+
+
+def test_constant_folding_explanation_does_not_excuse_a_wrong_model(cli, tmp_path, broken_runtime):
+    o = oracle.check(atan2_of_folded_zeros(), cli, workdir=str(tmp_path), modes=("opt",))
+    assert o.cls == "mismatch", (o.cls, o.accepted)
