@@ -216,25 +216,43 @@ def denormal_mode_explains(p: Program, model: str, want) -> str | None:
     return None
 
 
-def platform_explains(p: Program, model: str) -> str | None:
+def platform_explains(p: Program, model: str, reconvert) -> str | None:
     """A reason when one of platform_defined's explanations holds for p and its rerun agrees
-    (under FTZ/DAZ too where available, so a denormal elsewhere in p does not hide it)."""
+    (under FTZ/DAZ too where available, so a denormal elsewhere in p does not hide it); failing
+    each alone, all that hold composed. reconvert(q) converts an edited program as p was (the
+    model's path, or None)."""
     from . import ftz
-    for name, reason, edit in explanations_for(p):
-        q, same_model = edit(p)
-        if q is None:
-            continue
+    found = explanations_for(p)
+
+    def agrees(q, same_model) -> bool:
         try:
             want, _ = run_jax(q)
         except Exception:  # noqa: BLE001 - the edited program is JAX's to refuse
-            continue
+            return False
+        path = model if same_model else reconvert(q)
+        if path is None:
+            return False
         for flush in (False, True) if ftz.available else (False,):
-            got, _ = run_ort(model, q.inputs if same_model else p.inputs, ftz=flush)
+            got, _ = run_ort(path, q.inputs, ftz=flush)
             if got is None or len(got) != len(want):
-                break
-            expect = want if same_model else [w.astype(g.dtype) for g, w in zip(got, want)]
-            if not any(compare(p, k, g, w) for k, (g, w) in enumerate(zip(got, expect))):
-                return f"{name}: {reason}"
+                return False
+            if not any(compare(q, k, g, w) for k, (g, w) in enumerate(zip(got, want))):
+                return True
+        return False
+
+    for name, reason, edit in found:
+        q, same_model = edit(p)
+        if q is not None and agrees(q, same_model):
+            return f"{name}: {reason}"
+    if len(found) > 1:
+        q, same_model, names = p, True, []
+        for name, _, edit in found:
+            r, same = edit(q)
+            if r is not None:
+                q, same_model = r, same_model and same
+                names.append(name)
+        if len(names) > 1 and agrees(q, same_model):
+            return " + ".join(names) + ": " + " / ".join(reason for name, reason, _ in found if name in names)
     return None
 
 
@@ -324,7 +342,18 @@ def check(p: Program, cli: str, workdir: str | None = None, modes=("opt", "noopt
                 return Outcome("mismatch", f"{len(got)} outputs from ONNX, {len(want)} from JAX", mode, prims)
             problems = [compare(p, k, g, w) for k, (g, w) in enumerate(zip(got, want))]
             if any(problems):
-                why = (denormal_mode_explains(p, out, want) or platform_explains(p, out)
+                def reconvert(q, mode=mode):
+                    if mode == "sym":
+                        return None
+                    again = os.path.join(tmp, f"{mode}-edited.onnx")
+                    try:
+                        write_bundle(q, again + ".jaxpr")
+                    except Exception:  # noqa: BLE001
+                        return None
+                    failed, _ = convert(cli, again + ".jaxpr", again, optimize=mode != "noopt",
+                                        upcast_bf16="bfloat16" in q.source())
+                    return None if failed else again
+                why = (denormal_mode_explains(p, out, want) or platform_explains(p, out, reconvert)
                        or conditioning_explains(p, got, want, problems))
                 if why:
                     accepted.append(why)

@@ -7,21 +7,25 @@ everywhere. docs/difftest.md lists them.
 An explanation is (name, reason, applies, edit):
   applies(p) -> bool          the program holds the cause
   edit(p) -> (q, same_model)  q: the program to rerun in JAX. same_model=True: the edit touched
-                              only the inputs, so the converted model is rerun on q's inputs;
-                              False: the model is kept on p's inputs and compared with JAX's
-                              answer for q cast back to p's output types (for an edit of the
-                              precision JAX computes in; none needs one today)
+                              only the inputs (or how JAX runs), so the converted model is rerun
+                              on q's inputs; False: the edit touched the program's own constants,
+                              so q is converted again (same flags) and that model is run
+
+When no single explanation makes the two agree, all that apply are composed (a denormal input and
+a NaN weight meeting a conv's padding can both be in one program): each edit is justified by its
+own cause, so their composition is too.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 
 import numpy as np
 
 import jax.numpy as jnp
 
-from .program import FLOATS, Program, code_of
+from .program import FLOATS, Program, code_of, input_source
 from .values import flush_denormals, has_denormals
 
 EXPLANATIONS = []
@@ -77,6 +81,46 @@ def _near_smallest_normal(x):
 
 def _huge(x):
     return np.abs(x.astype(np.float64)) > 1e30
+
+
+_CONSTANT = re.compile(r"np\.array\((\[[^\]]*\]), dtype=np\.(uint16|uint32|uint64)\)\.view\((jnp\.\w+)\)\.reshape\((\([^)]*\))\)")
+
+
+def _edit_constants(p: Program, pick, value) -> Program | None:
+    """p with the elements `pick(x)` selects of every float constant in its source (the bit
+    patterns the generator writes) set to `value`; None when none is."""
+    hit = False
+
+    def sub(m):
+        nonlocal hit
+        bits = np.array(ast.literal_eval(m.group(1)), dtype=getattr(np, m.group(2)))
+        dtype = np.dtype(getattr(jnp, m.group(3).split(".")[1]))
+        x = bits.view(dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            sel = pick(x)
+        if not sel.any():
+            return m.group(0)
+        hit = True
+        x = np.where(sel, np.asarray(value, dtype), x).astype(dtype)
+        return input_source(x.reshape(ast.literal_eval(m.group(4))))
+
+    body = [_CONSTANT.sub(sub, line) for line in p.body]
+    defs = [[_CONSTANT.sub(sub, line) for line in d] for d in p.defs]
+    return p.with_(body=body, defs=defs) if hit else None
+
+
+def _nonfinite_f64(x):
+    return ~np.isfinite(x.astype(np.float64))
+
+
+def conv_nonfinite_constant_at_implicit_zeros(p):
+    return _conv_with_implicit_zeros(p) and _edit_constants(p, _nonfinite_f64, 1.0) is not None
+
+
+explain("a NaN or inf constant of the program meets the implicit zeros of a conv's padding or lhs "
+        "dilation (see conv_nonfinite_at_implicit_zeros). Rerun: the program with its non-finite "
+        "float constants set to 1, converted again",
+        conv_nonfinite_constant_at_implicit_zeros, lambda p: (_edit_constants(p, _nonfinite_f64, 1.0), False))
 
 
 def conv_nonfinite_at_implicit_zeros(p):

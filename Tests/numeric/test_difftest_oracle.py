@@ -127,3 +127,44 @@ def test_constant_folded_difference_is_accepted_with_its_reason(cli, tmp_path):
 def test_constant_folding_explanation_does_not_excuse_a_wrong_model(cli, tmp_path, broken_runtime):
     o = oracle.check(atan2_of_folded_zeros(), cli, workdir=str(tmp_path), modes=("opt",))
     assert o.cls == "mismatch", (o.cls, o.accepted)
+
+
+def conv_nan_constant_in_padding():
+    # as conv_nan_weight_in_padding, with the NaN in a constant of the program
+    from difftest.program import input_source
+    p = conv_nan_weight_in_padding()
+    x, w = p.inputs
+    return program([f"w = jnp.asarray({input_source(w)})"] + p.body, ["x"], [x], ["v"])
+
+
+def test_conv_nan_constant_meeting_padding_is_accepted_with_its_reason(cli, tmp_path):
+    o = oracle.check(conv_nan_constant_in_padding(), cli, workdir=str(tmp_path), modes=("opt",))
+    assert o.cls == "pass", o.detail
+    assert any(a.startswith("conv_nonfinite_constant_at_implicit_zeros") for a in o.accepted), o.accepted
+
+
+def test_conv_constant_explanation_does_not_excuse_a_wrong_model(cli, tmp_path, broken_runtime):
+    o = oracle.check(conv_nan_constant_in_padding(), cli, workdir=str(tmp_path), modes=("opt",))
+    assert o.cls == "mismatch", (o.cls, o.accepted)
+
+
+def test_explanations_compose_when_none_is_enough_alone(cli, tmp_path):
+    # a denormal input (atan2 of two denormals is NaN in XLA, of two zeros 0; FTZ/DAZ does not
+    # reproduce that) and a NaN constant meeting a conv's padding: the input flush alone leaves
+    # the conv, the constant edit alone leaves the atan2
+    p = conv_nan_constant_in_padding()
+    x = p.inputs[0].copy()
+    y = np.array([1e-40, 2.0, -3.0], np.float32)
+    q = program(p.body + ["u = lax.atan2(y, y)"], ["x", "y"], [x, y], ["v", "u"])
+    o = oracle.check(q, cli, workdir=str(tmp_path), modes=("opt",))
+    assert o.cls == "pass", o.detail
+    assert any(a.startswith("conv_nonfinite_constant_at_implicit_zeros + ") and "denormal_inputs" in a
+               for a in o.accepted), o.accepted
+
+
+def test_composed_explanations_do_not_excuse_a_wrong_model(cli, tmp_path, broken_runtime):
+    p = conv_nan_constant_in_padding()
+    q = program(p.body + ["u = lax.atan2(y, y)"], ["x", "y"],
+                [p.inputs[0], np.array([1e-40, 2.0, -3.0], np.float32)], ["v", "u"])
+    o = oracle.check(q, cli, workdir=str(tmp_path), modes=("opt",))
+    assert o.cls == "mismatch", (o.cls, o.accepted)
