@@ -277,7 +277,9 @@ struct ModelEncoder {
                 let dm = e.begin(DimF.dim)
                 switch d {
                 case let .known(n): e.int(DimF.value, n)
-                case let .symbolic(s): e.string(DimF.param, s)
+                // "?…" is a size shape inference could not derive, named only so it differs from
+                // every other (ShapeInference.unknown): to ONNX it is a dim with neither field.
+                case let .symbolic(s): if !s.hasPrefix("?") { e.string(DimF.param, s) }
                 }
                 e.end(dm)
             }

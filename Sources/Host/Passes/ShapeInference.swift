@@ -42,7 +42,8 @@ extension Rewriter {
     }
 
     /// A size ONNX's rules leave unknown, named for the value and axis it belongs to: it can only
-    /// equal itself (and what is computed from that very axis), never a size it is not.
+    /// equal itself (and what is computed from that very axis), never a size it is not. Written
+    /// out (a pass may type a value it inserts with it), it is a dim with neither value nor param.
     static func unknown(_ v: ValueID, _ axis: Int) -> Dim { .symbolic("?\(v).\(axis)") }
 
     /// The elements of a 1-D integer value that holds a shape, as dims: a constant's numbers, the
