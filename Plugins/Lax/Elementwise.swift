@@ -65,7 +65,8 @@ func elementwiseLowerings() -> [Lowering] {
         let note = !noDoubleKernel.contains(op) ? "bf16 computes in f32"
             : fallback == nil ? "f64 declines: ONNX Runtime has no double \(op); bf16 computes in f32"
             : "f64 composed from double Sin/Cos/Exp/Log/Sqrt (ONNX Runtime has no double \(op)); bf16 computes in f32"
-        let extra: [String: [String]] = ["Sign": ["Where", "Equal"], "Neg": ["Sub"]]
+        let extra: [String: [String]] = ["Sign": ["Where", "Equal"], "Neg": ["Sub"],
+                                         "Sigmoid": ["Exp", "Neg", "Abs", "Add", "Reciprocal", "Mul", "Where", "Less"]]
         let emits = fallback != nil ? uniqueOps([op, "Cast"], doubleMathOps) : [op, "Cast"] + (extra[op] ?? [])
         out.append(Lowering(prim, emits: emits,
                             dtypes: unaryDTypes(prim, op, accepts), note: note) { eqn, g in
@@ -80,6 +81,7 @@ func elementwiseLowerings() -> [Lowering] {
                 let x = try eqn.input(0)
                 return [try g.op("Where", g.op("Equal", x, x), g.op("Sign", x), x, shape: eqn.output(0).shape)]
             }
+            if op == "Sigmoid", try g.boolOption("exact_logistic") { return [try exactLogistic(eqn.input(0), g)] }
             if t == .f64 && noDoubleKernel.contains(op) {
                 throw LoweringError.unsupported("\(prim) on f64: ONNX Runtime's CPU provider has no double \(op) kernel")
             }
@@ -123,6 +125,18 @@ func elementwiseLowerings() -> [Lowering] {
 
 /// Runs `body` in f32 when x is bf16 and casts back: ONNX Runtime has no bf16 math kernels, and
 /// XLA's CPU backend computes bf16 math in f32 too, so results round the same way.
+/// sigmoid(|x|) = 1 / (1 + e^-|x|) and sigmoid(-|x|) = e^-|x| · sigmoid(|x|): the exponential
+/// never overflows and the small side keeps its relative precision, which ONNX Runtime's Sigmoid
+/// (a rational approximation) loses. 16-bit floats compute in f32.
+func exactLogistic(_ x: Value, _ g: GraphBuilder) throws -> Value {
+    let narrow = x.dtype == .f16 || x.dtype == .bf16
+    let v = narrow ? try x.cast(to: .f32) : x
+    let e = try g.op("Exp", g.op("Neg", g.op("Abs", v)))
+    let r = try g.op("Reciprocal", g.op("Add", e, g.scalar(1, v.dtype)))
+    let y = try g.op("Where", g.op("Less", v, g.scalar(0, v.dtype)), g.op("Mul", e, r), r)
+    return narrow ? try y.cast(to: x.dtype) : y
+}
+
 func computingBF16InF32(_ x: Value, _ g: GraphBuilder, _ body: (Value) throws -> Value) throws -> Value {
     guard x.dtype == .bf16 else { return try body(x) }
     return try body(x.cast(to: .f32)).cast(to: .bf16)

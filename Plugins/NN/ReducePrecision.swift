@@ -18,11 +18,14 @@ func lowerReducePrecision(_ eqn: Equation, _ g: GraphBuilder) throws -> [Value] 
     guard e >= 1, m >= 0 else { throw LoweringError.invalid("reduce_precision to \(e) exponent and \(m) mantissa bits") }
     if e >= te && m >= tm { return [x] }
     let shape = try eqn.output(0).shape
-    let wide = t == .f64 ? DType.f64 : .f32
-    let xw = try x.cast(to: wide)
     if e == 8 && m == 7 && t != .f64 {
-        return [try xw.cast(to: .bf16).cast(from: .bf16, to: t).with(shape: shape)]
+        return [try x.cast(to: .f32).cast(to: .bf16).cast(from: .bf16, to: t).with(shape: shape)]
     }
+    // Always in f64: the ulp 2^(E - m) of a value near f32's smallest normal is an f32 denormal,
+    // which a runtime that flushes denormals (ONNX Runtime's set_denormal_as_zero, XLA:CPU's
+    // mode) makes 0, and x / 0 NaN. In f64 it is a normal number for every narrower format.
+    let wide = DType.f64
+    let xw = try x.cast(to: wide)
     func c(_ v: Double) throws -> Value { try g.scalar(v, wide) }
     // The magnitude is rounded (half-to-even is symmetric) and the sign put back by a multiply:
     // ONNX Runtime's Where returns +0.0 when it selects -0.0, so zeros must not pass through it.

@@ -176,7 +176,8 @@ def symbolic_specs(p: Program):
 
 def convert(cli: str, bundle: str, out: str, optimize: bool, timeout=120, upcast_bf16=False):
     # XLA's max/min propagate NaN; ONNX Runtime's MaxPool drops it unless asked (docs/difftest.md).
-    cmd = [cli, "convert", bundle, "-o", out, "--quiet", "--strict-nan"]
+    # ONNX Runtime's Sigmoid loses relative precision below -8; JAX's logistic does not.
+    cmd = [cli, "convert", bundle, "-o", out, "--quiet", "--strict-nan", "--pack-option", "Lax.exact_logistic=true"]
     if upcast_bf16:
         cmd.append("--upcast-bf16")
     if not optimize:

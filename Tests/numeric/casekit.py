@@ -72,16 +72,19 @@ class Case:
     x64: bool = False
     # Convert with the NN pack's strict_nan option: NaN must propagate through pooling as in JAX.
     strict_nan: bool = False
+    # Other pack options the case converts with, as (PACK.NAME, value) pairs.
+    pack_options: tuple = ()
 
     def make_inputs(self) -> list[np.ndarray]:
         rng = np.random.default_rng(zlib.crc32(self.id.encode()))
         return [gen(rng) for gen in self.inputs]
 
 
-def case(id, fn, inputs, prims, tol=None, min_opset=17, x64=False, strict_nan=False, max_opset=99):
+def case(id, fn, inputs, prims, tol=None, min_opset=17, x64=False, strict_nan=False, max_opset=99,
+         pack_options=None):
     tol = tol or F32_TOL
     return Case(id, fn, tuple(inputs), tuple(prims), **tol, min_opset=min_opset, x64=x64, strict_nan=strict_nan,
-                max_opset=max_opset)
+                max_opset=max_opset, pack_options=tuple((pack_options or {}).items()))
 
 
 def jaxpr_primitives(closed) -> set[str]:

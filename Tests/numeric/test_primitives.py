@@ -47,7 +47,8 @@ def _check(case, opset, optimize, cli, tmp_path):
         assert any(p.split("|")[0] in str(failed.value) for p in case.prims), str(failed.value)
         assert not path.exists()
         return
-    to_onnx(case.fn, inputs, path, opset=opset, optimize=optimize, strict_nan=case.strict_nan, cli=cli)
+    to_onnx(case.fn, inputs, path, opset=opset, optimize=optimize, strict_nan=case.strict_nan,
+            pack_options=dict(case.pack_options) or None, cli=cli)
     onnx.checker.check_model(str(path), full_check=True)
     ok, message = allclose(case.fn, path, inputs, rtol=case.rtol, atol=case.atol)
     assert ok, f"{case.id} (opset {opset}, {'optimized' if optimize else 'unoptimized'}): {message}"

@@ -212,3 +212,28 @@ def test_node_the_target_lacks_is_refused_naming_op_dtype_target(cli, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "ort-web" in proc.stderr and "f64" in proc.stderr and "equation" in proc.stderr
     assert not path.exists()
+
+
+def test_reduce_precision_holds_when_the_runtime_flushes_denormals(cli, tmp_path):
+    # Run with denormals flushed (FTZ/DAZ: the mode XLA:CPU computes in, and ONNX Runtime's
+    # session.set_denormal_as_zero), the ulp 2^(E - m) of a value near f32's smallest normal is a
+    # flushed denormal and x / 0 was NaN. The lowering now rounds in f64 (seed 2192 of the
+    # differential tester).
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Tests/, for `import difftest`
+    from difftest import ftz, oracle
+    if not ftz.available:
+        pytest.skip("flush-to-zero needs x86-64")
+    near = np.geomspace(1e-39, 1e-35, 40)  # around f32's smallest normal, 1.18e-38
+    x = np.concatenate([near, -near, np.random.default_rng(2192).standard_normal(32) * 1e3,
+                        [0.0, -0.0, 6e-5]]).astype(np.float32)
+    fn = lambda x: lax.reduce_precision(x, exponent_bits=6, mantissa_bits=9)  # noqa: E731
+    proc, out = convert(cli, fn, [x], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for flush in (False, True):
+        got, err = oracle.run_ort(str(out), [x], ftz=flush)
+        assert got is not None, err
+        # under FTZ/DAZ a denormal input reads as a signed zero, which reduces to itself
+        want = np.asarray(jax.jit(fn)(np.where(np.abs(x) < 1.17549435e-38, x * 0, x) if flush else x))
+        np.testing.assert_array_equal(got[0], want)

@@ -32,7 +32,8 @@ def test_case_at_opset_13_runs_or_names_what_is_missing(case, cli, tmp_path):
     with jax.enable_x64(case.x64):
         inputs = case.make_inputs()
         try:
-            to_onnx(case.fn, inputs, path, opset=OPSET, strict_nan=case.strict_nan, cli=cli)
+            to_onnx(case.fn, inputs, path, opset=OPSET, strict_nan=case.strict_nan,
+                    pack_options=dict(case.pack_options) or None, cli=cli)
         except ConversionError as e:
             assert e.returncode == 1, str(e)
             assert CLEAR.search(str(e)), f"unclear failure at opset {OPSET}: {e}"
