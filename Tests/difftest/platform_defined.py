@@ -146,6 +146,26 @@ explain("igamma/igammac with a within a factor 8 of the smallest normal: XLA:CPU
         lambda p: (_replace(p, _near_smallest_normal, lambda x: np.copysign(16 * float(jnp.finfo(x.dtype).smallest_normal), x)), True))
 
 
+def igamma_of_zero(p):
+    return _uses(p, "igamma", "igammac")
+
+
+def _igamma_a_one_where_zero(p: Program):
+    helpers = [["def _igamma_a0(a, x):", "    return lax.igamma(lax.select(a == 0, lax.full_like(a, 1), a), x)"],
+               ["def _igammac_a0(a, x):", "    return lax.igammac(lax.select(a == 0, lax.full_like(a, 1), a), x)"]]
+
+    def edit(line):
+        return line.replace("lax.igammac(", "_igammac_a0(").replace("lax.igamma(", "_igamma_a0(")
+    return p.with_(defs=helpers + [[edit(x) for x in d] for d in p.defs], body=[edit(x) for x in p.body]), False
+
+
+explain("igamma/igammac with a = 0, made inside the program: XLA's series branch (x < 1) gives "
+        "NaN and its continued fraction (x ≥ 1) gives P = 1, so one ulp of x either side of 1 "
+        "decides (seed 1065). Rerun: the program with every igamma's a = 0 set to 1, converted "
+        "again",
+        igamma_of_zero, _igamma_a_one_where_zero)
+
+
 def cumprod_near_overflow(p):
     return _uses(p, "cumprod") and _replace(p, _huge, 0.0) is not None
 
