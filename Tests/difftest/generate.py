@@ -38,6 +38,9 @@ class V:
     # read by no later equation: an int bitcast to a float is mostly denormals, which XLA:CPU
     # reads as zero in every op after it (DAZ) and ONNX Runtime does not
     terminal: bool = False
+    # the coarsest float type the value passed through, when coarser than its own: an f32 result
+    # widened to f64 carries f32's rounding, and is compared at f32's tolerance
+    carry: str | None = None
 
     @property
     def size(self):
@@ -198,6 +201,7 @@ class Gen:
             return None
         outs = []
         chain = max([a.chain for a in args], default=0) + (0 if exact else 1) + (chain_extra or 0)
+        carry = coarsest([a.carry for a in args] + [a.dtype for a in args])
         all_exact = exact and all(a.exact for a in args)
         if any(a.dtype == "bf16" for a in args) and expr.startswith(BF16_ROUNDING):
             # --upcast-bf16 keeps f32 precision between explicit conversions where JAX rounds
@@ -210,7 +214,8 @@ class Gen:
                 return None
             if int(np.prod(leaf.shape, dtype=np.int64)) > MAX_SIZE * 4 or len(leaf.shape) > 6:
                 return None
-            outs.append(V(self.fresh(), tuple(int(d) for d in leaf.shape), code, all_exact, chain))
+            outs.append(V(self.fresh(), tuple(int(d) for d in leaf.shape), code, all_exact, chain,
+                          carry=carry if code in FLOATS and coarsest([carry, code]) != code else None))
         if not exact and len(outs) == 1 and outs[0].dtype in FLOATS:
             self.rounded.add(outs[0].name)
         lhs = ", ".join(o.name for o in outs) + ("," if len(outs) == 1 and not isinstance(out, jax.ShapeDtypeStruct) else "")
@@ -826,7 +831,7 @@ def write_def(g: Gen, name, params: list[V], sub: Gen, ret: str):
 
 
 def rebind(g: Gen, vs: list[V]):
-    return [V(g.fresh("p"), v.shape, v.dtype, v.exact, 0) for v in vs]
+    return [V(g.fresh("p"), v.shape, v.dtype, v.exact, 0, carry=v.carry) for v in vs]
 
 
 def op_cond(g: Gen):
@@ -880,7 +885,7 @@ def op_scan(g: Gen):
         xs = g.like((length,) + g.shape(int(g.rng.integers(0, 3)), cap=24), g.pick_dtype(g.dtypes("scan")), p_new=0.7)
         if xs.rank == 0 or xs.shape[0] != length:
             return None
-        params += rebind(g, [V(xs.name, xs.shape[1:], xs.dtype, xs.exact, xs.chain)])
+        params += rebind(g, [V(xs.name, xs.shape[1:], xs.dtype, xs.exact, xs.chain, carry=xs.carry)])
     sub, (res, y) = body(g, params, int(g.rng.integers(1, 4)), [c, None])
     name = g.fresh("step")
     if use_xs:
@@ -922,6 +927,15 @@ OPS = [
 ]
 
 
+COARSENESS = {"f64": 0, "f32": 1, "f16": 2, "bf16": 3}
+
+
+def coarsest(codes):
+    """The float type with the widest ulp among codes (others ignored), or None."""
+    floats = [c for c in codes if c in COARSENESS]
+    return max(floats, key=COARSENESS.get) if floats else None
+
+
 def narrowest(g: Gen):
     seen = {v.dtype for v in g.vars}
     for line in g.defs:
@@ -954,12 +968,14 @@ def generate(seed: int, claims: dict, max_eqns: int = 40) -> Program:
     outs = list({o.name: o for o in outs}.values())
     for i, o in enumerate(outs):
         if o.dtype == "bf16":  # widened for ONNX Runtime's Python API (exact)
-            w = V(g.fresh(), o.shape, "f32", o.exact, o.chain)
+            w = V(g.fresh(), o.shape, "f32", o.exact, o.chain, carry="bf16")
             g.lines.append(f"{w.name} = lax.convert_element_type({o.name}, jnp.float32)")
             g.vars.append(w)
             outs[i] = w
     outs = [o.name for o in outs]
     chains = {v.name: v.chain for v in g.vars}
+    carries = {v.name: v.carry for v in g.vars if v.carry}
     return Program(seed=seed, x64=x64, args=[a.name for a in g.args], inputs=g.inputs,
                    body=g.lines, outputs=outs, defs=g.defs, chains={o: chains[o] for o in outs},
+                   carries={o: carries[o] for o in outs if o in carries},
                    special=g.special, narrow=narrowest(g), rounded=set(g.rounded))

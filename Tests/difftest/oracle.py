@@ -90,6 +90,8 @@ def tolerance(p: Program, out_name: str, dtype_code: str) -> float:
     base = ULP[dtype_code]
     if p.narrow is not None:
         base = max(base, ULP[p.narrow])
+    if out_name in p.carries:
+        base = max(base, ULP[p.carries[out_name]])
     chain = p.chains.get(out_name, 1)
     scale = 8.0 * (1 + chain)
     if p.special:

@@ -72,6 +72,8 @@ class Program:
     narrow: str | None = None
     # top-level values made by a rounding op (conditioning.py jitters them)
     rounded: set = field(default_factory=set)
+    # output -> the coarser float type whose rounding it carries (generate.V.carry)
+    carries: dict = field(default_factory=dict)
     # run JAX op by op (jax.disable_jit) instead of as one compiled program (platform_defined.py)
     eager: bool = False
 
