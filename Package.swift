@@ -33,10 +33,14 @@ let package = Package(
             // conversion, mostly in the passes' graph queries); debug builds, which the tests use,
             // keep them, so an overlapping access still fails there.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        // The CLI's _exit and _Exit, exported so a pack that calls them is caught by PackGuard
+        // (Sources/ExitGuard/include/ExitGuard.h says why); only the executable links it.
+        .target(name: "ExitGuard", path: "Sources/ExitGuard"),
         .executableTarget(
             name: "jax2onnx",
-            dependencies: ["Host", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/jax2onnx"),
+            dependencies: ["Host", "ExitGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/jax2onnx",
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=_exit", "-Xlinker", "--export-dynamic-symbol=_Exit"])]),
     ] + packs.map { .target(name: "\($0)Pack", dependencies: [.product(name: "PluginKit", package: "SDK")], path: "Plugins/\($0)") }
 )
 

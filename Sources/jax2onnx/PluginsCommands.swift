@@ -43,7 +43,7 @@ struct VerifyInProcess: ParsableCommand {
         _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
         // A crash, hang or exit while loading or lowering is then named on stderr, which the
         // parent quotes; the timeout stays under the parent's, which kills a child that hangs.
-        PackGuard.install(timeout: PackVerifier.timeoutSeconds / 3)
+        guardPacks(timeout: PackVerifier.timeoutSeconds / 3)
         let r = PackVerifier.verify(path: path)
         print(PackVerifier.childOutput(r), terminator: "")
         if !r.ok { throw ExitCode(1) }

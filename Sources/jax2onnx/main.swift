@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExitGuard
 import Foundation
 import Host
 
@@ -24,12 +25,19 @@ struct PackOptions: ParsableArguments {
     /// Loads the packs under PackGuard: from here on a pack that crashes, hangs or exits ends the
     /// run with one line naming it. Packs that cannot load are skipped with a warning.
     func registry() throws -> Registry {
-        PackGuard.install(timeout: packTimeout)
+        guardPacks(timeout: packTimeout)
         let r = try Registry.load(SearchPath(plugins: plugins), strict: strictPacks)
         var err = StandardError()
         for e in r.skipped { print("warning: skipping a pack: \(e)", to: &err) }
         return r
     }
+}
+
+/// Installs PackGuard and routes `_exit` and `_Exit` through it, so a pack ending the process by
+/// any of exit, quick_exit, _exit or _Exit is named.
+func guardPacks(timeout: Double) {
+    PackGuard.install(timeout: timeout)
+    j2o_set_exit_hook { PackGuard.exitDuringCall() }
 }
 
 struct Jax2ONNX: ParsableCommand {

@@ -100,11 +100,19 @@ final class PackGuardTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/data/jax2onnx/packs/LOWER_SEGV.so"))
     }
 
+    func testALoweringOrAConstructorThatCallsUnderscoreExitIsCaught() throws {
+        // _exit skips atexit; the CLI's own _exit (which the pack's call binds to) names the pack.
+        let lowering = try hostile("LOWER_EXIT")
+        assertOneLine(try convert(lowering), contains: ["pack Hostile@6.6.6 (\(lowering)) called exit while lowering 'sin' at equation 0"])
+        let ctor = try hostile("CTOR_EXIT")
+        assertOneLine(try convert(ctor), contains: ["pack at \(ctor) called exit while loading"])
+    }
+
     func testVerifyNamesALoweringThatExitsTheProcess() throws {
-        // _exit skips every hook, so a conversion ends with the pack's own code; verify names it.
         let v = try Fixture.run(Fixture.cli, ["plugins", "verify", try hostile("LOWER_EXIT")])
         XCTAssertEqual(v.status, 1, v.stdout)
-        XCTAssertTrue(v.stdout.contains("the pack ended the verifier process while lowering 'sin' with 0 operands (exit 77)"), v.stdout)
+        XCTAssertTrue(v.stdout.contains("verification failed while lowering 'sin' with 0 operands: jax2onnx: error: pack Hostile@6.6.6"), v.stdout)
+        XCTAssertTrue(v.stdout.contains("called exit while lowering 'sin' at equation 0"), v.stdout)
     }
 
     func testTheBuiltInPacksSurviveTheirGeneratedEquations() throws {

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Knows which pack call is in flight, so a pack that crashes (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
-/// SIGTRAP, SIGABRT), hangs past `--pack-timeout`, or calls `exit` ends the process with exit 1 and
+/// SIGTRAP, SIGABRT), hangs past `--pack-timeout`, or calls `exit` (or, in the CLI, `_exit`) ends the process with exit 1 and
 /// one line naming the pack, its path, the primitive and the equation. The host never tries to
 /// continue after a pack faulted: its state is unknown.
 ///
@@ -158,7 +158,10 @@ public enum PackGuard {
         report(name)
     }
 
-    static func exitDuringCall() {
+    /// Reports the pack in flight, if any, and ends the process with exit 1; returns otherwise.
+    /// Registered with atexit and at_quick_exit; the CLI also hands it to its `_exit` (ExitGuard),
+    /// which a pack's `_exit` binds to.
+    public static func exitDuringCall() {
         guard state.pointee.active != 0 else { return }
         report("called exit")
     }
@@ -204,6 +207,8 @@ public enum PackGuard {
         }
         if timeout { put(" ("); put(int: s.timeoutSeconds); put(" s)") }
         put("\n")
+        // Reported once: the CLI's _exit runs exitDuringCall, which must not report again.
+        state.pointee.active = 0
         _exit(1)
     }
 }

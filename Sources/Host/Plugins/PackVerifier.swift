@@ -171,7 +171,11 @@ public enum PackVerifier {
         }
         switch (p.terminationReason, p.terminationStatus) {
         case (.exit, 0), (.exit, 1):
-            if p.terminationStatus == 1 && r.problems.isEmpty { r.problems.append("verification failed: \(stderrText.trimmingCharacters(in: .whitespacesAndNewlines))") }
+            // Exit 1 with no problem listed: PackGuard ended the child (a crash, hang or exit it
+            // caught) and its stderr line names the call; the step says which generated equation.
+            if p.terminationStatus == 1 && r.problems.isEmpty {
+                r.problems.append("verification failed while \(step): \(stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
         case (.uncaughtSignal, SIGKILL):
             r.problems.append("the pack did not finish \(step) within \(Int(timeoutSeconds)) s (killed)")
         case (.uncaughtSignal, let sig):

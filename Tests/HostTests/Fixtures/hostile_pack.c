@@ -1,6 +1,6 @@
 /* A pack that misbehaves in one chosen way, for the PackGuard tests; built with plain cc -shared.
  * -DLOWER_SEGV, -DLOWER_LOOP, -DLOWER_EXIT, -DLOWER_FPE (in the lowering of "sin");
- * -DENTRY_EXIT, -DENTRY_GARBAGE, -DENTRY_LOOP, -DCTOR_SEGV (while loading) */
+ * -DENTRY_EXIT, -DENTRY_GARBAGE, -DENTRY_LOOP, -DCTOR_SEGV, -DCTOR_EXIT (while loading) */
 #include "jax2onnx_plugin.h"
 #include <stdlib.h>
 #include <unistd.h>
@@ -36,6 +36,9 @@ static const j2o_pack_descriptor descriptor = {
 
 #ifdef CTOR_SEGV
 __attribute__((constructor)) static void boom(void) { volatile int *volatile nowhere = NULL; *nowhere = 1; }
+#endif
+#ifdef CTOR_EXIT
+__attribute__((constructor)) static void leave(void) { _exit(77); }
 #endif
 
 const j2o_pack_descriptor *jax2onnx_pack(void) {
