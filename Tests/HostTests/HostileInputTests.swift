@@ -102,16 +102,51 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// ONNX Runtime's Pad takes one padding value; a bundle handing pad a vector is refused.
+    func testAPadWithMoreThanOnePaddingValueIsRefused() throws {
+        let json = """
+        {"format":"jax2onnx-bundle","version":1,"tensors":[],
+         "program":{"jaxpr":{"constvars":[],"invars":[{"id":1,"aval":{"dtype":"f32","shape":[4]}},{"id":2,"aval":{"dtype":"f32","shape":[3]}}],
+          "outvars":[{"var":3}],"eqns":[{"prim":"pad","in":[{"var":1},{"var":2}],"out":[{"id":3,"aval":{"dtype":"f32","shape":[6]}}],
+          "params":{"padding_config":[[1,1,0]]}}]},"consts":[]}}
+        """
+        try Fixture.writeBundle(json, to: dir + "/pad.jaxpr")
+        let r = try Fixture.run(Fixture.cli, ["convert", dir + "/pad.jaxpr", "-o", dir + "/pad.onnx"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("padding value of shape [3]"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pad.onnx"))
+    }
+
+    /// JSON as the standard has it: a raw control character inside a string, or a number with a
+    /// leading zero, is a damaged file (exit 2), not a dimension name with a NUL in it or a 1.
+    func testRawControlCharactersAndLeadingZerosAreMalformed() throws {
+        let good = Fixture.unaryProgram(["sin"])
+        for (bad, what) in [(good.replacingOccurrences(of: "\"B\"", with: "\"\u{0}B\""), "unescaped control character"),
+                            (good.replacingOccurrences(of: "\"var\":1}", with: "\"var\":01}"), "leading zero")] {
+            XCTAssertNotEqual(bad, good)
+            try Fixture.writeBundle(bad, to: dir + "/bad.jaxpr")
+            let r = try Fixture.run(Fixture.cli, ["convert", dir + "/bad.jaxpr", "-o", dir + "/bad.onnx"])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains(what), r.stderr)
+        }
+        // Escaped, the same characters are fine where a string may hold them.
+        try Fixture.writeBundle(good.replacingOccurrences(of: "\"fn\":\"f\"", with: "\"fn\":\"f\\u0000\""), to: dir + "/ok.jaxpr")
+        XCTAssertEqual(try Fixture.run(Fixture.cli, ["convert", dir + "/ok.jaxpr", "-o", dir + "/ok.onnx"]).status, 0)
+    }
+
     /// Bundles the fuzz corpus sample turned up that exited 0 with a model onnx.checker or ONNX
     /// Runtime rejects (Fixtures/hostile/invalid-*): shapes that cannot go together, declared shapes
     /// the ops' rules contradict (inside Loop and Scan bodies too, on a Loop's or Scan's own
     /// outputs, through a GatherND or an Expand whose target is computed from `Shape`), axes
-    /// outside an operand, a Squeeze of a size other than 1. Each is
-    /// now refused by the shape check (exit 1, the equation named) and writes nothing.
+    /// outside an operand, a Squeeze of a size other than 1; then models that loaded but ran at no
+    /// size: an equation passing its operand through under another declared shape (33), a
+    /// Reshape to a literal 0 under allowzero (34), symbolic sizes that are other polynomials of
+    /// the same symbols (35: 2*B for 1*B; 36: B for -B). Each is now refused by the shape check
+    /// (exit 1, the equation named) and writes nothing.
     func testFoundInvalidModelsAreRefused() throws {
         let folder = Fixture.testsDir.appendingPathComponent("Fixtures/hostile").path
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("invalid-") }.sorted()
-        XCTAssertEqual(files.count, 18)
+        XCTAssertEqual(files.count, 22)
         for f in files {
             let out = dir + "/" + f + ".onnx"
             let r = try Fixture.run(Fixture.cli, ["convert", folder + "/" + f, "-o", out])

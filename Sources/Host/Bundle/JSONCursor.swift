@@ -118,8 +118,10 @@ struct JSONCursor {
         guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a string") }
         i += 1
         let start = i
-        while i < p.count, p[i] != UInt8(ascii: "\""), p[i] != UInt8(ascii: "\\") { i += 1 }
+        while i < p.count, p[i] != UInt8(ascii: "\""), p[i] != UInt8(ascii: "\\"), p[i] >= 0x20 { i += 1 }
         guard i < p.count else { throw fail("unterminated string") }
+        // JSON requires control characters escaped; a raw one is a damaged file, not a name.
+        if p[i] < 0x20 { throw fail("unescaped control character in a string") }
         if p[i] == UInt8(ascii: "\"") {
             i += 1
             return UnsafeBufferPointer(rebasing: p[start..<(i - 1)])
@@ -129,6 +131,7 @@ struct JSONCursor {
             guard i < p.count else { throw fail("unterminated string") }
             let c = p[i]
             if c == UInt8(ascii: "\"") { i += 1; break }
+            if c < 0x20 { throw fail("unescaped control character in a string") }
             if c != UInt8(ascii: "\\") { bytes.append(c); i += 1; continue }
             i += 1
             guard i < p.count else { throw fail("unterminated escape") }
@@ -189,6 +192,8 @@ struct JSONCursor {
         var v: Int64 = 0
         var overflow = false
         let digitsStart = i
+        // JSON numbers have no leading zeros ("01" is a damaged 1 or 10, not a number).
+        if i + 1 < p.count, p[i] == 0x30, p[i + 1] >= 0x30, p[i + 1] <= 0x39 { throw fail("number with a leading zero") }
         while i < p.count, p[i] >= 0x30, p[i] <= 0x39 {
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
             let (s, o2) = m.subtractingReportingOverflow(Int64(p[i] - 0x30))
@@ -251,6 +256,7 @@ struct JSONCursor {
             while i < p.count {
                 let c = p[i]
                 if c == UInt8(ascii: "\"") { i += 1; return }
+                if c < 0x20 { throw fail("unescaped control character in a string") }
                 if c == UInt8(ascii: "\\") {
                     i += 1
                     guard i < p.count else { throw fail("unterminated escape") }

@@ -29,6 +29,15 @@ public indirect enum DimExpr: Hashable, CustomStringConvertible {
         }
     }
 
+    /// Built of constants, symbols, +, - and * only.
+    public var isPolynomial: Bool {
+        switch self {
+        case .constant, .symbol: return true
+        case let .add(a, b), let .sub(a, b), let .mul(a, b): return a.isPolynomial && b.isPolynomial
+        case .call: return false
+        }
+    }
+
     /// Evaluates with the given symbol values (used for checks and tests); nil when a symbol is
     /// unbound, a divisor is zero, or any step leaves Int64 (a hostile bundle's dims must not trap).
     public func evaluate(_ env: [String: Int64]) -> Int64? {

@@ -142,7 +142,15 @@ final class LoweringContext {
                 }
             }
             if out.type.dtype.isComplex { graph.markComplex(v) }
-            if graph.values[Int(v)].shape == nil { graph.setShape(v, stored.shape) }
+            // A value that already has a shape (an operand passed through, an earlier result) must
+            // have JAX's: a bundle declaring another would otherwise carry the wrong shape onward.
+            if let shape = graph.values[Int(v)].shape {
+                if let why = ShapeTruth.disagreement(stored.shape, shape) {
+                    return "output \(i) has shape \(ShapeTruth.text(shape)), but JAX says \(ShapeTruth.text(stored.shape)) (\(why))"
+                }
+            } else {
+                graph.setShape(v, stored.shape)
+            }
             lowerer.env[id] = v
         }
         return nil

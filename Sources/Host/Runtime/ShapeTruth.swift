@@ -50,13 +50,17 @@ public enum ShapeTruth {
     /// op's inputs (or an Expand's input and target), a MatMul contracting two known sizes that
     /// differ, a Reshape to another number of elements, axes outside the operand (Squeeze,
     /// Unsqueeze, Slice, Concat), a Squeeze of a size other than 1, Concat inputs of other ranks
-    /// or sizes, a Pad with the wrong number of pads. ONNX's inference or ONNX Runtime rejects
+    /// or sizes, a Pad with the wrong number of pads or more than one padding value. ONNX's inference or ONNX Runtime rejects
     /// such a node; shape inference alone cannot tell it from "not known statically".
     static func conflict(_ n: Node, _ r: Rewriter) -> String? {
         if let why = axisConflict(n, r) { return why }
-        if n.op == "Reshape", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.intValues(n.inputs[1]),
-           !t.contains(-1), !t.contains(0), let size = knownSize(s), let target = knownSize(t.map { .known($0) }), size != target {
-            return "\(size) elements reshaped to \(text(t.map { .known($0) }))"
+        if n.op == "Reshape", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.intValues(n.inputs[1]), !t.contains(-1),
+           let size = knownSize(s) {
+            // A 0 is a size of 0 under allowzero, else the operand's size on that axis.
+            let zero = r.int(n, "allowzero") == 1
+            let dims: [Dim]? = zero ? t.map { .known($0) }
+                : t.indices.allSatisfy({ t[$0] != 0 || $0 < s.count }) ? t.indices.map { t[$0] == 0 ? s[$0] : .known(t[$0]) } : nil
+            if let dims, let target = knownSize(dims), size != target { return "\(size) elements reshaped to \(text(dims))" }
         }
         if n.op == "MatMul", n.inputs.count == 2, let a = r.shape(n.inputs[0]), let b = r.shape(n.inputs[1]), a.count >= 2, b.count >= 2,
            let k1 = a[a.count - 1].value, let k2 = b[b.count - 2].value, k1 != k2 {
@@ -116,6 +120,10 @@ public enum ShapeTruth {
             let count = axes?.count ?? s.count
             if pads.count != 2 * count { return "\(pads.count) pads for \(count) axes" }
             if let axes, Rewriter.normalizedAxes(axes, rank: s.count) == nil { return "axes \(axes) of a rank-\(s.count) operand" }
+            // ONNX Runtime takes exactly one padding value.
+            if ins.count > 2, ins[2] != 0, let c = r.shape(ins[2]), let size = knownSize(c), size != 1 {
+                return "a padding value of shape \(text(c))"
+            }
         default:
             break
         }
@@ -133,14 +141,31 @@ public enum ShapeTruth {
         return p
     }
 
-    /// Only a rank or a pair of numbers can disagree for sure: two symbolic texts may be one
-    /// expression written twice ("2*B", "B*2"), and a number may be what a symbol is.
+    /// A rank, a pair of numbers, or two polynomials that differ can disagree for sure: two
+    /// symbolic texts may be one expression written twice ("2*B", "B*2"), and a number may be
+    /// what a symbol is.
     static func disagreement(_ declared: [Dim], _ inferred: [Dim]) -> String? {
         guard declared.count == inferred.count else { return "rank \(inferred.count) vs \(declared.count)" }
         for (a, (d, i)) in zip(declared, inferred).enumerated() {
             if let x = d.value, let y = i.value, x != y { return "axis \(a): \(y) vs \(x)" }
+            if case let .symbolic(x) = d, case let .symbolic(y) = i, differentPolynomials(x, y) { return "axis \(a): \(y) vs \(x)" }
         }
         return nil
+    }
+
+    /// Sizes JAX traced as equal are one polynomial of the same symbols. Two polynomials that
+    /// take different values at some point are different. Expressions with floordiv, mod, max or
+    /// min, or over other symbols (which a constraint may tie together), are left alone.
+    static func differentPolynomials(_ a: String, _ b: String) -> Bool {
+        guard a != b, !a.hasPrefix("?"), !b.hasPrefix("?"), let x = try? DimExpr.parse(a), let y = try? DimExpr.parse(b),
+              x.isPolynomial, y.isPolynomial, x.symbols == y.symbols else { return false }
+        let symbols = x.symbols.sorted()
+        for point in 0..<3 {
+            var env: [String: Int64] = [:]
+            for (k, s) in symbols.enumerated() { env[s] = [3, 5, 7, 11, 13, 17][(k + point) % 6] }
+            if let u = x.evaluate(env), let v = y.evaluate(env), u != v { return true }
+        }
+        return false
     }
 
     /// A size the rules leave unknown prints as "?", whatever internal name it carries.
