@@ -144,7 +144,11 @@ extension Rewriter {
             }
             guard pads.count == 2 * axes.count else { return nil }
             for (k, a) in axes.enumerated() {
-                guard let d = s[a].value else { continue }
+                guard let d = s[a].value else {
+                    // A symbolic size padded is another expression, which this rule does not build.
+                    if pads[k] != 0 || pads[k + axes.count] != 0 { s[a] = Self.unknown(n.outputs.first ?? 0, a) }
+                    continue
+                }
                 let (lo, o1) = d.addingReportingOverflow(pads[k]), (hi, o2) = lo.addingReportingOverflow(pads[k + axes.count])
                 guard !o1, !o2 else { return nil }
                 s[a] = .known(hi)
