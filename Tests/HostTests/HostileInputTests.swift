@@ -102,6 +102,21 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// A lowering may leave a long chain of intermediates unannotated (random_gamma's unrolled
+    /// rejection steps at opset 17 made about 700): asking the shape of the last one first must
+    /// not recurse once per node, which overflowed the stack.
+    func testShapeOfTheEndOfALongUnannotatedChain() {
+        let g = Graph()
+        var v = g.addInput(name: "x", type: TensorType(.f32, [.symbolic("B"), .known(4)]))
+        for k in 0..<20_000 {
+            let n = g.addNode(k % 2 == 0 ? "Neg" : "Relu", [v], outputCount: 1)
+            v = g.nodes[n].outputs[0]
+        }
+        g.addOutput(v, name: "y")
+        XCTAssertNil(g.values[Int(v)].shape)
+        XCTAssertEqual(Rewriter(g, opset: 17).shape(v), [.symbolic("B"), .known(4)])
+    }
+
     /// ONNX Runtime's Pad takes one padding value; a bundle handing pad a vector is refused.
     func testAPadWithMoreThanOnePaddingValueIsRefused() throws {
         let json = """

@@ -11,10 +11,37 @@ extension Rewriter {
 
     func inferShape(_ v: ValueID) -> [Dim]? {
         if let known = inferred[v] { return known }
+        warmAncestors(of: v)
         inferred[v] = .some(nil)  // cycles cannot happen in a DAG, but stay safe
         let result = infer(v)
         inferred[v] = result
         return result
+    }
+
+    /// Infers the shapeless values v is computed from, earliest producer first, so the recursion
+    /// of `infer` finds each input already known: a chain of hundreds of unannotated nodes (a
+    /// Loop-free unrolled sampler, say) would otherwise recurse once per node and overflow the
+    /// stack. Only v's own scope is walked; a body's values warm themselves when asked.
+    func warmAncestors(of v: ValueID) {
+        let scope = g.values[Int(v)].scope
+        guard let nodes = nodes(ofScope: scope) else { return }
+        var pending: [ValueID] = [v], seen: Set<ValueID> = [v], found: [(producer: Int32, value: ValueID)] = []
+        while let x = pending.popLast() {
+            let p = g.values[Int(x)].producer
+            guard p >= 0, Int(p) < nodes.count else { continue }
+            for input in nodes[Int(p)].inputs where input != 0 && !seen.contains(input) {
+                seen.insert(input)
+                let info = g.values[Int(input)]
+                guard info.shape == nil, inferred[input] == nil, info.scope == scope else { continue }
+                found.append((info.producer, input))
+                pending.append(input)
+            }
+        }
+        guard found.count > 64 else { return }  // short chains recurse harmlessly
+        for (_, x) in found.sorted(by: { $0.producer < $1.producer }) where inferred[x] == nil {
+            inferred[x] = .some(nil)
+            inferred[x] = infer(x)
+        }
     }
 
     func infer(_ v: ValueID) -> [Dim]? {
