@@ -85,20 +85,28 @@ public final class GraphBuilder {
     public func int64s(_ v: [Int]) throws -> Value { try int64s(v.map(Int64.init)) }
 
     /// A scalar of the given element type (a rank-0 tensor).
+    /// An integer type takes x truncated toward zero; a NaN, an infinity or a value outside the
+    /// type (a hostile fill value, say) throws instead of trapping in the conversion.
     public func scalar(_ x: Double, _ dtype: DType) throws -> Value {
+        func exact<T: BinaryInteger>(_: T.Type) throws -> T {
+            guard x.isFinite, let v = T(exactly: x.rounded(.towardZero)) else {
+                throw LoweringError.invalid("\(x) is not a value of \(dtype)")
+            }
+            return v
+        }
         switch dtype {
         case .f32: return try constant([Float(x)], dtype: dtype, shape: [])
         case .f64: return try constant([x], dtype: dtype, shape: [])
         case .f16: return try constant([Float16(Float(x)).bitPattern], dtype: dtype, shape: [])
         case .bf16: return try constant([bfloat16(Float(x))], dtype: dtype, shape: [])
-        case .i8: return try constant([Int8(x)], dtype: dtype, shape: [])
-        case .i16: return try constant([Int16(x)], dtype: dtype, shape: [])
-        case .i32: return try constant([Int32(x)], dtype: dtype, shape: [])
-        case .i64: return try constant([Int64(x)], dtype: dtype, shape: [])
-        case .u8: return try constant([UInt8(x)], dtype: dtype, shape: [])
-        case .u16: return try constant([UInt16(x)], dtype: dtype, shape: [])
-        case .u32: return try constant([UInt32(x)], dtype: dtype, shape: [])
-        case .u64: return try constant([UInt64(x)], dtype: dtype, shape: [])
+        case .i8: return try constant([try exact(Int8.self)], dtype: dtype, shape: [])
+        case .i16: return try constant([try exact(Int16.self)], dtype: dtype, shape: [])
+        case .i32: return try constant([try exact(Int32.self)], dtype: dtype, shape: [])
+        case .i64: return try constant([try exact(Int64.self)], dtype: dtype, shape: [])
+        case .u8: return try constant([try exact(UInt8.self)], dtype: dtype, shape: [])
+        case .u16: return try constant([try exact(UInt16.self)], dtype: dtype, shape: [])
+        case .u32: return try constant([try exact(UInt32.self)], dtype: dtype, shape: [])
+        case .u64: return try constant([try exact(UInt64.self)], dtype: dtype, shape: [])
         case .bool: return try constant([UInt8(x != 0 ? 1 : 0)], dtype: dtype, shape: [])
         default: throw LoweringError.unsupported("no scalar constant of type \(dtype)")
         }
