@@ -44,6 +44,15 @@ struct ConvolutionParams {
               pads.count == spatial, pads.allSatisfy({ $0.lo.magnitude <= 1 << 20 && $0.hi.magnitude <= 1 << 20 }) else {
             throw LoweringError.invalid("conv_general_dilated strides, dilations, padding or group counts are out of range")
         }
+        // XLA's shape rule: the input's features are the kernel's input features times the
+        // feature groups; the kernel's output features split into both kinds of group.
+        let xs = (x.isComplex ? x.jaxShape : x.shape) ?? [], ws = (w.isComplex ? w.jaxShape : w.shape) ?? []
+        if xs.count == lhsSpec.count, ws.count == rhsSpec.count, let c = xs[lhsSpec[1]].value, let i = ws[rhsSpec[1]].value,
+           let o = ws[rhsSpec[0]].value {
+            guard c == i * Int64(groups), o % Int64(groups * batchGroups) == 0 else {
+                throw LoweringError.invalid("conv_general_dilated: \(c) input features for a kernel of \(i) input and \(o) output features in \(groups) feature and \(batchGroups) batch groups")
+            }
+        }
     }
 }
 

@@ -288,13 +288,37 @@ extension Rewriter {
             let dilations = ints(n, "dilations") ?? [Int64](repeating: 1, count: spatial)
             let pads = ints(n, "pads") ?? [Int64](repeating: 0, count: 2 * spatial)
             let ceil = int(n, "ceil_mode") == 1
+            // Attributes of the wrong length leave the shape unknown; wrapping arithmetic keeps damaged
+            // sizes (refused later as a disagreement) from trapping.
+            guard strides.count == spatial, dilations.count == spatial, pads.count == 2 * spatial,
+                  strides.allSatisfy({ $0 > 0 }) else { return nil }
             var out: [Dim] = [x[0]]
             if n.op == "Conv" { guard let w = input(1) else { return nil }; out.append(w[0]) } else { out.append(x[1]) }
             for i in 0..<spatial {
                 guard let d = x[i + 2].value else { return nil }
-                let span = d + pads[i] + pads[i + spatial] - dilations[i] * (kernel[i] - 1) - 1
-                let q = ceil ? (span + strides[i] - 1) / strides[i] : span / strides[i]
-                out.append(.known(q + 1))
+                let span = d &+ pads[i] &+ pads[i + spatial] &- dilations[i] &* (kernel[i] &- 1) &- 1
+                let q = ceil ? (span &+ strides[i] &- 1) / strides[i] : span / strides[i]
+                out.append(.known(q &+ 1))
+            }
+            return out
+        case "ConvTranspose":
+            // The inverse of Conv's arithmetic: each input position spreads a dilated kernel over
+            // `stride` outputs. Explicit padding and no output_shape, as the lowering emits it.
+            guard let x = input(0), let w = input(1), x.count >= 3, w.count == x.count,
+                  (string(n, "auto_pad") ?? "NOTSET") == "NOTSET", ints(n, "output_shape") == nil else { return nil }
+            let spatial = x.count - 2
+            let kernel = w.dropFirst(2).compactMap(\.value)
+            guard kernel.count == spatial, let perGroup = w[1].value else { return nil }
+            let strides = ints(n, "strides") ?? [Int64](repeating: 1, count: spatial)
+            let dilations = ints(n, "dilations") ?? [Int64](repeating: 1, count: spatial)
+            let pads = ints(n, "pads") ?? [Int64](repeating: 0, count: 2 * spatial)
+            let extra = ints(n, "output_padding") ?? [Int64](repeating: 0, count: spatial)
+            guard strides.count == spatial, dilations.count == spatial, pads.count == 2 * spatial, extra.count == spatial else { return nil }
+            var out: [Dim] = [x[0], .known(perGroup &* (int(n, "group") ?? 1))]
+            for i in 0..<spatial {
+                guard let d = x[i + 2].value else { return nil }
+                // Wrapping arithmetic: damaged attributes give a wrong size (refused later), not a trap.
+                out.append(.known(strides[i] &* (d &- 1) &+ extra[i] &+ (kernel[i] &- 1) &* dilations[i] &+ 1 &- pads[i] &- pads[i + spatial]))
             }
             return out
         case "Concat":

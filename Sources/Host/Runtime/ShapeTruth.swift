@@ -124,11 +124,30 @@ public enum ShapeTruth {
             if ins.count > 2, ins[2] != 0, let c = r.shape(ins[2]), let size = knownSize(c), size != 1 {
                 return "a padding value of shape \(text(c))"
             }
+        case "Conv", "ConvTranspose":
+            // Conv's kernel is [M, C/group, k...], ConvTranspose's [C, M/group, k...]; ONNX
+            // Runtime refuses input channels that do not fit the kernel and group.
+            guard ins.count > 1, let x = r.shape(ins[0]), let w = r.shape(ins[1]), x.count >= 3, let c = x[1].value else { return nil }
+            let group = r.int(n, "group") ?? 1
+            guard group > 0 else { return "group \(group)" }
+            if w.count != x.count { return "a rank-\(w.count) kernel for a rank-\(x.count) input" }
+            if n.op == "Conv", let k = w[1].value, k &* group != c { return "\(c) input channels for a kernel taking \(k) per group of \(group)" }
+            if n.op == "ConvTranspose" {
+                if c % group != 0 { return "\(c) input channels in \(group) groups" }
+                if let k = w[0].value, k != c { return "\(c) input channels for a kernel taking \(k)" }
+            }
         default:
-            break
+            // Ops whose `axis` attribute names one axis of the first input.
+            guard Self.singleAxisOps.contains(n.op), let axis = r.int(n, "axis"), let s = r.shape(ins[0]) else { return nil }
+            if Rewriter.normalizedAxis(axis, rank: s.count) == nil { return "axis \(axis) of a rank-\(s.count) operand" }
         }
         return nil
     }
+
+    static let singleAxisOps: Set<String> = [
+        "TopK", "Gather", "GatherElements", "ScatterElements", "ArgMax", "ArgMin", "Softmax", "LogSoftmax", "Hardmax",
+        "Split", "Compress",
+    ]
 
     static func knownSize(_ s: [Dim]) -> Int64? {
         var p: Int64 = 1
