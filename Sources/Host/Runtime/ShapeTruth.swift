@@ -62,6 +62,14 @@ public enum ShapeTruth {
                 : t.indices.allSatisfy({ t[$0] != 0 || $0 < s.count }) ? t.indices.map { t[$0] == 0 ? s[$0] : .known(t[$0]) } : nil
             if let dims, let target = knownSize(dims), size != target { return "\(size) elements reshaped to \(text(dims))" }
         }
+        if n.op == "Reshape", n.inputs.count == 2, let s = r.shape(n.inputs[0]), let t = r.dimValues(n.inputs[1]),
+           !t.contains(.known(-1)), !t.contains(.known(0)) {
+            // Every size is a whole number, so a side with symbolic sizes holds a multiple of its
+            // known ones: [B, 30] never has the 10 elements of [1, 10], at any B.
+            let (ks, kt) = (knownFactor(s), knownFactor(t))
+            if let total = knownSize(t), ks != 0, total % ks != 0 { return "\(text(s)) (a multiple of \(ks) elements) reshaped to \(text(t))" }
+            if let total = knownSize(s), kt != 0, total % kt != 0 { return "\(total) elements reshaped to \(text(t)) (a multiple of \(kt))" }
+        }
         if n.op == "MatMul", n.inputs.count == 2, let a = r.shape(n.inputs[0]), let b = r.shape(n.inputs[1]), a.count >= 2, b.count >= 2,
            let k1 = a[a.count - 1].value, let k2 = b[b.count - 2].value, k1 != k2 {
             return "contracts \(k1) with \(k2)"
@@ -148,6 +156,18 @@ public enum ShapeTruth {
         "TopK", "Gather", "GatherElements", "ScatterElements", "ArgMax", "ArgMin", "Softmax", "LogSoftmax", "Hardmax",
         "Split", "Compress",
     ]
+
+    /// The product of a shape's known sizes (0 when it overflows, which says nothing).
+    static func knownFactor(_ s: [Dim]) -> Int64 {
+        var p: Int64 = 1
+        for d in s {
+            guard let v = d.value else { continue }
+            let (r, o) = p.multipliedReportingOverflow(by: v)
+            if o { return 0 }
+            p = r
+        }
+        return p
+    }
 
     static func knownSize(_ s: [Dim]) -> Int64? {
         var p: Int64 = 1
