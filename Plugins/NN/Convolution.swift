@@ -49,7 +49,9 @@ struct ConvolutionParams {
         let xs = (x.isComplex ? x.jaxShape : x.shape) ?? [], ws = (w.isComplex ? w.jaxShape : w.shape) ?? []
         if xs.count == lhsSpec.count, ws.count == rhsSpec.count, let c = xs[lhsSpec[1]].value, let i = ws[rhsSpec[1]].value,
            let o = ws[rhsSpec[0]].value {
-            guard c == i * Int64(groups), o % Int64(groups * batchGroups) == 0 else {
+            let (need, o1) = i.multipliedReportingOverflow(by: Int64(groups))
+            let (split, o2) = Int64(groups).multipliedReportingOverflow(by: Int64(batchGroups))
+            guard !o1, !o2, c == need, o % split == 0 else {
                 throw LoweringError.invalid("conv_general_dilated: \(c) input features for a kernel of \(i) input and \(o) output features in \(groups) feature and \(batchGroups) batch groups")
             }
         }

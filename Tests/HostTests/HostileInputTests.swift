@@ -132,6 +132,27 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pad.onnx"))
     }
 
+    /// A convolution's group counts near 2^62 (the fuzzer's kind of number): checking XLA's
+    /// feature rule must not overflow inside the NN pack.
+    func testHugeConvolutionGroupCountsAreOneLineErrors() throws {
+        for (feature, batch) in [("4611686018427387904", "1"), ("1", "4611686018427387904"), ("9223372036854775807", "9223372036854775807")] {
+            let json = """
+            {"format":"jax2onnx-bundle","version":1,"tensors":[],
+             "program":{"jaxpr":{"constvars":[],"invars":[{"id":1,"aval":{"dtype":"f32","shape":[1,2,5,5]}},{"id":2,"aval":{"dtype":"f32","shape":[2,2,3,3]}}],
+              "outvars":[{"var":3}],"eqns":[{"prim":"conv_general_dilated","in":[{"var":1},{"var":2}],"out":[{"id":3,"aval":{"dtype":"f32","shape":[1,2,3,3]}}],
+              "params":{"window_strides":[1,1],"padding":[[0,0],[0,0]],"lhs_dilation":[1,1],"rhs_dilation":[1,1],
+               "dimension_numbers":{"$":"record","type":"ConvDimensionNumbers","fields":{"lhs_spec":[0,1,2,3],"rhs_spec":[0,1,2,3],"out_spec":[0,1,2,3]}},
+               "feature_group_count":\(feature),"batch_group_count":\(batch),"precision":null,"preferred_element_type":null}}]},"consts":[]}}
+            """
+            try Fixture.writeBundle(json, to: dir + "/conv.jaxpr")
+            let r = try Fixture.run(Fixture.cli, ["convert", dir + "/conv.jaxpr", "-o", dir + "/conv.onnx"])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains("conv_general_dilated"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("crashed"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/conv.onnx"))
+        }
+    }
+
     /// JSON as the standard has it: a raw control character inside a string, or a number with a
     /// leading zero, is a damaged file (exit 2), not a dimension name with a NUL in it or a 1.
     func testRawControlCharactersAndLeadingZerosAreMalformed() throws {

@@ -67,8 +67,8 @@ public enum ShapeTruth {
             // Every size is a whole number, so a side with symbolic sizes holds a multiple of its
             // known ones: [B, 30] never has the 10 elements of [1, 10], at any B.
             let (ks, kt) = (knownFactor(s), knownFactor(t))
-            if let total = knownSize(t), ks != 0, total % ks != 0 { return "\(text(s)) (a multiple of \(ks) elements) reshaped to \(text(t))" }
-            if let total = knownSize(s), kt != 0, total % kt != 0 { return "\(total) elements reshaped to \(text(t)) (a multiple of \(kt))" }
+            if let total = knownSize(t), ks > 0, total > 0, total % ks != 0 { return "\(text(s)) (a multiple of \(ks) elements) reshaped to \(text(t))" }
+            if let total = knownSize(s), kt > 0, total > 0, total % kt != 0 { return "\(total) elements reshaped to \(text(t)) (a multiple of \(kt))" }
         }
         if n.op == "MatMul", n.inputs.count == 2, let a = r.shape(n.inputs[0]), let b = r.shape(n.inputs[1]), a.count >= 2, b.count >= 2,
            let k1 = a[a.count - 1].value, let k2 = b[b.count - 2].value, k1 != k2 {
@@ -157,7 +157,8 @@ public enum ShapeTruth {
         "Split", "Compress",
     ]
 
-    /// The product of a shape's known sizes (0 when it overflows, which says nothing).
+    /// The product of a shape's known sizes (0 when it overflows, which says nothing; negative
+    /// sizes, which other checks refuse, say nothing here either).
     static func knownFactor(_ s: [Dim]) -> Int64 {
         var p: Int64 = 1
         for d in s {
