@@ -150,6 +150,16 @@ extension Rewriter {
         }
     }
 
+    /// A windowed op's (Conv, ConvTranspose, pools) strides, dilations and [begins, ends] pads,
+    /// ONNX's defaults filled in; nil when a pack gave one of the wrong length or a stride below 1.
+    func window(_ n: Node, spatial: Int) -> (strides: [Int64], dilations: [Int64], pads: [Int64])? {
+        let strides = ints(n, "strides") ?? [Int64](repeating: 1, count: spatial)
+        let dilations = ints(n, "dilations") ?? [Int64](repeating: 1, count: spatial)
+        let pads = ints(n, "pads") ?? [Int64](repeating: 0, count: 2 * spatial)
+        guard strides.count == spatial, dilations.count == spatial, pads.count == 2 * spatial, strides.allSatisfy({ $0 > 0 }) else { return nil }
+        return (strides, dilations, pads)
+    }
+
     /// The first output's shape of node n by ONNX's rules, from its inputs' shapes (declared or
     /// inferred); any node, a subgraph's included.
     func inferOutput(of n: Node) -> [Dim]? {
@@ -284,14 +294,9 @@ extension Rewriter {
                 guard let ks = ints(n, "kernel_shape"), ks.count == spatial else { return nil }
                 kernel = ks
             }
-            let strides = ints(n, "strides") ?? [Int64](repeating: 1, count: spatial)
-            let dilations = ints(n, "dilations") ?? [Int64](repeating: 1, count: spatial)
-            let pads = ints(n, "pads") ?? [Int64](repeating: 0, count: 2 * spatial)
+            guard let (strides, dilations, pads) = window(n, spatial: spatial) else { return nil }
             let ceil = int(n, "ceil_mode") == 1
-            // Attributes of the wrong length leave the shape unknown; wrapping arithmetic keeps damaged
-            // sizes (refused later as a disagreement) from trapping.
-            guard strides.count == spatial, dilations.count == spatial, pads.count == 2 * spatial,
-                  strides.allSatisfy({ $0 > 0 }) else { return nil }
+            // Wrapping arithmetic: damaged sizes are refused later as a disagreement, not trapped on.
             var out: [Dim] = [x[0]]
             if n.op == "Conv" { guard let w = input(1) else { return nil }; out.append(w[0]) } else { out.append(x[1]) }
             for i in 0..<spatial {
@@ -309,15 +314,11 @@ extension Rewriter {
             let spatial = x.count - 2
             let kernel = w.dropFirst(2).compactMap(\.value)
             guard kernel.count == spatial, let perGroup = w[1].value else { return nil }
-            let strides = ints(n, "strides") ?? [Int64](repeating: 1, count: spatial)
-            let dilations = ints(n, "dilations") ?? [Int64](repeating: 1, count: spatial)
-            let pads = ints(n, "pads") ?? [Int64](repeating: 0, count: 2 * spatial)
             let extra = ints(n, "output_padding") ?? [Int64](repeating: 0, count: spatial)
-            guard strides.count == spatial, dilations.count == spatial, pads.count == 2 * spatial, extra.count == spatial else { return nil }
+            guard let (strides, dilations, pads) = window(n, spatial: spatial), extra.count == spatial else { return nil }
             var out: [Dim] = [x[0], .known(perGroup &* (int(n, "group") ?? 1))]
             for i in 0..<spatial {
                 guard let d = x[i + 2].value else { return nil }
-                // Wrapping arithmetic: damaged attributes give a wrong size (refused later), not a trap.
                 out.append(.known(strides[i] &* (d &- 1) &+ extra[i] &+ (kernel[i] &- 1) &* dilations[i] &+ 1 &- pads[i] &- pads[i + spatial]))
             }
             return out
